@@ -1,0 +1,268 @@
+"""Index: one Whoosh document per passage, plus one record per report, updated incrementally.
+
+The index directory holds generations (``gen-*``) and a ``current`` symlink
+naming the live one. Incremental runs commit into the live generation (a
+Whoosh commit is atomic); ``--rebuild`` builds a new generation aside and
+swaps the symlink, so readers never see a half-built index.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from whoosh import index as whoosh_index
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.filedb.filestore import FileStorage
+
+from search import analysis, enrich
+from search.ingest import SUPPORTED_SUFFIXES, Document, IngestError, content_hash, read_document
+
+CURRENT = "current"
+# Heading and title-line passages are short, so BM25 would rank them above the
+# paragraphs that actually report something; damp them.
+SHORT_PASSAGE_BOOST = 0.5
+TOPICS_FILE = analysis.DATA_DIR / "topics.toml"
+# Joins title and heading in the heading-gram fields without creating grams across them.
+FIELD_SEPARATOR = "\ufffc"
+
+
+def build_schema() -> Schema:
+    """The index schema: passages (kind=passage) and report records (kind=doc)."""
+    words = analysis.word_analyzer()
+    grams = analysis.bigram_analyzer()
+    chars = analysis.unigram_analyzer()
+    return Schema(
+        key=ID(unique=True, stored=True),
+        kind=ID(stored=True),
+        doc_id=ID(stored=True, sortable=True),
+        passage=NUMERIC(stored=True, sortable=True),
+        role=ID(stored=True),
+        title=TEXT(analyzer=words, stored=True, field_boost=1.5),
+        heading=TEXT(analyzer=words, stored=True, field_boost=2.0),
+        text=TEXT(analyzer=words, stored=True),
+        grams=TEXT(analyzer=grams, phrase=True),
+        chars=TEXT(analyzer=chars, phrase=False),
+        hgrams=TEXT(analyzer=grams, phrase=True),
+        hchars=TEXT(analyzer=chars, phrase=False),
+        province=ID(stored=True, sortable=True),
+        city=ID(stored=True, sortable=True),
+        county=ID(stored=True, sortable=True),
+        areas=KEYWORD(commas=True),
+        places=KEYWORD(stored=True, commas=True),
+        topics=KEYWORD(stored=True, commas=True),
+        topic_set=ID(sortable=True),
+        year=NUMERIC(stored=True, sortable=True),
+        source=STORED,
+        format=STORED,
+        hash=STORED,
+        indexed_at=STORED,
+    )
+
+
+@dataclass
+class Summary:
+    """What one `rcsearch index` run did."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (file name, reason)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def line(self) -> str:
+        """The one-line summary printed at the end of a run."""
+        return (f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
+                f"{len(self.unchanged)} unchanged, {len(self.failed)} failed")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    doc_id: str
+    path: Path
+
+
+def source_files(sources: Iterable[Path], summary: Summary) -> list[SourceFile]:
+    """Report files under the source folders (or given directly); unusable names go to summary.failed."""
+    seen: dict[str, Path] = {}
+    for source in sources:
+        if source.is_file():
+            paths = [source]
+        elif source.is_dir():
+            paths = sorted(p for p in source.rglob("*") if p.is_file() and not p.name.startswith("."))
+        else:
+            summary.failed.append((str(source), "no such file or folder"))
+            continue
+        for path in paths:
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                if path.name.lower() != "readme":
+                    summary.failed.append((path.name, "unsupported file type (use .txt or .md)"))
+            elif path.stem in seen:
+                summary.failed.append((path.name, f"same document id as {seen[path.stem].name}"))
+            else:
+                seen[path.stem] = path
+    return [SourceFile(doc_id, path) for doc_id, path in seen.items()]
+
+
+def passage_records(doc: Document, gazetteer: enrich.Gazetteer, topics: enrich.TopicRules) -> list[dict]:
+    """Whoosh field values of a report's passages, enriched with region, places, topics and year."""
+    year = enrich.report_year(doc.title + "\n" + "\n".join(doc.lead_lines), doc.source)
+    # The whole report decides its own region: an opening part may not name the place at all.
+    main_region = enrich.detect_region("\n".join(doc.lead_lines or (doc.title,)),
+                                       [p.text for p in doc.passages], gazetteer)
+    regions = [main_region]
+    for number, article in enumerate(doc.articles[1:], start=1):
+        paragraphs = [p.text for p in doc.passages if p.article == number]
+        regions.append(enrich.detect_region("\n".join(article.heading_lines), paragraphs, gazetteer,
+                                            default=main_region))
+    records = []
+    for passage in doc.passages:
+        region = regions[passage.article]
+        passage_topics = topics.topics_for(passage.heading + "\n" + passage.text)
+        heading_text = doc.title + FIELD_SEPARATOR + passage.heading
+        records.append(dict(
+            key=f"{doc.doc_id}#{passage.number}", kind="passage", doc_id=doc.doc_id,
+            passage=passage.number, role=passage.role, title=doc.title, heading=passage.heading, text=passage.text,
+            grams=passage.text, chars=passage.text, hgrams=heading_text, hchars=heading_text,
+            province=region.province or "", city=region.city or "", county=region.county or "",
+            areas=",".join(region.codes()), places=",".join(enrich.mentioned_places(passage.text, gazetteer)),
+            topics=",".join(passage_topics), topic_set=",".join(passage_topics),
+            year=year if year is not None else 0,
+            _boost=1.0 if passage.role == "paragraph" else SHORT_PASSAGE_BOOST,
+        ))
+    return records
+
+
+def doc_record(doc: Document, records: list[dict]) -> dict:
+    """The report record: its source text, so the index alone can show the document."""
+    first = records[0]
+    return dict(key=doc.doc_id, kind="doc", doc_id=doc.doc_id, title=doc.title, source=doc.source,
+                format=doc.format, hash=doc.content_hash, indexed_at=time.time(),
+                province=first["province"], city=first["city"], county=first["county"], year=first["year"])
+
+
+def analyse_file(path: Path) -> tuple[Document, list[dict]]:
+    """Read, structure and enrich one file (runs in a worker process)."""
+    doc = read_document(path)
+    records = passage_records(doc, enrich.Gazetteer.load(), enrich.TopicRules.load(TOPICS_FILE))
+    return doc, records
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    """The live generation folder, or None when no index has been built."""
+    link = index_dir / CURRENT
+    if not link.is_symlink() and not link.is_dir():
+        return None
+    target = link.resolve()
+    return target if whoosh_index.exists_in(str(target)) else None
+
+
+def open_index(index_dir: Path, readonly: bool = True):
+    """Open the live generation; raises FileNotFoundError when there is none."""
+    generation = current_generation(index_dir)
+    if generation is None:
+        raise FileNotFoundError(f"no index in {index_dir}; run `rcsearch index` first")
+    return FileStorage(str(generation), readonly=readonly).open_index()
+
+
+def _new_generation(index_dir: Path) -> Path:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    path = index_dir / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    path.mkdir()
+    whoosh_index.create_in(str(path), build_schema())
+    return path
+
+
+def _point_current_at(index_dir: Path, generation: Path) -> None:
+    temp = index_dir / f".{CURRENT}-{os.getpid()}"
+    if temp.is_symlink():
+        temp.unlink()
+    temp.symlink_to(generation.name)
+    os.replace(temp, index_dir / CURRENT)
+
+
+def _remove_stale_generations(index_dir: Path, keep: Path) -> None:
+    """Delete generations other than the live one (left by earlier rebuilds or killed runs)."""
+    for path in index_dir.glob("gen-*"):
+        if path.resolve() != keep.resolve():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _indexed_hashes(ix) -> dict[str, str]:
+    with ix.searcher() as searcher:
+        return {fields["doc_id"]: fields["hash"]
+                for fields in searcher.documents(kind="doc")}
+
+
+def update_index(sources: list[Path], index_dir: Path, rebuild: bool = False, workers: int = 1,
+                 progress: Callable[[Iterable, int], Iterable] = lambda items, total: items) -> Summary:
+    """Bring the index in line with the source files: new, changed and removed files only."""
+    summary = Summary()
+    files = source_files(sources, summary)
+    live = None if rebuild else current_generation(index_dir)
+    generation = live or _new_generation(index_dir)
+    ix = FileStorage(str(generation)).open_index()
+    indexed = _indexed_hashes(ix)
+    todo = []
+    for source in files:
+        try:
+            digest = content_hash(source.path.read_bytes())
+        except OSError as exc:
+            summary.failed.append((source.path.name, f"cannot read file ({exc.strerror or exc})"))
+            continue
+        if indexed.get(source.doc_id) == digest:
+            summary.unchanged.append(source.doc_id)
+        else:
+            todo.append(source)
+    present = {source.doc_id for source in files}
+    writer = ix.writer()
+    try:
+        for source, outcome in progress(_analyse_all(todo, workers), len(todo)):
+            if isinstance(outcome, IngestError):
+                summary.failed.append((source.path.name, str(outcome).split(": ", 1)[-1]))
+                continue
+            doc, records = outcome
+            (summary.updated if source.doc_id in indexed else summary.added).append(source.doc_id)
+            writer.delete_by_term("doc_id", source.doc_id)
+            for record in records:
+                writer.add_document(**record)
+            writer.add_document(**doc_record(doc, records))
+        for doc_id in sorted(set(indexed) - present):
+            writer.delete_by_term("doc_id", doc_id)
+            summary.removed.append(doc_id)
+        if summary.changed or rebuild:
+            writer.commit(optimize=rebuild)
+        else:
+            writer.cancel()
+    except BaseException:
+        writer.cancel()
+        raise
+    if live is None:
+        _point_current_at(index_dir, generation)
+        _remove_stale_generations(index_dir, generation)
+    return summary
+
+
+def _analyse_all(todo: list[SourceFile], workers: int):
+    """(source, (doc, records) or IngestError) for each file, in order, using `workers` processes."""
+    if workers <= 1 or len(todo) < 2:
+        for source in todo:
+            yield source, _analyse_or_error(source.path)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from zip(todo, pool.map(_analyse_or_error, [s.path for s in todo], chunksize=4))
+
+
+def _analyse_or_error(path: Path):
+    try:
+        return analyse_file(path)
+    except IngestError as exc:
+        return exc

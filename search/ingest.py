@@ -1,0 +1,304 @@
+"""Ingest: read a report file into a clean document of titled, headed passages.
+
+Bytes are decoded with detected encoding, page furniture is dropped, the hard
+line breaks of newspaper layout are repaired (a paragraph that stops
+mid-sentence continues in the next one, even across an interrupting heading
+or photo captions), and each repaired paragraph becomes a passage.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import charset_normalizer
+
+from search.analysis import segmenter
+
+SUPPORTED_SUFFIXES = (".txt", ".md")
+MAX_PASSAGE_CHARS = 1000
+MAX_HEADING_CHARS = 40
+# A caption between the two halves of a broken sentence is short and complete.
+MAX_CAPTION_CHARS = 90
+LOOKAHEAD_BLOCKS = 5
+
+SENTENCE_END = "。！？!?…；;"
+CLOSERS = "”’」』)）》】\"'"
+SENTENCE_SPLIT = re.compile(r"(?<=[。！？!?；;])(?![”’」』)）])|(?<=[。！？!?][”’」』)）])")
+FURNITURE = re.compile(
+    r"^(首页|正文|当前位置|您的位置|位置[:：]|>>|›|»|—*分享—*|分享到|上一篇|下一篇|上一条|下一条|来源[:：]"
+    r"|责任编辑|编辑[:：]|作者[:：]|打印|关闭|收藏|返回顶部|热门|相关(新闻|阅读|文章)|扫一扫|点击"
+    r"|字号|【?\s*大\s*中\s*小|浏览次数|阅读次数|发布时间|您的浏览器|为了获得更好|请使用|版权所有|copyright"
+    r"|([a-z]\s+){3,}[a-z]?$)",
+    re.IGNORECASE,
+)
+SUBTITLE = re.compile(r"^[—–-]{1,2}\s*\S")
+MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*$")
+BYLINE = re.compile(r"^(记者|通讯员|作者|文/|文:|图/|摄影|本报记者|特约记者)|^[\u4e00-\u9fff]{2,3}$")
+# A line ending in one of these is a sentence cut by a line break, never a heading.
+BROKEN_ENDINGS = "，,、：:；;的了和与及在对把将为从向被让使并或而但其之以于由"
+# Photo captions and credit notes are text, never headings.
+NOTE = re.compile(r"^([▲△●■◆]|[(（].*[)）]$)")
+DATELINE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日")
+
+
+class IngestError(Exception):
+    """A source file that cannot be indexed; the message says why."""
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One searchable unit: a repaired paragraph (or a slice of a long one)."""
+
+    number: int
+    heading: str
+    text: str
+    article: int  # index into Document.articles
+    role: str = "paragraph"  # "lead" (title lines), "heading" or "paragraph"
+
+
+@dataclass(frozen=True)
+class Article:
+    """A part of a report written by one organisation: the whole report, or a sub-article."""
+
+    heading_lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Document:
+    """A report as the index sees it."""
+
+    doc_id: str
+    title: str
+    format: str
+    source: str
+    content_hash: str
+    passages: tuple[Passage, ...]
+    articles: tuple[Article, ...] = field(default=(Article(()),))
+    lead_lines: tuple[str, ...] = ()  # title, subtitle, byline, dateline: region and year evidence
+
+
+@dataclass
+class _Block:
+    text: str
+    heading: bool
+    explicit_heading: bool = False
+
+
+def content_hash(data: bytes) -> str:
+    """Hash of a file's bytes, the key of incremental indexing."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def decode(data: bytes, name: str) -> str:
+    """Text of a source file: UTF-8 (BOM or not), GB18030/GBK or Big5, detected."""
+    if not data.strip():
+        raise IngestError(f"{name}: empty file")
+    if b"\x00" in data[:4096]:
+        raise IngestError(f"{name}: binary file (contains NUL bytes), not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    match = charset_normalizer.from_bytes(data, cp_isolation=["gb18030", "big5"]).best()
+    if match is None or match.chaos > 0.3:
+        raise IngestError(f"{name}: cannot detect the text encoding (not UTF-8, GB18030 or Big5)")
+    return str(match)
+
+
+def read_document(path: Path) -> Document:
+    """Read and structure one source file; raises IngestError for files that cannot be indexed."""
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise IngestError(f"{path.name}: unsupported file type (use .txt or .md)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise IngestError(f"{path.name}: cannot read file ({exc.strerror or exc})") from exc
+    return parse_document(path.stem, data, path.suffix.lower().lstrip("."))
+
+
+def parse_document(doc_id: str, data: bytes, fmt: str) -> Document:
+    """Structure decoded bytes into title, articles and passages."""
+    source = decode(data, f"{doc_id}.{fmt}").replace("\r\n", "\n").replace("\r", "\n")
+    blocks = _blocks(source, markdown=fmt == "md")
+    if not blocks:
+        raise IngestError(f"{doc_id}.{fmt}: no text to index")
+    title, lead, body = _split_title(blocks)
+    paragraphs = _repair(body)
+    passages, articles = _passages(lead, paragraphs)
+    if not passages:
+        raise IngestError(f"{doc_id}.{fmt}: no text to index")
+    return Document(doc_id=doc_id, title=title, format=fmt, source=source,
+                    content_hash=content_hash(data), passages=tuple(passages),
+                    articles=tuple(articles), lead_lines=tuple(lead))
+
+
+def _is_heading_like(text: str) -> bool:
+    stripped = text.rstrip(CLOSERS)
+    return (len(text) <= MAX_HEADING_CHARS and not any(c in text for c in "。！？!?")
+            and not (stripped and stripped[-1] in BROKEN_ENDINGS)
+            and not NOTE.match(text) and _balanced(text))
+
+
+def _balanced(text: str) -> bool:
+    """False for a line cut inside quotes or brackets (…做好“活), which cannot be a heading."""
+    return all(text.count(a) <= text.count(b) for a, b in ("“”", "‘’", "（）", "()", "《》", "「」"))
+
+
+def _blocks(source: str, markdown: bool) -> list[_Block]:
+    lines = [line.replace("\u3000", " ").strip() for line in source.split("\n")]
+    lines = [line for line in lines if line and not FURNITURE.match(line)]
+    # Once a file marks its headings with '#', unmarked lines are paragraphs.
+    explicit = markdown or any(MARKDOWN_HEADING.match(line) for line in lines)
+    blocks = []
+    for text in lines:
+        heading = MARKDOWN_HEADING.match(text)
+        if heading:
+            blocks.append(_Block(heading.group(2).strip(), True, True))
+        else:
+            blocks.append(_Block(text, not explicit and _is_heading_like(text)))
+    return [b for b in blocks if b.text]
+
+
+def _split_title(blocks: list[_Block]) -> tuple[str, list[str], list[_Block]]:
+    """Title, the lead lines around it, and the body blocks after it."""
+    for i, block in enumerate(blocks[:12]):
+        if block.heading and SUBTITLE.match(block.text) and i > 0 and blocks[i - 1].heading:
+            end = i + 1
+            while end < len(blocks) and BYLINE.match(blocks[end].text):
+                end += 1
+            lead = [b.text for b in blocks[:i - 1] if b.heading] + [b.text for b in blocks[i - 1:end]]
+            return blocks[i - 1].text, lead, [b for b in blocks[:i - 1] if not b.heading] + blocks[end:]
+    explicit = next((i for i, b in enumerate(blocks[:5]) if b.explicit_heading), None)
+    if explicit is not None:
+        return blocks[explicit].text, [blocks[explicit].text], blocks[:explicit] + blocks[explicit + 1:]
+    leading = 0
+    while leading < len(blocks) and blocks[leading].heading:
+        leading += 1
+    candidates = [i for i in range(leading) if _looks_like_headline(blocks[i].text)]
+    if candidates:
+        i = candidates[-1]
+        return blocks[i].text, [b.text for b in blocks[:leading]], blocks[i + 1:] if i + 1 >= leading else blocks[leading:]
+    first = blocks[leading].text if leading < len(blocks) else blocks[0].text
+    return _first_sentence(first), [b.text for b in blocks[:leading]], blocks[leading:]
+
+
+def _looks_like_headline(text: str) -> bool:
+    cjk = sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
+    return cjk >= 6 and not DATELINE.match(text) and not BYLINE.match(text)
+
+
+def _first_sentence(text: str) -> str:
+    sentence = SENTENCE_SPLIT.split(text, maxsplit=1)[0].rstrip("。！？!?；;")
+    return sentence if len(sentence) <= 40 else sentence[:40] + "…"
+
+
+def _ends_sentence(text: str) -> bool:
+    stripped = text.rstrip(CLOSERS)
+    return not stripped or stripped[-1] in SENTENCE_END or text[-1] in ")）"
+
+
+def _joins_word(left: str, right: str) -> bool:
+    """True when jieba reads a word across the break (…企业加 | 入红十字…)."""
+    tail, head = left[-4:], right[:4]
+    offset = 0
+    for word in segmenter().cut(tail + head, HMM=False):
+        if offset < len(tail) < offset + len(word):
+            return True
+        offset += len(word)
+    return False
+
+
+def _is_caption(block: _Block) -> bool:
+    return not block.heading and len(block.text) <= MAX_CAPTION_CHARS and _ends_sentence(block.text)
+
+
+def _continuation(blocks: list[_Block], i: int) -> int | None:
+    """Index of the block that continues the sentence broken at the end of blocks[i]."""
+    current = blocks[i]
+    window = blocks[i + 1:i + 1 + LOOKAHEAD_BLOCKS]
+    if window and not window[0].heading and current.text.rstrip(CLOSERS)[-1:] in "，,、：:“《(（":
+        return i + 1
+    candidates = [k for k, block in enumerate(window) if not block.heading]
+    for k in candidates:
+        # Photo captions may sit between the halves; the true continuation reads on as one word.
+        if _joins_word(current.text, window[k].text):
+            return i + 1 + k
+        if not _is_caption(window[k]):
+            break
+    if current.heading or not candidates:
+        return None
+    return i + 1 + candidates[0]
+
+
+def _repair(blocks: list[_Block]) -> list[_Block]:
+    """Rejoin sentences broken by hard line breaks; interrupting headings stay headings."""
+    blocks = list(blocks)
+    i = 0
+    while i < len(blocks):
+        block = blocks[i]
+        if not (_ends_sentence(block.text) or block.explicit_heading or NOTE.match(block.text)):
+            j = _continuation(blocks, i)
+            if j is not None:
+                skipped = blocks[i + 1:j]
+                headings = [b for b in skipped if b.heading]
+                merged = _Block(block.text + blocks[j].text, heading=False)
+                rest = [b for b in skipped if not b.heading]
+                blocks[i:j + 1] = headings + [merged] + rest
+                i += len(headings)
+                continue
+        i += 1
+    return blocks
+
+
+def _passages(lead: list[str], blocks: list[_Block]) -> tuple[list[Passage], list[Article]]:
+    """Passages in reading order: the lead lines, each run of heading lines, each paragraph.
+
+    Headings and lead lines are passages too, so every line of a report can be
+    found; a run of two or more heading lines after some body text opens a sub-article.
+    """
+    passages: list[Passage] = []
+    articles = [Article(())]
+    if lead:
+        passages.append(Passage(1, "", "\n".join(lead), 0, "lead"))
+    heading, run, body_seen = "", [], False
+    for block in blocks + [_Block("", heading=False)]:
+        if block.heading:
+            run.append(block.text)
+            continue
+        if run:
+            if len(run) >= 2 and body_seen:
+                articles.append(Article(tuple(run)))
+            heading = next((h for h in reversed(run) if not _is_byline(h)), run[-1])
+            passages.append(Passage(len(passages) + 1, heading, "\n".join(run), len(articles) - 1, "heading"))
+            run = []
+        for text in split_long(block.text) if block.text else ():
+            passages.append(Passage(len(passages) + 1, heading, text, len(articles) - 1))
+            body_seen = True
+    return passages, articles
+
+
+def _is_byline(text: str) -> bool:
+    return bool(BYLINE.match(text)) or text.endswith(("红十字会", "救援队", "服务队", "记者"))
+
+
+def split_long(text: str, limit: int = MAX_PASSAGE_CHARS) -> list[str]:
+    """Cut a paragraph over `limit` characters at sentence ends into balanced slices."""
+    if len(text) <= limit:
+        return [text]
+    sentences = [s for s in SENTENCE_SPLIT.split(text) if s]
+    pieces = -(-len(text) // limit)
+    target = len(text) / pieces
+    slices, current = [], ""
+    for sentence in sentences:
+        if current and len(current) + len(sentence) > target * 1.1:
+            slices.append(current)
+            current = ""
+        current += sentence
+    slices.append(current)
+    return [piece for s in slices for piece in _hard_cut(s, limit)]
+
+
+def _hard_cut(text: str, limit: int) -> list[str]:
+    return [text[i:i + limit] for i in range(0, len(text), limit)] or [text]

@@ -1,0 +1,69 @@
+"""The HTTP JSON API: contract, errors, security headers."""
+import pytest
+
+
+def search(client, **params):
+    return client.get("/api/search", query_string=params)
+
+
+def test_search_answer_has_the_documented_shape(client):
+    answer = search(client, q="造血干细胞").get_json()
+    assert set(answer) >= {"query", "total", "total_reports", "page", "limit", "took_ms", "hits", "facets"}
+    hit = answer["hits"][0]
+    assert set(hit) == {"doc_id", "title", "passage", "heading", "text", "snippet", "score", "province",
+                        "city", "county", "topics", "year", "url"}
+    assert hit["url"] == f"/doc/{hit['doc_id']}#p{hit['passage']}"
+    assert set(answer["facets"]) == {"province", "city", "topic", "year"}
+
+
+def test_paging_walks_through_all_hits(client):
+    first = search(client, q="红十字", limit=5, page=1).get_json()
+    second = search(client, q="红十字", limit=5, page=2).get_json()
+    keys = {(h["doc_id"], h["passage"]) for h in first["hits"]} | {(h["doc_id"], h["passage"]) for h in second["hits"]}
+    assert len(keys) == 10 and first["total"] == second["total"] > 10
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"q": "红", "limit": "0"}, "limit"),
+    ({"q": "红", "limit": "101"}, "limit"),
+    ({"q": "红", "limit": "abc"}, "limit"),
+    ({"q": "红", "page": "0"}, "page"),
+    ({"q": "红", "page": "99999999"}, "page too deep"),
+    ({"q": "红", "page": "1e9"}, "page"),
+    ({"q": "红", "sort": "random"}, "sort"),
+    ({"q": "红", "year": "twenty"}, "year"),
+    ({"q": "字" * 501}, "too long"),
+])
+def test_bad_parameters_get_400_with_a_message(client, params, message):
+    response = search(client, **params)
+    assert response.status_code == 400
+    assert message in response.get_json()["error"]
+
+
+def test_security_headers_on_every_response(client):
+    for path in ("/", "/api/search?q=红十字", "/healthz", "/no-such-page"):
+        headers = client.get(path).headers
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+        assert "unsafe-inline" not in headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"]
+
+
+def test_healthz_and_openapi(client):
+    assert client.get("/healthz").get_json() == {"status": "ok", "index": True}
+    spec = client.get("/openapi.json").get_json()
+    assert "/api/search" in spec["paths"]
+
+
+def test_document_api_and_path_traversal(client):
+    doc = client.get("/api/documents/001_77d36a74d18f4973").get_json()
+    assert doc["title"] == "用爱心凝聚人道力量 用行动弘扬红十字精神"
+    assert doc["passages"][0]["passage"] == 1
+    for bad in ("..%2F..%2Fetc%2Fpasswd", "nope", "%00"):
+        assert client.get(f"/api/documents/{bad}").status_code == 404
+
+
+def test_suggest_completes_indexed_words(client):
+    suggestions = client.get("/api/suggest", query_string={"q": "造血"}).get_json()["suggestions"]
+    assert "造血干细胞" in suggestions

@@ -1,0 +1,113 @@
+"""A real browser (Debian's chromium through Playwright) against `rcsearch serve`."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(seed_index):
+    port = _free_port()
+    rcsearch = Path(sys.executable).with_name("rcsearch")
+    proc = subprocess.Popen([str(rcsearch), "serve", "--port", str(port), "--index", str(seed_index)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                pytest.fail("rcsearch serve did not start: " + proc.stderr.read().decode(errors="replace")[-2000:])
+            time.sleep(0.3)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert os.path.exists(CHROMIUM), "Debian's chromium is missing: run `make test` (it installs it)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(params=[(1280, 900), (390, 844)], ids=["desktop", "phone"])
+def page(browser, request):
+    context = browser.new_context(viewport={"width": request.param[0], "height": request.param[1]})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.viewport_name = request.node.callspec.id
+    yield page
+    context.close()
+    assert errors == [], f"console errors (CSP violations?): {errors}"
+
+
+def shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-{page.viewport_name}.png"), full_page=True)
+
+
+def test_search_facet_document_and_back(page, server):
+    page.goto(server + "/")
+    box = page.locator("#q")
+    expect(box).to_be_focused()
+    box.fill("博爱送万家")
+    box.press("Enter")
+    expect(page.locator(".summary")).to_contain_text("条结果")
+    marks = page.locator(".passage mark")
+    assert marks.count() >= 1
+    assert set(marks.all_inner_texts()) == {"博爱送万家"}
+    shot(page, "search")
+
+    total_before = page.locator(".summary").inner_text()
+    page.locator(".facets a", has_text="石家庄市").first.click()
+    assert "city=" in page.url
+    assert page.locator(".summary").inner_text() != total_before
+    assert set(page.locator(".report .meta").all_inner_texts()) <= {"河北省 › 石家庄市 · 2021年", "河北省 › 石家庄市"}
+
+    page.locator(".passage a").first.click()
+    expect(page.locator("article.document h1")).to_be_visible()
+    assert "#p" in page.url
+    assert page.locator(".document mark").count() >= 1
+    shot(page, "document")
+    page.go_back()
+    assert "city=" in page.url
+    expect(page.locator(".summary")).to_be_visible()
+
+
+def test_overview_page(page, server):
+    page.goto(server + "/overview")
+    expect(page.locator("h1")).to_have_text("馆藏概览")
+    shot(page, "overview")
+
+
+def test_slash_focuses_the_search_box(page, server):
+    page.goto(server + "/overview")
+    page.locator("body").click()
+    page.keyboard.press("/")
+    expect(page.locator("#q")).to_be_focused()

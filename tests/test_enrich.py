@@ -1,0 +1,269 @@
+"""Enrichment: regions of the seed reports and real web captures, gazetteer look-ups,
+mentioned places, topics and years."""
+from pathlib import Path
+
+import pytest
+
+from search.enrich import (TOPICS_FILE, Gazetteer, Region, TopicRules, detect_region,
+                           mentioned_places, report_year, short_name)
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SEEDS = SHARED / "seeds"
+REAL_DEV = SHARED / "eval" / "real-dev"
+ZHEJIANG = Region("浙江省")
+
+
+@pytest.fixture(scope="module")
+def gazetteer():
+    return Gazetteer.load()
+
+
+@pytest.fixture(scope="module")
+def topics():
+    return TopicRules.load(TOPICS_FILE)
+
+
+def seed_text(stem: str) -> str:
+    return next(SEEDS.glob(f"{stem}_*.txt")).read_text(encoding="utf-8")
+
+
+def lines_of(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def seed_unit(stem: str, title_lines: int) -> tuple[str, list[str]]:
+    """A whole seed report: its first lines are the headline and byline, the rest its body."""
+    lines = lines_of(seed_text(stem))
+    return "\n".join(lines[:title_lines]), lines[title_lines:]
+
+
+def report_004_units() -> dict[str, tuple[str, list[str]]]:
+    """The parts of seed 004, cut at their heading lines: name → (heading lines, paragraphs)."""
+    lines = lines_of(seed_text("004"))
+    starts = [("opening", "贯彻落实省委党的群团工作会议精神", 1),
+              ("绍兴", "深化改革强化服务 全力打造“群众身边的红十字会”", 2),
+              ("东阳", "省级救援队风采", 3),
+              ("永昌村", "“博爱家园”建设", 2),
+              ("水口乡", "打造“群众身边的红十字会”", 2)]
+    positions = [lines.index(first) for _, first, _ in starts] + [len(lines)]
+    return {name: ("\n".join(lines[at:at + heads]), lines[at + heads:end])
+            for (name, _, heads), at, end in zip(starts, positions, positions[1:])}
+
+
+def real_dev(name: str) -> list[str]:
+    path = next(REAL_DEV.glob(f"{name}_*.txt"))
+    return lines_of(path.read_bytes().decode("gb18030" if name == "w04" else "utf-8"))
+
+
+@pytest.mark.parametrize("stem, title_lines, expected", [
+    ("000", 2, Region("四川省")),
+    ("001", 2, Region("河北省", "石家庄市")),
+    ("002", 3, Region("云南省", "昭通市")),
+    ("004", 1, Region("浙江省")),          # the whole report: four cities' sub-articles, one province
+])
+def test_seed_report_region(gazetteer, stem, title_lines, expected):
+    title, paragraphs = seed_unit(stem, title_lines)
+    assert detect_region(title, paragraphs, gazetteer) == expected
+
+
+def test_seed_003_region_with_masthead_before_headline(gazetteer):
+    lines = lines_of(seed_text("003"))
+    at = lines.index("在大战大考中践行初心使命 奋力谱写新时代新篇章")
+    title, paragraphs = "\n".join(lines[at:at + 2]), lines[:at] + lines[at + 2:]
+    assert detect_region(title, paragraphs, gazetteer) == Region("陕西省", "西安市")
+
+
+@pytest.mark.parametrize("unit, expected", [
+    ("opening", ZHEJIANG),                               # no place of its own: the document's region
+    ("绍兴", Region("浙江省", "绍兴市")),
+    ("东阳", Region("浙江省", "金华市", "东阳市")),        # only says 浙江省红十字(东阳) and 东阳市
+    ("永昌村", Region("浙江省", "杭州市", "富阳区")),      # 永昌村 is not 永昌县 (甘肃)
+    ("水口乡", Region("浙江省", "湖州市", "长兴县")),
+])
+def test_seed_004_sub_article_region(gazetteer, unit, expected):
+    title, paragraphs = report_004_units()[unit]
+    assert detect_region(title, paragraphs, gazetteer, default=ZHEJIANG) == expected
+    # The headings repeated as the first paragraph do not hide the opening sentence.
+    assert detect_region(title, [title, *paragraphs], gazetteer, default=ZHEJIANG) == expected
+
+
+def test_seed_004_opening_alone_has_no_region(gazetteer):
+    title, paragraphs = report_004_units()["opening"]
+    assert detect_region(title, paragraphs, gazetteer) == Region()
+
+
+@pytest.mark.parametrize("name, headline, expected", [
+    ("w01", "今年天津将建立210支红十字应急救护志愿服务队", Region("天津市", "天津市")),   # spam: 苏州 拉萨 郑州
+    ("w02", None, Region("湖北省", "武汉市")),                 # 东西湖区 is a partner, not the author
+    ("w03", None, Region("上海市", "上海市", "青浦区")),
+    ("w04", None, Region("甘肃省", "天水市", "清水县")),       # GB18030; 清水县 is not 清水河县
+    ("w05", None, Region("湖南省", "长沙市", "长沙县")),       # 长沙县 is not 长沙市; 和县 is not there
+])
+def test_real_dev_region(gazetteer, name, headline, expected):
+    lines = real_dev(name)
+    title = headline or ""
+    paragraphs = [line for line in lines if line != headline]
+    assert detect_region(title, paragraphs, gazetteer) == expected
+    # Furniture taken for the title, headline left in the body: same answer.
+    assert detect_region(lines[0], lines[1:], gazetteer) == expected
+
+
+@pytest.mark.parametrize("title, paragraphs, default, expected", [
+    ("北京市朝阳区红十字会开展急救培训", ["近日,北京市朝阳区红十字会在社区开展应急救护培训。"], None,
+     Region("北京市", "北京市", "朝阳区")),
+    # 朝阳区 exists in 北京 and 长春: no guess.
+    ("朝阳区红十字会开展急救培训", ["近日,朝阳区红十字会在社区开展应急救护培训,参训居民120人。"], None, Region()),
+    # ... unless the parent is evidenced, here by the document's region.
+    ("鼓楼区红十字会开展急救培训", ["近日,鼓楼区红十字会在社区开展应急救护培训,参训居民120人。"],
+     Region("福建省"), Region("福建省", "福州市", "鼓楼区")),
+    ("", ["近日,鼓楼区红十字会联合福州市第一中学开展活动。福州市红十字会有关负责人出席。"], None,
+     Region("福建省", "福州市", "鼓楼区")),
+    ("南京市红十字会开展活动", ["南京市红十字会在鼓楼区开展活动,北京牛皮癣医院哪家好。"], None,
+     Region("江苏省", "南京市")),
+    ("山西省红十字会召开工作会议", ["会议强调,要确保长治久安,推动事业发展。"], None, Region("山西省")),
+    ("恩施州红十字会开展活动", ["恩施州红十字会近日开展活动。"], None, Region("湖北省", "恩施土家族苗族自治州")),
+    ("仙桃市红十字会开展捐赠活动", ["仙桃市红十字会接收爱心企业捐赠。"], None, Region("湖北省", "仙桃市")),
+    ("安康市红十字会开展博爱送万家活动", ["春节前夕,安康市红十字会走访慰问困难群众。"], None,
+     Region("陕西省", "安康市")),
+    ("", ["会议要求市红十字会和县红十字会加强合作,大同小异,长治久安。"], None, Region()),
+    # Link lists and hospital spam are no evidence.
+    ("", ["友情链接: 中国红十字会总会 浙江省红十字会 杭州市红十字会 宁波市红十字会 温州市红十字会",
+          "近日,湖州市红十字会开展应急救护培训,参训人员50人。"], None, Region("浙江省", "湖州市")),
+    ("", ["热门城市 北京 上海 广州 深圳 天津", "近日,县红十字会开展应急救护培训,参训人员50人。"], None, Region()),
+    ("", ["近日,县红十字会开展应急救护培训,北京治疗白癜风最好的医院,北京哪家医院看癫痫好。"], None, Region()),
+    ("市红十字会召开全体会议", ["会议由市红十字会党组书记主持。"], Region("河北省", "石家庄市"),
+     Region("河北省", "石家庄市")),
+])
+def test_region_rules(gazetteer, title, paragraphs, default, expected):
+    assert detect_region(title, paragraphs, gazetteer, default) == expected
+
+
+@pytest.mark.parametrize("name, level, expected", [
+    ("石家庄", "city", [("130100", "石家庄市", "city", "河北省", "石家庄市", None)]),
+    ("石家庄市", "city", [("130100", "石家庄市", "city", "河北省", "石家庄市", None)]),
+    ("东阳", "city", [("330783", "东阳市", "county", "浙江省", "金华市", "东阳市")]),
+    ("金华", "city", [("330700", "金华市", "city", "浙江省", "金华市", None)]),
+    ("浙江", "province", [("330000", "浙江省", "province", "浙江省", None, None)]),
+    ("上海", "province", [("310000", "上海市", "province", "上海市", "上海市", None)]),
+    ("上海", "city", [("310000", "上海市", "province", "上海市", "上海市", None)]),
+    ("青浦区", "city", [("310118", "青浦区", "county", "上海市", "上海市", "青浦区")]),
+    ("长沙", "city", [("430100", "长沙市", "city", "湖南省", "长沙市", None)]),
+    ("仙桃", "city", [("429004", "仙桃市", "county", "湖北省", "仙桃市", "仙桃市")]),
+    ("吉林", "province", [("220000", "吉林省", "province", "吉林省", None, None)]),
+    ("吉林", "city", [("220200", "吉林市", "city", "吉林省", "吉林市", None)]),
+    ("内蒙古", "province", [("150000", "内蒙古自治区", "province", "内蒙古自治区", None, None)]),
+    ("朝阳", "city", [("110105", "朝阳区", "county", "北京市", "北京市", "朝阳区"),
+                      ("211300", "朝阳市", "city", "辽宁省", "朝阳市", None),
+                      ("220104", "朝阳区", "county", "吉林省", "长春市", "朝阳区")]),
+    ("石家庄", "province", []),
+    ("浙江", "city", []),
+    ("火星", "city", []),
+    ("", "city", []),
+    ("东阳", "county", []),
+])
+def test_resolve(gazetteer, name, level, expected):
+    found = [(d.code, d.name, d.level, d.province, d.city, d.county) for d in gazetteer.resolve(name, level)]
+    assert found == expected
+
+
+@pytest.mark.parametrize("region, codes", [
+    (Region("浙江省", "金华市", "东阳市"), ("330000", "330700", "330783")),
+    (Region("上海市", "上海市", "青浦区"), ("310000", "310118")),
+    (Region("上海市"), ("310000",)),
+    (Region("湖北省", "仙桃市"), ("420000", "429004")),
+    (Region("北京市", "北京市", "朝阳区"), ("110000", "110105")),
+    (Region(), ()),
+])
+def test_region_codes(region, codes):
+    assert region.codes() == codes
+
+
+@pytest.mark.parametrize("full, short", [
+    ("浙江省", "浙江"), ("上海市", "上海"), ("广西壮族自治区", "广西"), ("内蒙古自治区", "内蒙古"),
+    ("新疆维吾尔自治区", "新疆"), ("香港特别行政区", "香港"), ("凉山彝族自治州", "凉山"),
+    ("伊犁哈萨克自治州", "伊犁"), ("海西蒙古族藏族自治州", "海西"), ("龙胜各族自治县", "龙胜"),
+    ("积石山保安族东乡族撒拉族自治县", "积石山"), ("阿里地区", "阿里"), ("兴安盟", "兴安"),
+    ("神农架林区", "神农架"), ("长沙县", "长沙"), ("富阳区", "富阳"), ("和县", None), ("矿区", None),
+])
+def test_short_name(full, short):
+    assert short_name(full) == short
+
+
+@pytest.mark.parametrize("text, places", [
+    ("永昌村位于杭州市富阳区西北部山区", ["杭州市", "富阳区"]),
+    ("在成都(成华区红十字会)、泸州(四川警察学院)、内江(内江卫生与健康职业学院)建立三大救护培训基地",
+     ["成都市", "成华区", "泸州市", "四川省", "内江市"]),
+    ("仪式分别为长沙县红十字水上救援志愿服务队和县红十字志愿服务队医疗分队授旗", ["长沙县"]),
+    ("浙江省红十字(东阳)大众卫生与供水救援队", ["浙江省", "东阳市"]),
+    ("北京市朝阳区红十字会", ["北京市", "朝阳区"]),
+    ("朝阳区红十字会", []),
+    ("活动将苏州癫痫病十佳医院在全市210个社区开展", []),
+    ("确保长治久安,建设博爱家园", []),
+    ("向湖北、武汉捐赠款物1.24亿元,湖北", ["湖北省", "武汉市"]),
+    ("", []),
+])
+def test_mentioned_places(gazetteer, text, places):
+    assert mentioned_places(text, gazetteer) == places
+
+
+def seed_paragraph(stem: str, start: str) -> str:
+    return next(p for p in lines_of(seed_text(stem)) if p.startswith(start))
+
+
+@pytest.mark.parametrize("stem, start, expected", [
+    ("000", "全面助力省内", ["疫情防控", "募捐与公开透明"]),
+    ("000", "面对突如其来", ["疫情防控"]),
+    ("001", "坚持把政治建设摆在首位", ["党的建设"]),
+    ("002", "政治性是群团组织", ["党的建设"]),                # an award list naming 无偿献血 is not about it
+    ("001", "无偿献血让爱流淌", ["无偿献血", "志愿服务"]),
+    ("001", "遗体器官捐献让爱传承", ["遗体器官捐献"]),
+    ("002", "“三献”工作实现新突破", ["人道救助", "无偿献血", "造血干细胞捐献", "遗体器官捐献", "宣传传播"]),
+    ("003", "新冠肺炎疫情发生后", ["疫情防控", "募捐与公开透明"]),
+    ("001", "先后投入100余万元", ["应急救援"]),
+])
+def test_topics_for_seed_passages(topics, stem, start, expected):
+    assert topics.topics_for(seed_paragraph(stem, start)) == expected
+
+
+def test_topics_for_is_case_tolerant_and_empty_safe(topics):
+    assert topics.topics_for("配置AED,开展心肺复苏培训") == ["救护培训"]
+    assert topics.topics_for("") == []
+
+
+def test_topic_names_and_aliases(topics):
+    assert topics.names == ("应急救援", "救护培训", "人道救助", "无偿献血", "造血干细胞捐献", "遗体器官捐献",
+                            "志愿服务", "青少年工作", "疫情防控", "募捐与公开透明", "党的建设",
+                            "改革与组织建设", "宣传传播", "脱贫攻坚与乡村振兴", "对外交流")
+    assert topics.expand("三献") == ["无偿献血", "造血干细胞捐献", "遗体器官捐献"]
+    assert topics.expand("党的建设") == ["党的建设"]
+    assert topics.expand("火星") == []
+
+
+def test_topic_aliases_must_name_topics(tmp_path):
+    path = tmp_path / "topics.toml"
+    path.write_text('[[topic]]\nname = "党的建设"\nkeywords = ["党建"]\n[aliases]\n"三献" = ["献血"]\n',
+                    encoding="utf-8")
+    with pytest.raises(ValueError, match="献血"):
+        TopicRules.load(path)
+
+
+@pytest.mark.parametrize("stem, year", [
+    ("000", 2020),   # latest year reported
+    ("001", 2021),   # 截至2021年12月; 十九届六中全会
+    ("002", 2023),
+    ("003", 2020),   # dateline 2020年12月22日
+    ("004", 2020),   # 十九届五中全会 (力争在2021年 is a plan, 2019年底 is past)
+])
+def test_report_year_of_seeds(stem, year):
+    lines = lines_of(seed_text(stem))
+    assert report_year(lines[0], seed_text(stem)) == year
+
+
+@pytest.mark.parametrize("title, text, year", [
+    ("陕西省西安市红十字会2020年工作总结", "2021年将继续", 2020),
+    ("", "2018年成立。到2025年,力争建成。2035年远景目标", 2018),
+    ("", "培训22000余名学生,2000余人,1978.5万元", None),
+    ("", "", None),
+])
+def test_report_year_rules(title, text, year):
+    assert report_year(title, text) == year

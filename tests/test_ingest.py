@@ -1,0 +1,99 @@
+"""Ingest: encodings, structure, line-break repair, passages, bad files."""
+from pathlib import Path
+
+import pytest
+
+from search.ingest import IngestError, decode, parse_document, read_document, split_long
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+REAL = Path(__file__).resolve().parent / "data" / "real"
+
+
+def seed(prefix: str):
+    return read_document(next(SEEDS.glob(prefix + "_*")))
+
+
+def passage_containing(doc, text):
+    return [p for p in doc.passages if text in p.text]
+
+
+@pytest.mark.parametrize("prefix, title", [
+    ("000", "高扬旗帜 逐梦前行"),
+    ("001", "用爱心凝聚人道力量 用行动弘扬红十字精神"),
+    ("002", "砥砺奋进 担当作为 奋力书写红十字事业高质量发展新篇章"),
+    ("003", "在大战大考中践行初心使命 奋力谱写新时代新篇章"),
+    ("004", "贯彻落实省委党的群团工作会议精神"),
+])
+def test_seed_titles_are_the_headlines(prefix, title):
+    assert seed(prefix).title == title
+
+
+@pytest.mark.parametrize("prefix, joined", [
+    ("000", "捐赠物资接受和管理机制"),
+    ("000", "国际急救培训师培训班"),
+    ("000", "防艾青春行系列活动"),
+    ("004", "普及全民应急救护知识和技能"),
+    ("003", "在全市各学校成立红十字会基层组织的通知"),
+    ("001", "爱心企业加入红十字公益事业"),
+    ("004", "搭建面向公众的捐献救助信息化平台"),
+])
+def test_hard_line_breaks_are_repaired(prefix, joined):
+    assert len(passage_containing(seed(prefix), joined)) == 1
+
+
+def test_heading_that_interrupts_a_sentence_becomes_the_section_heading():
+    doc = seed("000")
+    [passage] = passage_containing(doc, "抓好巡视整改")
+    assert passage.heading == "全面从严治党 深推改革发展"
+    assert [p.role for p in passage_containing(doc, "全面从严治党 深推改革发展")] == ["heading"]
+
+
+def test_photo_captions_stay_separate_passages():
+    doc = seed("001")
+    captions = passage_containing(doc, "石家庄市红十字会领导看望造血干细胞捐献者。")
+    assert [p.text for p in captions] == ["石家庄市红十字会领导看望造血干细胞捐献者。"]
+
+
+def test_report_with_sub_articles_is_split_into_articles():
+    doc = seed("004")
+    assert [a.heading_lines[-1] for a in doc.articles[1:]] == [
+        "绍兴市红十字会", "浙江省红十字(东阳)大众卫生与供水救援队",
+        "数字赋能博爱家园 促进乡村振兴", "行业联合建会 打造“群众身边的红十字会”"]
+    [yongchang] = passage_containing(doc, "永昌村位于杭州市富阳区")
+    assert yongchang.article == 3
+
+
+def test_passages_are_numbered_and_short():
+    for path in SEEDS.iterdir():
+        doc = read_document(path)
+        assert [p.number for p in doc.passages] == list(range(1, len(doc.passages) + 1))
+        assert max(len(p.text) for p in doc.passages) <= 1000
+
+
+def test_long_paragraph_is_cut_at_sentence_ends():
+    text = "红十字会开展救护培训。" * 200
+    pieces = split_long(text)
+    assert "".join(pieces) == text
+    assert all(p.endswith("。") and len(p) <= 1000 for p in pieces)
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "gbk", "big5", "utf-8-sig", "utf-8"])
+def test_encodings_are_detected(encoding):
+    text = "紅十字會開展應急救護培訓，志願者積極參與。" if encoding == "big5" else "红十字会开展应急救护培训，志愿者积极参与。"
+    assert decode((text * 5).encode(encoding), "x.txt") == text * 5
+
+
+def test_web_capture_furniture_is_not_the_title():
+    doc = read_document(REAL / "w01_tianjin.txt")
+    assert doc.title == "今年天津将建立210支红十字应急救护志愿服务队"
+    assert all("首页" not in p.text and p.text != "正文" for p in doc.passages)
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"", "empty file"),
+    (b"  \n\n ", "empty file"),
+    (b"\x00\x01\x02binary\xff\xfe" * 50, "binary file"),
+])
+def test_bad_files_are_refused_with_a_reason(data, reason):
+    with pytest.raises(IngestError, match=reason):
+        parse_document("bad", data, "txt")

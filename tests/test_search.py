@@ -1,0 +1,123 @@
+"""Query language, ranking, relaxation and snippets over the seed index."""
+import re
+
+import pytest
+
+from search.query import QueryError, parse_query, snippet
+
+MARK = re.compile(r"<mark>(.*?)</mark>")
+
+
+def docs(result):
+    return [h.doc_id[:3] for h in result.hits]
+
+
+def marked(hit):
+    return MARK.findall(hit.snippet)
+
+
+@pytest.mark.parametrize("q, doc, contains", [
+    ("造血干细胞", None, "造血干细胞"),
+    ("博爱送万家", None, "博爱送万家"),
+    ("体验馆", None, "体验馆"),
+    ("監事會", None, "监事会"),
+    ("ＣＴ机", "003", "CT机"),
+    ("魔豆妈妈", "001", "魔豆妈妈"),
+    ("捐赠物资接受和管理机制", "000", "捐赠物资接受和管理机制"),
+    ("3.56亿元", "000", "3.56亿元"),
+    ("公益直播间", "004", "公益直播间"),
+])
+def test_every_hit_contains_the_term_and_the_top_hit_is_right(find, q, doc, contains):
+    result = find(q)
+    assert result.total >= 1
+    assert all(contains.lower() in h.text.lower() or contains in (h.title + h.heading) for h in result.hits)
+    if doc:
+        assert docs(result)[0] == doc
+
+
+def test_snippet_marks_exactly_the_matched_characters(find):
+    result = find("志愿者")
+    for hit in result.hits:
+        assert set(marked(hit)) == {"志愿者"}
+    hit = find("十字会").hits[0]
+    assert set(marked(hit)) == {"十字会"}
+
+
+def test_snippet_escapes_document_text():
+    assert snippet("a<b>红十字</b>&c", ["红十字"]) == "a&lt;b&gt;<mark>红十字</mark>&lt;/b&gt;&amp;c"
+
+
+def test_snippet_cuts_at_sentence_boundaries(find):
+    hit = find("中华骨髓库").hits[0]
+    text = MARK.sub(r"\1", hit.snippet).strip("…")
+    assert text in hit.text
+    assert hit.snippet.startswith("…") == (not hit.text.startswith(text))
+
+
+def test_and_requires_every_word(find):
+    result = find("应急 志愿者")
+    assert result.total >= 3 and not result.relaxed
+    assert all("应急" in h.text + h.heading + h.title for h in result.hits)
+    assert all("志愿者" in h.text + h.heading + h.title for h in result.hits)
+
+
+def test_exact_phrase_hits_contain_the_string(find):
+    result = find('"急救知识万人学"')
+    assert result.total >= 1 and docs(result)[0] == "003"
+    assert all("急救知识万人学" in h.text for h in result.hits)
+
+
+def test_exclusion_removes_passages(find):
+    both = find("造血干细胞")
+    without = find("造血干细胞 -石家庄")
+    assert without.total < both.total
+    assert all("石家庄" not in h.text + h.heading + h.title for h in without.hits)
+
+
+def test_or_alternates(find):
+    a, b = find("魔豆妈妈").total, find("公益直播间").total
+    assert find("魔豆妈妈 OR 公益直播间").total == a + b
+
+
+@pytest.mark.parametrize("q, doc, contains", [
+    ("石家庄有多少志愿者加入中华骨髓库", "001", "加入中华骨髓库"),
+    ("西安急救知识培训了多少人", "003", "培训2.2万余人"),
+])
+def test_long_questions_relax_to_most_terms(find, q, doc, contains):
+    result = find(q)
+    assert result.relaxed
+    top5 = [(h.doc_id[:3], contains in h.text) for h in result.hits[:5]]
+    assert (doc, True) in top5
+
+
+def test_synonyms_apply_at_query_time(find):
+    hits = find("骨髓", limit=100).hits
+    synonym_only = [h for h in hits if "骨髓" not in h.text]
+    assert synonym_only and all("造血干细胞" in h.text for h in synonym_only)
+    assert all(set(marked(h)) <= {"骨髓", "造血干细胞"} for h in hits)
+    assert "骨髓" in hits[0].text
+
+
+def test_word_matches_outrank_bigram_matches(find):
+    result = find("体验馆")
+    assert result.hits[0].text.count("体验馆") >= 1
+
+
+@pytest.mark.parametrize("text, message", [
+    ("字" * 501, "too long"),
+    (" OR ".join(f"词{i}" for i in range(40)), "too many terms"),
+])
+def test_unreasonable_queries_get_a_clear_error(text, message):
+    with pytest.raises(QueryError, match=message):
+        parse_query(text)
+
+
+@pytest.mark.parametrize("text", ['"未闭合的引号', "-", "!!!@@@###", '""', "OR", "- - -", "city:"])
+def test_malformed_queries_are_searched_as_best_they_can(find, text):
+    result = find(text)
+    assert result.total >= 0
+
+
+def test_unbalanced_quote_is_a_phrase_to_the_end(find):
+    result = find('"急救知识万人学')
+    assert result.total >= 1 and all("急救知识万人学" in h.text for h in result.hits)

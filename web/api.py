@@ -1,0 +1,64 @@
+"""JSON API: /api/search, /api/suggest, /api/documents/<id>, /openapi.json, /healthz."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask import Blueprint, jsonify, request
+
+from search.index import current_generation
+from search.query import QueryError, document, suggestions
+from web.engine import get_engine, search_request
+from web.openapi import SPEC
+
+bp = Blueprint("api", __name__)
+
+
+def _error(message: str, status: int):
+    response = jsonify({"error": message})
+    response.status_code = status
+    return response
+
+
+@bp.errorhandler(QueryError)
+def bad_query(error):
+    return _error(str(error), 400)
+
+
+@bp.errorhandler(FileNotFoundError)
+def no_index(error):
+    return _error("索引尚未建立，请先运行 rcsearch index (no index yet)", 503)
+
+
+@bp.get("/api/search")
+def api_search():
+    """Search passages; the answer is what `rcsearch search --json` prints."""
+    return jsonify(get_engine().search(search_request(request.args)).to_json())
+
+
+@bp.get("/api/suggest")
+def api_suggest():
+    """Completions for what the user has typed so far."""
+    q = request.args.get("q", "")
+    return jsonify({"query": q, "suggestions": suggestions(get_engine(), q)})
+
+
+@bp.get("/api/documents/<doc_id>")
+def api_document(doc_id):
+    """One whole report with its passages."""
+    view = document(get_engine(), doc_id)
+    if view is None:
+        return _error(f"没有这个报告：{doc_id[:100]} (no such document)", 404)
+    return jsonify(asdict(view))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI description of this API."""
+    return jsonify(SPEC)
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness and whether an index is being served."""
+    ready = current_generation(get_engine().index_dir) is not None
+    return jsonify({"status": "ok" if ready else "no index", "index": ready}), 200 if ready else 503
