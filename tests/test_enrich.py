@@ -7,9 +7,8 @@ import pytest
 from search.enrich import (TOPICS_FILE, Gazetteer, Region, TopicRules, detect_region,
                            mentioned_places, report_year, short_name)
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-SEEDS = SHARED / "seeds"
-REAL_DEV = SHARED / "eval" / "real-dev"
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+REAL_DEV = Path(__file__).resolve().parent / "data" / "real"
 ZHEJIANG = Region("浙江省")
 
 
