@@ -21,11 +21,15 @@ run: install
 	$(BIN)/rcsearch index || true
 	$(BIN)/rcsearch serve --host 127.0.0.1 --port 5000
 
-# Debian's chromium drives the browser tests (Playwright's own download does not work here).
+# Debian's chromium drives the browser tests (Playwright's own download does not work here);
+# a CJK font makes the screenshots readable.
+BROWSER_PACKAGES := chromium fonts-wqy-microhei
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
+	fi
 
 test: install browser
 	$(BIN)/python -m pytest

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 
 from search import analysis, enrich
-from search.ingest import SUPPORTED_SUFFIXES, Document, IngestError, content_hash, read_document
+from search.ingest import SUPPORTED_SUFFIXES, Document, IngestError, content_hash, parse_document, read_document
 
 CURRENT = "current"
 # Heading and title-line passages are short, so BM25 would rank them above the
@@ -175,8 +176,8 @@ def open_index(index_dir: Path, readonly: bool = True):
 
 def _new_generation(index_dir: Path) -> Path:
     index_dir.mkdir(parents=True, exist_ok=True)
-    path = index_dir / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-    path.mkdir()
+    path = Path(tempfile.mkdtemp(prefix=f"gen-{time.strftime('%Y%m%d-%H%M%S')}-", dir=index_dir))
+    path.chmod(0o755)  # readable by server processes running as other users
     whoosh_index.create_in(str(path), build_schema())
     return path
 
@@ -204,13 +205,45 @@ def _indexed_hashes(ix) -> dict[str, str]:
 
 def update_index(sources: list[Path], index_dir: Path, rebuild: bool = False, workers: int = 1,
                  progress: Callable[[Iterable, int], Iterable] = lambda items, total: items) -> Summary:
-    """Bring the index in line with the source files: new, changed and removed files only."""
+    """Bring the index in line with the source files: new, changed and removed files only.
+
+    A file that fails keeps its previously indexed version, also across --rebuild.
+    """
     summary = Summary()
     files = source_files(sources, summary)
-    live = None if rebuild else current_generation(index_dir)
-    generation = live or _new_generation(index_dir)
+    previous = current_generation(index_dir)
+    generation = previous if previous and not rebuild else _new_generation(index_dir)
     ix = FileStorage(str(generation)).open_index()
     indexed = _indexed_hashes(ix)
+    todo = _changed_files(files, indexed, summary)
+    writer = ix.writer()
+    try:
+        for source, outcome in progress(_analyse_all(todo, workers), len(todo)):
+            if isinstance(outcome, IngestError):
+                summary.failed.append((source.path.name, str(outcome).split(": ", 1)[-1]))
+                continue
+            (summary.updated if source.doc_id in indexed else summary.added).append(source.doc_id)
+            _replace_document(writer, *outcome)
+        for doc_id in sorted(set(indexed) - {source.doc_id for source in files}):
+            writer.delete_by_term("doc_id", doc_id)
+            summary.removed.append(doc_id)
+        if rebuild and previous:
+            _carry_over_failed(writer, previous, files, summary)
+        if summary.changed or rebuild:
+            writer.commit(optimize=rebuild)
+        else:
+            writer.cancel()
+    except BaseException:
+        writer.cancel()
+        raise
+    if generation != previous:
+        _point_current_at(index_dir, generation)
+        _remove_stale_generations(index_dir, generation)
+    return summary
+
+
+def _changed_files(files: list[SourceFile], indexed: dict[str, str], summary: Summary) -> list[SourceFile]:
+    """Files whose content hash differs from the indexed one; unreadable files go to summary.failed."""
     todo = []
     for source in files:
         try:
@@ -222,33 +255,26 @@ def update_index(sources: list[Path], index_dir: Path, rebuild: bool = False, wo
             summary.unchanged.append(source.doc_id)
         else:
             todo.append(source)
-    present = {source.doc_id for source in files}
-    writer = ix.writer()
-    try:
-        for source, outcome in progress(_analyse_all(todo, workers), len(todo)):
-            if isinstance(outcome, IngestError):
-                summary.failed.append((source.path.name, str(outcome).split(": ", 1)[-1]))
-                continue
-            doc, records = outcome
-            (summary.updated if source.doc_id in indexed else summary.added).append(source.doc_id)
-            writer.delete_by_term("doc_id", source.doc_id)
-            for record in records:
-                writer.add_document(**record)
-            writer.add_document(**doc_record(doc, records))
-        for doc_id in sorted(set(indexed) - present):
-            writer.delete_by_term("doc_id", doc_id)
-            summary.removed.append(doc_id)
-        if summary.changed or rebuild:
-            writer.commit(optimize=rebuild)
-        else:
-            writer.cancel()
-    except BaseException:
-        writer.cancel()
-        raise
-    if live is None:
-        _point_current_at(index_dir, generation)
-        _remove_stale_generations(index_dir, generation)
-    return summary
+    return todo
+
+
+def _replace_document(writer, doc: Document, records: list[dict]) -> None:
+    writer.delete_by_term("doc_id", doc.doc_id)
+    for record in records:
+        writer.add_document(**record)
+    writer.add_document(**doc_record(doc, records))
+
+
+def _carry_over_failed(writer, previous: Path, files: list[SourceFile], summary: Summary) -> None:
+    """Re-add, from the text stored in the previous generation, the reports whose files failed now."""
+    failed = {name for name, _ in summary.failed}
+    with FileStorage(str(previous), readonly=True).open_index().searcher() as searcher:
+        for source in files:
+            stored = searcher.document(key=source.doc_id, kind="doc") if source.path.name in failed else None
+            if stored:
+                doc = parse_document(source.doc_id, stored["source"].encode("utf-8"), stored["format"])
+                _replace_document(writer, doc, passage_records(doc, enrich.Gazetteer.load(),
+                                                               enrich.TopicRules.load(TOPICS_FILE)))
 
 
 def _analyse_all(todo: list[SourceFile], workers: int):

@@ -258,6 +258,7 @@ class Engine:
         self.gazetteer = gazetteer or enrich.Gazetteer.load()
         self.topics = topics or enrich.TopicRules.load(TOPICS_FILE)
         self.lexicon = lexicon or analysis.Lexicon.load()
+        analysis.segmenter()  # load jieba now, not during the first user's query
         self._local = threading.local()
 
     # -- index access -------------------------------------------------
@@ -575,7 +576,8 @@ def document(engine: Engine, doc_id: str) -> DocumentView | None:
         source=record.get("source", ""), province=record.get("province") or None,
         city=record.get("city") or None, county=record.get("county") or None,
         year=record.get("year") or None,
-        passages=[{"passage": p["passage"], "heading": p.get("heading", ""), "text": p["text"],
+        passages=[{"passage": p["passage"], "role": p.get("role", "paragraph"),
+                   "heading": p.get("heading", ""), "text": p["text"],
                    "topics": [t for t in p.get("topics", "").split(",") if t],
                    "province": p.get("province") or None, "city": p.get("city") or None,
                    "county": p.get("county") or None} for p in passages])

@@ -94,3 +94,14 @@ def test_missing_index_is_a_clear_error(runner, tmp_path):
     result = runner.invoke(cli, ["search", "红十字", "--index", str(tmp_path / "nothing")])
     assert result.exit_code == 1
     assert "run `rcsearch index` first" in result.output
+
+
+def test_failed_file_survives_a_rebuild(runner, sources, tmp_path):
+    index_dir = tmp_path / "index"
+    index(runner, sources, index_dir)
+    next(sources.glob("001_*")).write_bytes(b"\x00\x00garbage")
+    result = index(runner, sources, index_dir, "--rebuild")
+    assert result.exit_code == 1
+    assert "failed: 001_77d36a74d18f4973.txt: binary file" in result.output
+    still = json.loads(runner.invoke(cli, ["search", "魔豆妈妈", "--json", "--index", str(index_dir)]).output)
+    assert [h["doc_id"] for h in still["hits"]][:1] == ["001_77d36a74d18f4973"]

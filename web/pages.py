@@ -61,12 +61,17 @@ def document_page(doc_id):
         needles = [a.text for c in parse_query(q).clauses for a in c]
     except QueryError:
         needles = []
-    sections = []
+    lead = [p for p in view.passages if p["role"] == "lead"]
+    sections = [{"heading": "", "anchor": None, "passages": []}]
     for p in view.passages:
-        if not sections or sections[-1]["heading"] != p["heading"]:
-            sections.append({"heading": p["heading"], "anchor": f"p{p['passage']}", "passages": []})
-        sections[-1]["passages"].append({"number": p["passage"], "html": _passage_html(p["text"], view.format, needles)})
-    return render_template("document.html", doc=view, sections=sections, q=q)
+        if p["role"] == "heading":
+            sections.append({"heading": p["text"], "anchor": f"p{p['passage']}", "passages": []})
+        elif p["role"] == "paragraph":
+            sections[-1]["passages"].append(
+                {"number": p["passage"], "html": _passage_html(p["text"], view.format, needles)})
+    lead_lines = [line for p in lead for line in p["text"].split("\n") if line != view.title]
+    return render_template("document.html", doc=view, sections=sections, lead_lines=lead_lines,
+                           lead_anchor=f"p{lead[0]['passage']}" if lead else None, q=q)
 
 
 def _passage_html(text: str, fmt: str, needles: list[str]) -> Markup:
