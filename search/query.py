@@ -282,40 +282,41 @@ class Engine:
         parsed = parse_query(request.q, self.lexicon)
         filters = request.filters.merged(parsed.filters)
         state = self.searcher()
-        matches, scoring, relaxed = self._matches(state, parsed, filters)
         allowed = {facet: state.filter_set(facet, getattr(filters, facet), self) for facet in FACETS}
-        hits_set = _intersect([matches] + [s for s in allowed.values() if s is not None])
-        facets = {facet: self._facet_counts(state, facet, matches, allowed) for facet in FACETS}
-        docnums, scores = self._page(state, scoring, hits_set, request)
-        hits = [self._hit(state, d, s, parsed, relaxed) for d, s in zip(docnums, scores)]
+        selected = [s for s in allowed.values() if s is not None]
+        matching = self._matching(state, parsed, selected)
+        hits_set = _intersect([matching.docs] + selected)
+        facets = {facet: self._facet_counts(state, facet, matching.docs, allowed) for facet in FACETS}
+        docnums, scores = self._page(state, matching, hits_set, request)
+        hits = [self._hit(state, d, s, parsed, matching.relaxed) for d, s in zip(docnums, scores)]
         return SearchResult(
             query=request.q, total=len(hits_set),
             total_reports=len({state.columns["doc_id"][d] for d in hits_set}),
             page=request.page, limit=request.limit,
             took_ms=round((time.perf_counter() - started) * 1000, 1),
-            hits=hits, facets=facets, relaxed=relaxed, filters=filters)
+            hits=hits, facets=facets, relaxed=matching.relaxed, filters=filters)
 
-    def _matches(self, state, parsed: ParsedQuery, filters: Filters):
-        """Docnums matching the query (before facet filters), the scoring query, and whether relaxed."""
+    def _matching(self, state, parsed: ParsedQuery, selected: list[set[int]]) -> "_Matching":
+        """What the query matches before facet filters, and how to rank it.
+
+        Strict AND first; when that leaves fewer than RELAX_BELOW hits after the
+        filters, passages holding most of the terms join, ranked by how many they hold.
+        """
         if parsed.empty:
-            return state.passages, None, False
+            return _Matching(state.passages)
         strict = And([clause_query(c, self.lexicon) for c in parsed.clauses]
                      + [in_text_query(parsed.clauses, self.lexicon)])
-        if parsed.excluded:
-            strict = AndNot(strict, Or([alternative_query(a) for a in parsed.excluded]))
-        matches = state.docs(strict)
-        units = relaxed_units(parsed, self.lexicon)
-        filtered = _intersect([matches] + [s for s in (state.filter_set(f, getattr(filters, f), self)
-                                                      for f in FACETS) if s is not None])
-        if len(filtered) >= RELAX_BELOW or len(units) < 2:
-            return matches, strict, False
-        unit_queries = [clause_query(u, self.lexicon) for u in units]
-        counts = Counter(d for q in unit_queries for d in state.docs(q))
-        needed = max(1, math.ceil(len(units) * 2 / 3))
-        relaxed = {d for d, n in counts.items() if n >= needed} & state.docs(in_text_query(units, self.lexicon))
         excluded = state.docs(Or([alternative_query(a) for a in parsed.excluded])) if parsed.excluded else set()
-        scoring = Or([strict.with_boost(4.0)] + unit_queries)
-        return matches | (relaxed - excluded), scoring, True
+        matches = state.docs(strict) - excluded
+        units = relaxed_units(parsed, self.lexicon)
+        if len(_intersect([matches] + selected)) >= RELAX_BELOW or len(units) < 2:
+            return _Matching(matches, strict, excluded)
+        unit_queries = [clause_query(u, self.lexicon) for u in units]
+        coverage = Counter(d for q in unit_queries for d in state.docs(q))
+        needed = max(1, math.ceil(len(units) * 2 / 3))
+        relaxed = {d for d, n in coverage.items() if n >= needed} & state.docs(in_text_query(units, self.lexicon))
+        coverage.update({d: len(units) for d in matches})  # strict hits hold every term: they rank first
+        return _Matching(matches | (relaxed - excluded), Or([strict] + unit_queries), excluded, coverage)
 
     def _facet_counts(self, state, facet: str, matches: set[int], allowed: dict) -> list[Bucket]:
         others = [s for f, s in allowed.items() if f != facet and s is not None]
@@ -331,10 +332,11 @@ class Engine:
         ordered = sorted(counts.items(), key=lambda kv: (-kv[1], -kv[0] if facet == "year" else 0, str(kv[0])))
         return [Bucket(value, count) for value, count in ordered]
 
-    def _page(self, state, scoring: Query | None, hits_set: set[int], request: SearchRequest):
+    def _page(self, state, matching: "_Matching", hits_set: set[int], request: SearchRequest):
+        """Docnums and scores of the requested page."""
         start = (request.page - 1) * request.limit
         end = start + request.limit
-        if scoring is None or request.sort == "date":
+        if matching.scoring is None or request.sort == "date":
             year, doc_id, passage = (state.columns[c] for c in ("year", "doc_id", "passage"))
             if request.sort == "date":
                 ordered = sorted(hits_set, key=lambda d: (-year[d], doc_id[d], passage[d]))
@@ -347,11 +349,18 @@ class Engine:
         # Whoosh's matcher replacement and block-quality skipping trust max-quality
         # estimates that phrase and AndMaybe matchers get wrong, silently dropping
         # top hits; collect without them.
-        collector = collectors.FilterCollector(
-            collectors.TopCollector(limit=end, usequality=False, replace=0), allow=hits_set)
-        state.searcher.search_with_collector(scoring, collector)
-        page = collector.results()[start:end]
-        return [r.docnum for r in page], [round(r.score, 3) for r in page]
+        if matching.coverage:
+            ranker = collectors.UnlimitedCollector()
+            ranker.replace = 0
+        else:
+            ranker = collectors.TopCollector(limit=end, usequality=False, replace=0)
+        collector = collectors.FilterCollector(ranker, allow=hits_set)
+        state.searcher.search_with_collector(matching.scoring, collector)
+        ranked = [(r.docnum, r.score) for r in collector.results()]
+        if matching.coverage:
+            ranked.sort(key=lambda ds: (-matching.coverage[ds[0]], -ds[1], ds[0]))
+        page = ranked[start:end]
+        return [d for d, _ in page], [round(s, 3) for _, s in page]
 
     def _hit(self, state, docnum: int, score: float, parsed: ParsedQuery, relaxed: bool) -> Hit:
         fields = state.searcher.stored_fields(docnum)
@@ -377,6 +386,21 @@ class Engine:
             return [Term("topics", name) for v in values for name in self.topics.expand(str(v))]
         level = "province" if facet == "province" else "city"
         return [Term("areas", div.code) for v in values for div in self.gazetteer.resolve(str(v), level)]
+
+
+@dataclass(frozen=True)
+class _Matching:
+    """Docnums a query matches, the Whoosh query that scores them, and, when
+    relaxed, how many of the query's terms each passage holds."""
+
+    docs: set[int]
+    scoring: Query | None = None
+    excluded: set[int] = field(default_factory=set)
+    coverage: Counter | None = None
+
+    @property
+    def relaxed(self) -> bool:
+        return self.coverage is not None
 
 
 @dataclass
