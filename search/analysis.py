@@ -73,9 +73,13 @@ def is_word_char(char: str) -> bool:
     return char.isalnum()
 
 
-@functools.lru_cache(maxsize=4)
 def segmenter(user_dict: Path = USER_DICT) -> jieba.Tokenizer:
-    """A jieba tokenizer with the domain dictionary loaded (shared, loaded once)."""
+    """A jieba tokenizer with the domain dictionary loaded (shared, loaded once per dictionary)."""
+    return _load_segmenter(Path(user_dict).resolve())
+
+
+@functools.lru_cache(maxsize=4)
+def _load_segmenter(user_dict: Path) -> jieba.Tokenizer:
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
     if user_dict.exists():

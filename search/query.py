@@ -113,8 +113,24 @@ class Hit:
 
 @dataclass(frozen=True)
 class Bucket:
+    """One facet value: how many passages it would return, and which selected filter values pick it."""
+
     value: str | int
     count: int
+    parent: str | None = None  # the province of a city
+    selected_by: tuple = ()   # raw filter values (short or full names) that select this value
+
+    @property
+    def selected(self) -> bool:
+        return bool(self.selected_by)
+
+    def to_json(self) -> dict:
+        data = {"value": self.value, "count": self.count}
+        if self.parent:
+            data["parent"] = self.parent
+        if self.selected:
+            data["selected"] = True
+        return data
 
 
 @dataclass(frozen=True)
@@ -131,16 +147,19 @@ class SearchResult:
     facets: dict[str, list[Bucket]]
     relaxed: bool = False
     filters: Filters = field(default_factory=Filters)
+    did_you_mean: str | None = None
 
     def to_json(self) -> dict:
-        return {
+        answer = {
             "query": self.query, "total": self.total, "total_reports": self.total_reports,
             "page": self.page, "limit": self.limit, "took_ms": self.took_ms,
             "relaxed": self.relaxed,
             "hits": [hit.__dict__ for hit in self.hits],
-            "facets": {name: [{"value": b.value, "count": b.count} for b in buckets]
-                       for name, buckets in self.facets.items()},
+            "facets": {name: [b.to_json() for b in buckets] for name, buckets in self.facets.items()},
         }
+        if self.did_you_mean:
+            answer["did_you_mean"] = self.did_you_mean
+        return answer
 
 
 def parse_query(text: str, lexicon: analysis.Lexicon | None = None) -> ParsedQuery:
@@ -286,7 +305,7 @@ class Engine:
         selected = [s for s in allowed.values() if s is not None]
         matching = self._matching(state, parsed, selected)
         hits_set = _intersect([matching.docs] + selected)
-        facets = {facet: self._facet_counts(state, facet, matching.docs, allowed) for facet in FACETS}
+        facets = {facet: self._facet_counts(state, facet, matching.docs, allowed, filters) for facet in FACETS}
         docnums, scores = self._page(state, matching, hits_set, request)
         hits = [self._hit(state, d, s, parsed, matching.relaxed) for d, s in zip(docnums, scores)]
         return SearchResult(
@@ -294,7 +313,8 @@ class Engine:
             total_reports=len({state.columns["doc_id"][d] for d in hits_set}),
             page=request.page, limit=request.limit,
             took_ms=round((time.perf_counter() - started) * 1000, 1),
-            hits=hits, facets=facets, relaxed=matching.relaxed, filters=filters)
+            hits=hits, facets=facets, relaxed=matching.relaxed, filters=filters,
+            did_you_mean=self.did_you_mean(request.q) if not hits_set and not parsed.empty else None)
 
     def _matching(self, state, parsed: ParsedQuery, selected: list[set[int]]) -> "_Matching":
         """What the query matches before facet filters, and how to rank it.
@@ -318,7 +338,9 @@ class Engine:
         coverage.update({d: len(units) for d in matches})  # strict hits hold every term: they rank first
         return _Matching(matches | (relaxed - excluded), Or([strict] + unit_queries), excluded, coverage)
 
-    def _facet_counts(self, state, facet: str, matches: set[int], allowed: dict) -> list[Bucket]:
+    def _facet_counts(self, state, facet: str, matches: set[int], allowed: dict,
+                      filters: Filters) -> list[Bucket]:
+        """Passage counts per value, as if this facet's own selection were not applied."""
         others = [s for f, s in allowed.items() if f != facet and s is not None]
         base = _intersect([matches] + others)
         counts: Counter = Counter()
@@ -330,7 +352,31 @@ class Engine:
             elif value:
                 counts[value] += 1
         ordered = sorted(counts.items(), key=lambda kv: (-kv[1], -kv[0] if facet == "year" else 0, str(kv[0])))
-        return [Bucket(value, count) for value, count in ordered]
+        selection = getattr(filters, facet)
+        return [Bucket(value, count, state.parents.get(value) if facet == "city" else None,
+                       tuple(v for v in selection if value in self.selects(facet, v)))
+                for value, count in ordered]
+
+    def selects(self, facet: str, value) -> set:
+        """The facet values (full names) a filter value selects: 石家庄 -> {石家庄市}, 三献 -> three topics."""
+        if facet == "year":
+            return {int(value)}
+        if facet == "topic":
+            return set(self.topics.expand(str(value)))
+        level = "province" if facet == "province" else "city"
+        return {div.name for div in self.gazetteer.resolve(str(value), level)}
+
+    def did_you_mean(self, q: str) -> str | None:
+        """The query with unknown words replaced by close indexed words (edit distance 1), if any."""
+        parsed = parse_query(q, self.lexicon)
+        searcher = self.searcher().searcher
+        original = corrected = analysis.normalize(q)
+        for alt in (a for c in parsed.clauses for a in c if not a.exact and len(a.text) > 1):
+            if searcher.doc_frequency("text", alt.text) == 0:
+                close = searcher.suggest("text", alt.text, limit=1, maxdist=1, prefix=1)
+                if close:
+                    corrected = corrected.replace(alt.text, close[0])
+        return corrected if corrected != original else None
 
     def _page(self, state, matching: "_Matching", hits_set: set[int], request: SearchRequest):
         """Docnums and scores of the requested page."""
@@ -426,6 +472,14 @@ class _SearcherState:
                                 for v in reader.column_reader("topic_set")]
             self._cache["columns"] = columns
         return self._cache["columns"]
+
+    @property
+    def parents(self) -> dict[str, str]:
+        """The province of every city in the index."""
+        if "parents" not in self._cache:
+            columns = self.columns
+            self._cache["parents"] = {c: p for c, p in zip(columns["city"], columns["province"]) if c}
+        return self._cache["parents"]
 
     def docs(self, query: Query) -> set[int]:
         """Passage docnums matching a query."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import markdown
 import nh3
@@ -14,40 +15,61 @@ from web.engine import get_engine, search_request
 bp = Blueprint("pages", __name__)
 
 
+FACET_LABELS = {"province": "省份", "city": "城市", "topic": "主题", "year": "年份"}
+SEARCH_ARGS = ("q", "city", "province", "topic", "year", "sort", "page", "limit")
+
+
 @bp.get("/")
 def search_page():
     """The search page: query box, results grouped by report, facets."""
     error = result = None
+    status = 200
     try:
         req = search_request(request.args)
         if req.q.strip() or req.filters.any():
             result = get_engine().search(req)
     except QueryError as exc:
-        error, req = str(exc), None
+        error, status = str(exc), 400
     except FileNotFoundError:
-        error, req = "索引尚未建立，请先运行 rcsearch index。", None
+        error, status = "索引尚未建立，请先运行 rcsearch index。", 503
     return render_template("search.html", result=result, error=error, args=request.args,
-                           groups=_grouped(result.hits) if result else [],
-                           facet_url=_facet_url), 400 if error and req is None and "索引" not in error else 200
+                           groups=_grouped(result.hits) if result else [], labels=FACET_LABELS,
+                           chips=_chips(), state=_search_state(), url=_search_url), status
 
 
 def _grouped(hits):
-    """Consecutive hits of one report under one heading, in rank order of their best passage."""
+    """Hits of one report under one heading, reports in the rank order of their best passage."""
     groups: dict[str, list] = {}
     for hit in hits:
         groups.setdefault(hit.doc_id, []).append(hit)
     return list(groups.values())
 
 
-def _facet_url(name: str, value, remove: bool = False) -> str:
-    """The current search with one facet value toggled (page reset)."""
-    args = request.args.to_dict(flat=False)
-    values = [v for v in args.get(name, []) if v != str(value)]
-    if not remove and str(value) not in args.get(name, []):
-        values.append(str(value))
-    args[name] = values
-    args.pop("page", None)
-    return url_for("pages.search_page", **{k: v for k, v in args.items() if v})
+def _search_state() -> dict[str, list[str]]:
+    """The current search as query-string lists (what every link on the page starts from)."""
+    return {k: [v for v in request.args.getlist(k) if v.strip()] for k in SEARCH_ARGS if request.args.getlist(k)}
+
+
+def _search_url(add: dict | None = None, remove: dict | None = None, **replace) -> str:
+    """The current search changed: values added to or removed from facets, other arguments replaced.
+
+    Any change but paging goes back to page 1.
+    """
+    state = _search_state()
+    for name, values in (remove or {}).items():
+        state[name] = [v for v in state.get(name, []) if v not in {str(x) for x in values}]
+    for name, values in (add or {}).items():
+        state[name] = state.get(name, []) + [str(v) for v in values if str(v) not in state.get(name, [])]
+    state.update({k: [str(v)] if v is not None else [] for k, v in replace.items()})
+    if "page" not in replace:
+        state.pop("page", None)
+    return url_for("pages.search_page", **{k: v for k, v in state.items() if v})
+
+
+def _chips() -> list[tuple[str, str, str]]:
+    """(facet label, value, URL without it) for every selected filter value."""
+    return [(FACET_LABELS[name], value, _search_url(remove={name: [value]}))
+            for name in FACET_LABELS for value in request.args.getlist(name) if value.strip()]
 
 
 @bp.get("/doc/<doc_id>")
@@ -70,8 +92,10 @@ def document_page(doc_id):
             sections[-1]["passages"].append(
                 {"number": p["passage"], "html": _passage_html(p["text"], view.format, needles)})
     lead_lines = [line for p in lead for line in p["text"].split("\n") if line != view.title]
-    return render_template("document.html", doc=view, sections=sections, lead_lines=lead_lines,
-                           lead_anchor=f"p{lead[0]['passage']}" if lead else None, q=q)
+    return render_template("document.html", args=request.args, doc=view, sections=sections, lead_lines=lead_lines,
+                           lead_anchor=f"p{lead[0]['passage']}" if lead else None,
+                           back=url_for("pages.search_page", **{k: v for k, v in _search_state().items()
+                                                               if k != "limit"}) if q else None)
 
 
 def _passage_html(text: str, fmt: str, needles: list[str]) -> Markup:
@@ -110,4 +134,5 @@ def overview_page():
         data = overview(get_engine())
     except FileNotFoundError:
         data = None
-    return render_template("overview.html", data=data)
+    built = time.strftime("%Y-%m-%d %H:%M", time.localtime(data.built_at)) if data and data.built_at else None
+    return render_template("overview.html", args=request.args, data=data, built=built)
