@@ -357,6 +357,11 @@ class Engine:
                        tuple(v for v in selection if value in self.selects(facet, v)))
                 for value, count in ordered]
 
+    def highlight_terms(self, parsed: ParsedQuery, relaxed: bool) -> list[str]:
+        """Every string whose occurrences a hit's snippet marks: terms, their synonyms, relaxed sub-words."""
+        clauses = parsed.clauses + (tuple(relaxed_units(parsed, self.lexicon)) if relaxed else ())
+        return list(dict.fromkeys(alt.text for c in clauses for alt, _ in _expanded(c, self.lexicon)))
+
     def selects(self, facet: str, value) -> set:
         """The facet values (full names) a filter value selects: 石家庄 -> {石家庄市}, 三献 -> three topics."""
         if facet == "year":
@@ -410,10 +415,7 @@ class Engine:
 
     def _hit(self, state, docnum: int, score: float, parsed: ParsedQuery, relaxed: bool) -> Hit:
         fields = state.searcher.stored_fields(docnum)
-        marks = [a.text for c in parsed.clauses for a in c]
-        marks += [s for m in list(marks) for s in self.lexicon.synonyms_of(m)]
-        if relaxed:
-            marks += [a.text for u in relaxed_units(parsed, self.lexicon) for a in u]
+        marks = self.highlight_terms(parsed, relaxed)
         topics = [t for t in fields.get("topics", "").split(",") if t]
         return Hit(
             doc_id=fields["doc_id"], title=fields.get("title", ""), passage=fields["passage"],

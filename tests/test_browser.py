@@ -111,3 +111,26 @@ def test_slash_focuses_the_search_box(page, server):
     page.locator("body").click()
     page.keyboard.press("/")
     expect(page.locator("#q")).to_be_focused()
+
+
+def test_suggestions_appear_while_typing(page, server):
+    page.goto(server + "/")
+    page.locator("#q").press_sequentially("造血", delay=50)
+    options = page.locator("#suggestions option")
+    expect(options.first).to_be_attached(timeout=5000)
+    assert "造血干细胞" in [o.get_attribute("value") for o in options.all()]
+
+
+def test_keyboard_only_search_and_facet(page, server):
+    page.goto(server + "/")
+    page.keyboard.type("红十字")
+    page.keyboard.press("Enter")
+    expect(page.locator(".summary")).to_contain_text("条结果")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused.strip()
+    target = page.locator(".facets a", has_text="河北省").first
+    target.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".chips")).to_contain_text("省份：河北省")
+    shot(page, "filtered")

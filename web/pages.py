@@ -80,7 +80,7 @@ def document_page(doc_id):
         abort(404)
     q = request.args.get("q", "")
     try:
-        needles = [a.text for c in parse_query(q).clauses for a in c]
+        needles = get_engine().highlight_terms(parse_query(q), relaxed=True)
     except QueryError:
         needles = []
     lead = [p for p in view.passages if p["role"] == "lead"]
