@@ -12,15 +12,17 @@ import math
 import re
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from whoosh import collectors, highlight
 from whoosh.analysis import Token
-from whoosh.query import And, AndMaybe, AndNot, Or, Phrase, Query, Term
+from whoosh.query import Or, Query, Term
 
-from search import analysis, enrich
+import numpy as np
+
+from search import analysis, docsets, enrich
+from search.docsets import IndexView
 from search.index import TOPICS_FILE, current_generation, open_index
 
 MAX_QUERY_CHARS = 500
@@ -29,12 +31,15 @@ MAX_LIMIT = 100
 MAX_RESULT_DEPTH = 10_000
 # Fewer strict hits than this and the query is relaxed to "most terms match".
 RELAX_BELOW = 3
+# Up to this many candidates are scored one by one; more go through Whoosh's top-k collector.
+DIRECT_SCORING_LIMIT = 800
 SNIPPET_CHARS = 180
 FACETS = ("province", "city", "topic", "year")
 FILTER_SYNTAX = re.compile(r"^(city|province|topic|year|城市|省份|主题|年份)[:：](.+)$")
 FILTER_ALIASES = {"城市": "city", "省份": "province", "主题": "topic", "年份": "year"}
 QUERY_TOKENS = re.compile(r'-?"[^"]*(?:"|$)|\S+')
 WORD_BOOST = 3.0
+GRAM_BOOST = 0.3
 SYNONYM_BOOST = 0.6
 
 
@@ -214,24 +219,16 @@ def _alternative(raw: str) -> Alternative | None:
     return Alternative(text, exact)
 
 
-def _gram_query(text: str, grams_field: str, chars_field: str) -> Query:
+def scoring_query(text: str) -> Query:
+    """How a term scores: jieba word matches in text, heading and title (field boosts apply);
+    bigrams add a little for strings jieba does not know. Only Term queries, so Whoosh's
+    top-k optimisations (block-max skipping) stay exact."""
     if len(text) == 1:
-        return Term(chars_field, text)
-    grams = [text[i:i + 2] for i in range(len(text) - 1)]
-    return Term(grams_field, grams[0]) if len(grams) == 1 else Phrase(grams_field, grams)
-
-
-def _word_boost(text: str) -> Query:
-    words = [text] if analysis.is_dictionary_word(text) else analysis.cut(text)
-    return Or([Term(f, w) for w in words for f in ("text", "heading", "title")], boost=WORD_BOOST)
-
-
-def alternative_query(alt: Alternative) -> Query:
-    """Whoosh query for one term: it must occur as a substring; word matches add score."""
-    required = _gram_query(alt.text, "grams", "chars")
-    if not alt.exact:
-        required = Or([required, _gram_query(alt.text, "hgrams", "hchars")])
-    return AndMaybe(required, _word_boost(alt.text))
+        return Term("chars", text)
+    words = [text] if analysis.is_dictionary_word(text) else [w for w in analysis.cut(text) if len(w) > 1]
+    # Bigram terms are long posting lists: only for strings jieba finds no word in.
+    grams = [] if words else [Term("grams", text[i:i + 2], boost=GRAM_BOOST) for i in range(len(text) - 1)]
+    return Or([Term(f, w, boost=WORD_BOOST) for w in words for f in ("text", "heading", "title")] + grams)
 
 
 def _expanded(clause: tuple[Alternative, ...], lexicon: analysis.Lexicon) -> list[tuple[Alternative, float]]:
@@ -242,17 +239,6 @@ def _expanded(clause: tuple[Alternative, ...], lexicon: analysis.Lexicon) -> lis
         if not alt.exact:
             expanded.extend((Alternative(s, False), SYNONYM_BOOST) for s in lexicon.synonyms_of(alt.text))
     return expanded
-
-
-def clause_query(clause: tuple[Alternative, ...], lexicon: analysis.Lexicon) -> Query:
-    """One AND-ed clause: its alternatives and their synonyms, OR-ed."""
-    parts = [alternative_query(alt).with_boost(boost) for alt, boost in _expanded(clause, lexicon)]
-    return parts[0] if len(parts) == 1 else Or(parts)
-
-
-def in_text_query(clauses, lexicon: analysis.Lexicon) -> Query:
-    """Some term occurs in the passage text itself: a title or heading match alone only gives context."""
-    return Or([_gram_query(alt.text, "grams", "chars") for c in clauses for alt, _ in _expanded(c, lexicon)])
 
 
 def relaxed_units(parsed: ParsedQuery, lexicon: analysis.Lexicon) -> list[tuple[Alternative, ...]]:
@@ -279,19 +265,30 @@ class Engine:
         self.lexicon = lexicon or analysis.Lexicon.load()
         analysis.segmenter()  # load jieba now, not during the first user's query
         self._local = threading.local()
+        self._views: dict = {}
+        self._views_lock = threading.Lock()
 
     # -- index access -------------------------------------------------
-    def searcher(self):
-        """This thread's searcher, reopened when the index has changed (reindex or rebuild)."""
+    def view(self) -> tuple[object, IndexView]:
+        """This thread's Whoosh searcher, reopened after a reindex or rebuild, and the
+        shared view (columns, cached doc sets) of the index version it reads."""
         generation = current_generation(self.index_dir)
-        state = getattr(self._local, "state", None)
-        if state is None or state.generation != generation or not state.searcher.up_to_date():
-            if state is not None:
-                state.searcher.close()
-            ix = open_index(self.index_dir)
-            state = _SearcherState(generation, ix.searcher())
-            self._local.state = state
-        return state
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is None or self._local.generation != generation or not searcher.up_to_date():
+            if searcher is not None:
+                searcher.close()
+            searcher = open_index(self.index_dir).searcher()
+            self._local.searcher, self._local.generation = searcher, generation
+        key = (generation, searcher.reader().generation())
+        with self._views_lock:
+            view = self._views.get(key)
+        if view is None:
+            view = IndexView(key, searcher)
+            with self._views_lock:
+                # Keep the previous version too: other threads may still be reading it.
+                self._views = {k: v for k, v in list(self._views.items())[-1:]}
+                self._views[key] = view
+        return searcher, view
 
     # -- search -------------------------------------------------------
     def search(self, request: SearchRequest) -> SearchResult:
@@ -300,60 +297,99 @@ class Engine:
         _check_paging(request)
         parsed = parse_query(request.q, self.lexicon)
         filters = request.filters.merged(parsed.filters)
-        state = self.searcher()
-        allowed = {facet: state.filter_set(facet, getattr(filters, facet), self) for facet in FACETS}
-        selected = [s for s in allowed.values() if s is not None]
-        matching = self._matching(state, parsed, selected)
-        hits_set = _intersect([matching.docs] + selected)
-        facets = {facet: self._facet_counts(state, facet, matching.docs, allowed, filters) for facet in FACETS}
-        docnums, scores = self._page(state, matching, hits_set, request)
-        hits = [self._hit(state, d, s, parsed, matching.relaxed) for d, s in zip(docnums, scores)]
+        searcher, view = self.view()
+        allowed = {facet: self._filter_docs(searcher, view, facet, getattr(filters, facet)) for facet in FACETS}
+        selected = [docs for docs in allowed.values() if docs is not None]
+        matching = self._matching(searcher, view, parsed, selected)
+        hits = docsets.intersect([matching.docs] + selected)
+        facets = {facet: self._facet_counts(view, facet, matching.docs, allowed, filters) for facet in FACETS}
+        docnums, scores = self._page(searcher, view, matching, hits, request)
         return SearchResult(
-            query=request.q, total=len(hits_set),
-            total_reports=len({state.columns["doc_id"][d] for d in hits_set}),
+            query=request.q, total=len(hits), total_reports=len(np.unique(view.columns.doc_ids[hits])),
             page=request.page, limit=request.limit,
             took_ms=round((time.perf_counter() - started) * 1000, 1),
-            hits=hits, facets=facets, relaxed=matching.relaxed, filters=filters,
-            did_you_mean=self.did_you_mean(request.q) if not hits_set and not parsed.empty else None)
+            hits=[self._hit(searcher, d, s, parsed, matching.relaxed) for d, s in zip(docnums, scores)],
+            facets=facets, relaxed=matching.relaxed, filters=filters,
+            did_you_mean=self.did_you_mean(request.q) if not len(hits) and not parsed.empty else None)
 
-    def _matching(self, state, parsed: ParsedQuery, selected: list[set[int]]) -> "_Matching":
+    def _alternative_docs(self, searcher, view: IndexView, alt: Alternative) -> np.ndarray:
+        """Passages containing the term: in the text, or (unquoted) in the heading or title."""
+        docs = view.substring_docs(searcher, alt.text, "text")
+        if alt.exact:
+            return docs
+        return docsets.union([docs, view.substring_docs(searcher, alt.text, "heading")])
+
+    def _clause_docs(self, searcher, view: IndexView, clause) -> np.ndarray:
+        return docsets.union([self._alternative_docs(searcher, view, alt)
+                              for alt, _ in _expanded(clause, self.lexicon)])
+
+    def _in_text(self, searcher, view: IndexView, clauses) -> np.ndarray:
+        """Passages where some term occurs in the text itself: a title or heading match
+        alone only gives context."""
+        return docsets.union([view.substring_docs(searcher, alt.text, "text")
+                              for c in clauses for alt, _ in _expanded(c, self.lexicon)])
+
+    def _scoring(self, clauses) -> Query:
+        return Or([scoring_query(alt.text).with_boost(boost)
+                   for c in clauses for alt, boost in _expanded(c, self.lexicon)])
+
+    def _matching(self, searcher, view: IndexView, parsed: ParsedQuery, selected: list) -> "_Matching":
         """What the query matches before facet filters, and how to rank it.
 
         Strict AND first; when that leaves fewer than RELAX_BELOW hits after the
         filters, passages holding most of the terms join, ranked by how many they hold.
         """
         if parsed.empty:
-            return _Matching(state.passages)
-        strict = And([clause_query(c, self.lexicon) for c in parsed.clauses]
-                     + [in_text_query(parsed.clauses, self.lexicon)])
-        excluded = state.docs(Or([alternative_query(a) for a in parsed.excluded])) if parsed.excluded else set()
-        matches = state.docs(strict) - excluded
+            return _Matching(view.passages)
+        excluded = docsets.union([self._alternative_docs(searcher, view, a) for a in parsed.excluded])
+        strict = docsets.intersect([self._clause_docs(searcher, view, c) for c in parsed.clauses]
+                                   + [self._in_text(searcher, view, parsed.clauses), view.passages])
+        strict = docsets.difference(strict, excluded)
         units = relaxed_units(parsed, self.lexicon)
-        if len(_intersect([matches] + selected)) >= RELAX_BELOW or len(units) < 2:
-            return _Matching(matches, strict, excluded)
-        unit_queries = [clause_query(u, self.lexicon) for u in units]
-        coverage = Counter(d for q in unit_queries for d in state.docs(q))
+        if len(docsets.intersect([strict] + selected)) >= RELAX_BELOW or len(units) < 2:
+            return _Matching(strict, self._scoring(parsed.clauses))
+        docs, held = np.unique(np.concatenate([self._clause_docs(searcher, view, u) for u in units]),
+                               return_counts=True)
         needed = max(1, math.ceil(len(units) * 2 / 3))
-        relaxed = {d for d, n in coverage.items() if n >= needed} & state.docs(in_text_query(units, self.lexicon))
-        coverage.update({d: len(units) for d in matches})  # strict hits hold every term: they rank first
-        return _Matching(matches | (relaxed - excluded), Or([strict] + unit_queries), excluded, coverage)
+        relaxed = docsets.intersect([docs[held >= needed], self._in_text(searcher, view, units), view.passages])
+        relaxed = docsets.difference(relaxed, excluded)
+        coverage = dict(zip(docs[held >= needed].tolist(), held[held >= needed].tolist()))
+        coverage.update(dict.fromkeys(strict.tolist(), len(units)))  # strict hits hold every term: first
+        return _Matching(docsets.union([strict, relaxed]), self._scoring(units), coverage)
 
-    def _facet_counts(self, state, facet: str, matches: set[int], allowed: dict,
+    def _filter_docs(self, searcher, view: IndexView, facet: str, values: tuple) -> np.ndarray | None:
+        """Passages one facet's selection allows (OR of its values), or None when nothing is selected."""
+        if not values:
+            return None
+        if facet == "year":
+            return view.cached(("year", values), lambda: docsets.intersect([
+                np.flatnonzero(np.isin(view.columns.years, [int(v) for v in values])).astype(np.int32),
+                view.passages]))
+        if facet == "topic":
+            terms = [("topics", name) for v in values for name in self.topics.expand(str(v))]
+        else:
+            level = "province" if facet == "province" else "city"
+            terms = [("areas", div.code) for v in values for div in self.gazetteer.resolve(str(v), level)]
+        return docsets.union([view.term_docs(searcher, field, text) for field, text in terms])
+
+    def _facet_counts(self, view: IndexView, facet: str, matches: np.ndarray, allowed: dict,
                       filters: Filters) -> list[Bucket]:
         """Passage counts per value, as if this facet's own selection were not applied."""
-        others = [s for f, s in allowed.items() if f != facet and s is not None]
-        base = _intersect([matches] + others)
-        counts: Counter = Counter()
-        column = state.columns[facet]
-        for docnum in base:
-            value = column[docnum]
-            if facet == "topic":
-                counts.update(value)
-            elif value:
-                counts[value] += 1
+        base = docsets.intersect([matches] + [d for f, d in allowed.items() if f != facet and d is not None])
+        columns = view.columns
+        if facet == "topic":
+            counts = dict(zip(columns.topic_names, columns.topics[base].sum(axis=0).tolist()))
+        elif facet == "year":
+            values, numbers = np.unique(columns.years[base], return_counts=True)
+            counts = dict(zip(values.tolist(), numbers.tolist()))
+        else:
+            codes, names = ((columns.provinces, columns.province_names) if facet == "province"
+                            else (columns.cities, columns.city_names))
+            counts = dict(zip(names, np.bincount(codes[base], minlength=len(names)).tolist()))
+        counts = {value: n for value, n in counts.items() if value and n}
         ordered = sorted(counts.items(), key=lambda kv: (-kv[1], -kv[0] if facet == "year" else 0, str(kv[0])))
         selection = getattr(filters, facet)
-        return [Bucket(value, count, state.parents.get(value) if facet == "city" else None,
+        return [Bucket(value, count, view.parents.get(value) if facet == "city" else None,
                        tuple(v for v in selection if value in self.selects(facet, v)))
                 for value, count in ordered]
 
@@ -374,7 +410,7 @@ class Engine:
     def did_you_mean(self, q: str) -> str | None:
         """The query with unknown words replaced by close indexed words (edit distance 1), if any."""
         parsed = parse_query(q, self.lexicon)
-        searcher = self.searcher().searcher
+        searcher, _ = self.view()
         original = corrected = analysis.normalize(q)
         for alt in (a for c in parsed.clauses for a in c if not a.exact and len(a.text) > 1):
             if searcher.doc_frequency("text", alt.text) == 0:
@@ -383,126 +419,91 @@ class Engine:
                     corrected = corrected.replace(alt.text, close[0])
         return corrected if corrected != original else None
 
-    def _page(self, state, matching: "_Matching", hits_set: set[int], request: SearchRequest):
+    def _page(self, searcher, view: IndexView, matching: "_Matching", hits: np.ndarray,
+              request: SearchRequest) -> tuple[list[int], list[float]]:
         """Docnums and scores of the requested page."""
         start = (request.page - 1) * request.limit
         end = start + request.limit
-        if matching.scoring is None or request.sort == "date":
-            year, doc_id, passage = (state.columns[c] for c in ("year", "doc_id", "passage"))
-            if request.sort == "date":
-                ordered = sorted(hits_set, key=lambda d: (-year[d], doc_id[d], passage[d]))
-            else:
-                ordered = sorted(hits_set, key=lambda d: (doc_id[d], passage[d]))
-            page = ordered[start:end]
-            return page, [0.0] * len(page)
-        if not hits_set:
+        if not len(hits):
             return [], []
-        # Whoosh's matcher replacement and block-quality skipping trust max-quality
-        # estimates that phrase and AndMaybe matchers get wrong, silently dropping
-        # top hits; collect without them.
-        if matching.coverage:
-            ranker = collectors.UnlimitedCollector()
-            ranker.replace = 0
+        if matching.scoring is None or request.sort == "date":
+            columns = view.columns
+            keys = (columns.passages[hits], columns.doc_ids[hits])
+            if request.sort == "date":
+                keys += (-columns.years[hits],)
+            page = hits[np.lexsort(keys)][start:end].tolist()
+            return page, [0.0] * len(page)
+        candidates = _best_covered(hits, matching.coverage, end) if matching.relaxed else hits.tolist()
+        if len(candidates) <= DIRECT_SCORING_LIMIT:
+            ranked = _score_docs(searcher, matching.scoring, candidates)
         else:
-            ranker = collectors.TopCollector(limit=end, usequality=False, replace=0)
-        collector = collectors.FilterCollector(ranker, allow=hits_set)
-        state.searcher.search_with_collector(matching.scoring, collector)
-        ranked = [(r.docnum, r.score) for r in collector.results()]
-        if matching.coverage:
-            ranked.sort(key=lambda ds: (-matching.coverage[ds[0]], -ds[1], ds[0]))
+            collector = collectors.TopCollector(limit=end)
+            allowed = collectors.FilterCollector(collector, allow=set(candidates))
+            searcher.search_with_collector(matching.scoring, allowed)
+            ranked = [(r.docnum, r.score) for r in collector.results()]
+        if matching.relaxed:
+            ranked.sort(key=lambda ds: (-matching.coverage.get(ds[0], 0), -ds[1], ds[0]))
+        else:
+            ranked.sort(key=lambda ds: (-ds[1], ds[0]))
+        if len(ranked) < end:
+            # Passages the scoring terms do not reach (found only through the bigrams) come last.
+            seen = {d for d, _ in ranked}
+            ranked += [(d, 0.0) for d in hits.tolist() if d not in seen][:end - len(ranked)]
         page = ranked[start:end]
         return [d for d, _ in page], [round(s, 3) for _, s in page]
 
-    def _hit(self, state, docnum: int, score: float, parsed: ParsedQuery, relaxed: bool) -> Hit:
-        fields = state.searcher.stored_fields(docnum)
-        marks = self.highlight_terms(parsed, relaxed)
+    def _hit(self, searcher, docnum: int, score: float, parsed: ParsedQuery, relaxed: bool) -> Hit:
+        fields = searcher.stored_fields(docnum)
         topics = [t for t in fields.get("topics", "").split(",") if t]
         return Hit(
             doc_id=fields["doc_id"], title=fields.get("title", ""), passage=fields["passage"],
             heading=fields.get("heading", ""), text=fields["text"],
-            snippet=snippet(fields["text"], marks), score=score,
+            snippet=snippet(fields["text"], self.highlight_terms(parsed, relaxed)), score=score,
             province=fields.get("province") or None, city=fields.get("city") or None,
             county=fields.get("county") or None, topics=topics, year=fields.get("year") or None,
             url=f"/doc/{fields['doc_id']}#p{fields['passage']}")
 
-    # -- filters --------------------------------------------------------
-    def filter_queries(self, facet: str, values: tuple) -> list[Query]:
-        """Whoosh term queries selecting the passages of the given facet values (OR)."""
-        if facet == "year":
-            return [Term("year", int(v)) for v in values]
-        if facet == "topic":
-            return [Term("topics", name) for v in values for name in self.topics.expand(str(v))]
-        level = "province" if facet == "province" else "city"
-        return [Term("areas", div.code) for v in values for div in self.gazetteer.resolve(str(v), level)]
+
+def _score_docs(searcher, query: Query, docnums) -> list[tuple[int, float]]:
+    """Scores of just these documents: the matcher skips from one to the next instead of
+    walking every posting of every term (what a collector would do)."""
+    matcher = query.matcher(searcher, searcher.context())
+    scored = []
+    for docnum in sorted(docnums):
+        if not matcher.is_active():
+            break
+        if matcher.id() < docnum:
+            matcher.skip_to(docnum)
+        if matcher.is_active() and matcher.id() == docnum:
+            scored.append((docnum, matcher.score()))
+    return scored
+
+
+def _best_covered(hits: np.ndarray, coverage: dict, needed: int) -> set[int]:
+    """The hits in the highest coverage tiers, enough of them to fill `needed` places."""
+    tiers: dict[int, list[int]] = {}
+    for docnum in hits.tolist():
+        tiers.setdefault(coverage.get(docnum, 0), []).append(docnum)
+    best: set[int] = set()
+    for level in sorted(tiers, reverse=True):
+        best.update(tiers[level])
+        if len(best) >= needed:
+            break
+    return best
 
 
 @dataclass(frozen=True)
 class _Matching:
-    """Docnums a query matches, the Whoosh query that scores them, and, when
-    relaxed, how many of the query's terms each passage holds."""
+    """Passages a query matches, the Whoosh query that scores them, and, when relaxed,
+    how many of the query's terms each passage holds."""
 
-    docs: set[int]
+    docs: np.ndarray
     scoring: Query | None = None
-    excluded: set[int] = field(default_factory=set)
-    coverage: Counter | None = None
+    coverage: dict | None = None
 
     @property
     def relaxed(self) -> bool:
         return self.coverage is not None
-
-
-@dataclass
-class _SearcherState:
-    generation: Path | None
-    searcher: object
-    _cache: dict = field(default_factory=dict)
-
-    @property
-    def passages(self) -> set[int]:
-        if "passages" not in self._cache:
-            self._cache["passages"] = set(self.searcher.docs_for_query(Term("kind", "passage")))
-        return self._cache["passages"]
-
-    @property
-    def columns(self) -> dict[str, list]:
-        """Per-docnum facet values read from the index columns, loaded once per index version."""
-        if "columns" not in self._cache:
-            reader = self.searcher.reader()
-            columns = {name: list(reader.column_reader(name))
-                       for name in ("doc_id", "passage", "province", "city", "year")}
-            columns["topic"] = [tuple(t for t in v.split(",") if t)
-                                for v in reader.column_reader("topic_set")]
-            self._cache["columns"] = columns
-        return self._cache["columns"]
-
-    @property
-    def parents(self) -> dict[str, str]:
-        """The province of every city in the index."""
-        if "parents" not in self._cache:
-            columns = self.columns
-            self._cache["parents"] = {c: p for c, p in zip(columns["city"], columns["province"]) if c}
-        return self._cache["parents"]
-
-    def docs(self, query: Query) -> set[int]:
-        """Passage docnums matching a query."""
-        return set(self.searcher.docs_for_query(query)) & self.passages
-
-    def filter_set(self, facet: str, values: tuple, engine: Engine) -> set[int] | None:
-        """Docnums allowed by one facet's selection, or None when nothing is selected."""
-        if not values:
-            return None
-        key = ("filter", facet, values)
-        if key not in self._cache:
-            queries = engine.filter_queries(facet, values)
-            self._cache[key] = self.docs(Or(queries)) if queries else set()
-        return self._cache[key]
-
-
-def _intersect(sets: list[set[int]]) -> set[int]:
-    result = sets[0]
-    for other in sorted(sets[1:], key=len):
-        result = result & other
-    return result
 
 
 def _check_paging(request: SearchRequest) -> None:
@@ -623,33 +624,33 @@ DOC_ID = re.compile(r"^[\w.\-]{1,200}$")
 
 def overview(engine: Engine) -> Overview:
     """Reports and passages per province, city, topic and year."""
-    state = engine.searcher()
-    columns = state.columns
-    passages: dict[str, Counter] = {facet: Counter() for facet in FACETS}
-    reports: dict[str, dict] = {facet: {} for facet in FACETS}
-    for docnum in state.passages:
-        for facet in FACETS:
-            values = columns[facet][docnum]
-            for value in (values if facet == "topic" else (values,) if values else ()):
-                passages[facet][value] += 1
-                reports[facet].setdefault(value, set()).add(columns["doc_id"][docnum])
-    facets = {facet: [FacetRow(v, len(reports[facet][v]), n) for v, n in
-                      sorted(passages[facet].items(), key=lambda kv: (-kv[1], str(kv[0])))]
-              for facet in FACETS}
-    built = [f.get("indexed_at") for f in state.searcher.documents(kind="doc")]
-    return Overview(len({columns["doc_id"][d] for d in state.passages}), len(state.passages), facets,
-                    max(filter(None, built), default=None))
+    searcher, view = engine.view()
+    columns, passages = view.columns, view.passages
+    doc_ids = columns.doc_ids[passages]
+    per_value = {
+        "province": [(columns.province_names[c], columns.provinces[passages] == c)
+                     for c in range(1, len(columns.province_names))],
+        "city": [(columns.city_names[c], columns.cities[passages] == c) for c in range(1, len(columns.city_names))],
+        "topic": [(name, columns.topics[passages, i] == 1) for i, name in enumerate(columns.topic_names)],
+        "year": [(int(y), columns.years[passages] == y) for y in np.unique(columns.years[passages]) if y],
+    }
+    facets = {facet: sorted((FacetRow(value, len(np.unique(doc_ids[mask])), int(mask.sum()))
+                             for value, mask in rows if mask.any()),
+                            key=lambda row: (-row.passages, str(row.value)))
+              for facet, rows in per_value.items()}
+    built = [f.get("indexed_at") for f in searcher.documents(kind="doc")]
+    return Overview(len(np.unique(doc_ids)), len(passages), facets, max(filter(None, built), default=None))
 
 
 def document(engine: Engine, doc_id: str) -> DocumentView | None:
     """A report by id, or None when there is no such report (ids never touch the filesystem)."""
     if not DOC_ID.match(doc_id):
         return None
-    state = engine.searcher()
-    record = state.searcher.document(key=doc_id, kind="doc")
+    searcher, _ = engine.view()
+    record = searcher.document(key=doc_id, kind="doc")
     if record is None:
         return None
-    passages = sorted((f for f in state.searcher.documents(doc_id=doc_id, kind="passage")),
+    passages = sorted((f for f in searcher.documents(doc_id=doc_id, kind="passage")),
                       key=lambda f: f["passage"])
     return DocumentView(
         doc_id=doc_id, title=record.get("title", doc_id), format=record.get("format", "txt"),
@@ -668,7 +669,7 @@ def suggestions(engine: Engine, prefix: str, limit: int = 8) -> list[str]:
     norm = "".join(analysis.normalize(prefix).split())
     if not norm or len(norm) > 50:
         return []
-    reader = engine.searcher().searcher.reader()
+    reader = engine.view()[0].reader()
     words = [(reader.doc_frequency("text", w), w.decode() if isinstance(w, bytes) else w)
              for w in reader.expand_prefix("text", norm)]
     return [w for _, w in sorted(words, key=lambda fw: (-fw[0], fw[1])) if w != norm][:limit]

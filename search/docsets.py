@@ -1,0 +1,168 @@
+"""Doc sets: which passages contain a string, hold a facet value, or pass a filter.
+
+A doc set is a sorted numpy array of Whoosh document numbers, so intersecting
+the query's matches with filters, counting facet values and counting reports
+run in C instead of Python loops over tens of thousands of passages. Sets are
+cached per index version (docnums are only stable within one version) and
+shared by every thread that searches that version.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from whoosh.query import Term
+
+from search import analysis
+
+CACHE_ENTRIES = 4096
+EMPTY = np.zeros(0, dtype=np.int32)
+
+
+def intersect(sets: list[np.ndarray]) -> np.ndarray:
+    """Docs in every set (smallest first, so the work shrinks fast)."""
+    ordered = sorted(sets, key=len)
+    result = ordered[0]
+    for other in ordered[1:]:
+        if not len(result):
+            break
+        result = np.intersect1d(result, other, assume_unique=True)
+    return result
+
+
+def union(sets: list[np.ndarray]) -> np.ndarray:
+    """Docs in any set."""
+    sets = [s for s in sets if len(s)]
+    if not sets:
+        return EMPTY
+    return sets[0] if len(sets) == 1 else np.unique(np.concatenate(sets))
+
+
+def difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Docs in a but not in b."""
+    return np.setdiff1d(a, b, assume_unique=True) if len(a) and len(b) else a
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Per-docnum facet values, as codes into value tables (0 = no value)."""
+
+    doc_ids: np.ndarray
+    doc_names: list[str]
+    passages: np.ndarray        # passage number per docnum
+    years: np.ndarray           # 0 = unknown
+    provinces: np.ndarray
+    province_names: list[str]
+    cities: np.ndarray
+    city_names: list[str]
+    topics: np.ndarray          # docs × topics, 1 where the passage has the topic
+    topic_names: list[str]
+
+
+def _codes(values: list) -> tuple[np.ndarray, list]:
+    names = [""] + sorted({v for v in values if v})
+    index = {name: i for i, name in enumerate(names)}
+    return np.fromiter((index.get(v, 0) for v in values), dtype=np.int32, count=len(values)), names
+
+
+def load_columns(reader) -> Columns:
+    """Read the sortable columns of one index version into numpy arrays."""
+    doc_ids, doc_names = _codes(list(reader.column_reader("doc_id")))
+    provinces, province_names = _codes(list(reader.column_reader("province")))
+    cities, city_names = _codes(list(reader.column_reader("city")))
+    topic_lists = [tuple(t for t in v.split(",") if t) for v in reader.column_reader("topic_set")]
+    topic_names = sorted({t for ts in topic_lists for t in ts})
+    position = {name: i for i, name in enumerate(topic_names)}
+    topics = np.zeros((len(topic_lists), max(1, len(topic_names))), dtype=np.uint8)
+    for docnum, ts in enumerate(topic_lists):
+        for t in ts:
+            topics[docnum, position[t]] = 1
+    return Columns(
+        doc_ids=doc_ids, doc_names=doc_names,
+        passages=np.fromiter(reader.column_reader("passage"), dtype=np.int32),
+        years=np.fromiter(reader.column_reader("year"), dtype=np.int32),
+        provinces=provinces, province_names=province_names, cities=cities, city_names=city_names,
+        topics=topics, topic_names=topic_names)
+
+
+class IndexView:
+    """One version of the index: its columns and cached doc sets, shared across threads."""
+
+    def __init__(self, key, searcher):
+        self.key = key
+        self.columns = load_columns(searcher.reader())
+        self.passages = self._query_docs(searcher, Term("kind", "passage"))
+        self.parents = {self.columns.city_names[c]: self.columns.province_names[p]
+                        for c, p in set(zip(self.columns.cities.tolist(), self.columns.provinces.tolist())) if c}
+        self._cache: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def cached(self, key, compute):
+        """The doc set stored under key, computed once (LRU, bounded)."""
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        value = compute()
+        with self._lock:
+            self._cache[key] = value
+            if len(self._cache) > CACHE_ENTRIES:
+                self._cache.popitem(last=False)
+        return value
+
+    @staticmethod
+    def _query_docs(searcher, query) -> np.ndarray:
+        docs = np.fromiter(searcher.docs_for_query(query), dtype=np.int32)
+        docs.sort()
+        return docs
+
+    def term_docs(self, searcher, field: str, text) -> np.ndarray:
+        """Docs whose field holds the term."""
+        return self.cached(("term", field, text), lambda: self._query_docs(searcher, Term(field, text)))
+
+    def substring_docs(self, searcher, text: str, where: str = "text") -> np.ndarray:
+        """Passages whose text (where="text") or title/heading (where="heading") contains `text`.
+
+        `text` is normalized with white space removed. A word jieba knows is looked up
+        in the words field; the character bigrams then only check the passages where
+        jieba cut the string differently, so the result is exact and usually cheap.
+        """
+        return self.cached(("substring", where, text), lambda: self._substring_docs(searcher, text, where))
+
+    def _substring_docs(self, searcher, text: str, where: str) -> np.ndarray:
+        grams_field, chars_field = ("grams", "chars") if where == "text" else ("hgrams", "hchars")
+        if len(text) == 1:
+            return self.term_docs(searcher, chars_field, text)
+        grams = [text[i:i + 2] for i in range(len(text) - 1)]
+        candidates = intersect([self.term_docs(searcher, grams_field, g) for g in grams])
+        found = EMPTY
+        if analysis.is_dictionary_word(text):
+            word_fields = ("text",) if where == "text" else ("heading", "title")
+            found = union([self.term_docs(searcher, f, text) for f in word_fields])
+            candidates = difference(candidates, found)
+        if len(grams) == 1 or not len(candidates):
+            return union([found, candidates])
+        return union([found, _consecutive(searcher, grams_field, grams, candidates)])
+
+
+def _consecutive(searcher, field: str, grams: list[str], candidates: np.ndarray) -> np.ndarray:
+    """The candidates where the bigrams stand at consecutive positions (the string really occurs)."""
+    starts: dict[int, set[int]] | None = None
+    for offset, gram in enumerate(grams):
+        matcher = searcher.postings(field, gram)
+        current: dict[int, set[int]] = {}
+        for docnum in (candidates.tolist() if starts is None else sorted(starts)):
+            matcher.skip_to(docnum)
+            if not matcher.is_active():
+                break
+            if matcher.id() == docnum:
+                positions = {p - offset for p in matcher.value_as("positions")}
+                kept = positions if starts is None else positions & starts[docnum]
+                if kept:
+                    current[docnum] = kept
+        starts = current
+        if not starts:
+            return EMPTY
+    return np.array(sorted(starts), dtype=np.int32)
