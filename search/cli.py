@@ -50,8 +50,13 @@ def index(sources, index_dir, rebuild, workers):
     Exit status: 0 when every file indexed, 1 when some failed (they are
     listed; the rest are indexed and old versions of failed files stay).
     """
-    summary = update_index(_sources(sources), _index_dir(index_dir), rebuild=rebuild,
-                           workers=workers, progress=_progress)
+    directory = _index_dir(index_dir)
+    try:
+        summary = update_index(_sources(sources), directory, rebuild=rebuild, workers=workers,
+                               progress=_progress, on_wait=lambda: click.echo(
+                                   f"waiting for another `rcsearch index` on {directory} to finish…", err=True))
+    except PermissionError as exc:
+        raise click.ClickException(f"cannot write the index in {directory}: {exc.strerror} ({exc.filename})") from None
     for name, reason in summary.failed:
         click.echo(f"failed: {name}: {reason}", err=True)
     if not summary.changed and not rebuild:
@@ -117,7 +122,11 @@ def serve(host, port, index_dir, threads):
     directory = _index_dir(index_dir)
     if current_generation(directory) is None:
         click.echo(f"no index in {directory}: building it from {_sources(())[0]} first")
-        summary = update_index(_sources(()), directory, progress=_progress)
+        try:
+            summary = update_index(_sources(()), directory, progress=_progress)
+        except PermissionError as exc:
+            raise click.ClickException(f"no index in {directory}, and it cannot be built there: "
+                                       f"{exc.strerror} ({exc.filename})") from None
         click.echo(summary.line())
     app = create_app({"INDEX_DIR": str(directory)})
     click.echo(f"serving on http://{host}:{port}")

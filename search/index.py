@@ -4,11 +4,24 @@ The index directory holds generations (``gen-*``) and a ``current`` symlink
 naming the live one. Incremental runs commit into the live generation (a
 Whoosh commit is atomic); ``--rebuild`` builds a new generation aside and
 swaps the symlink, so readers never see a half-built index.
+
+Crash safety: one indexer at a time holds ``.lock`` (an flock, released by the
+kernel when the process dies, so a killed run never leaves a stale lock), and
+each run first removes what a killed run left behind: half-built generations,
+temporary symlinks and unreferenced segment files in the live generation.
+Readers never write to the index directory; they survive a generation being
+swapped and deleted under them (see ``_LiveIndex``).
 """
 from __future__ import annotations
 
+import ctypes
+import errno
+import fcntl
 import os
+import re
 import shutil
+import signal
+import stat
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -21,9 +34,15 @@ from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 
 from search import analysis, enrich
-from search.ingest import SUPPORTED_SUFFIXES, Document, IngestError, content_hash, parse_document, read_document
+from search.ingest import (SUPPORTED_SUFFIXES, Document, IngestError, content_hash, parse_document, read_document,
+                           read_source_bytes)
 
 CURRENT = "current"
+LOCK_FILE = ".lock"
+WHOOSH_INDEX_NAME = "MAIN"
+# What a killed Whoosh writer leaves in a generation: its temporary posting
+# pool and a half-written table of contents.
+WRITER_DEBRIS = re.compile(rf"^({WHOOSH_INDEX_NAME}\.tmp|_{WHOOSH_INDEX_NAME}_\d+\.toc\.[\d.]+)$")
 # Heading and title-line passages are short, so BM25 would rank them above the
 # paragraphs that actually report something; damp them.
 SHORT_PASSAGE_BOOST = 0.5
@@ -98,19 +117,30 @@ def source_files(sources: Iterable[Path], summary: Summary) -> list[SourceFile]:
         if source.is_file():
             paths = [source]
         elif source.is_dir():
-            paths = sorted(p for p in source.rglob("*") if p.is_file() and not p.name.startswith("."))
+            paths = sorted(p for p in source.rglob("*") if not p.is_dir() and not p.name.startswith("."))
         else:
             summary.failed.append((str(source), "no such file or folder"))
             continue
         for path in paths:
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                if path.name.lower() != "readme":
+                if path.name.lower() != "readme" and path.is_file():
                     summary.failed.append((path.name, "unsupported file type (use .txt or .md)"))
             elif path.stem in seen:
                 summary.failed.append((path.name, f"same document id as {seen[path.stem].name}"))
             else:
                 seen[path.stem] = path
     return [SourceFile(doc_id, path) for doc_id, path in seen.items()]
+
+
+def _not_a_file_reason(path: Path) -> str:
+    if path.is_symlink() and not path.exists():
+        return f"broken symbolic link (points to {os.readlink(path)}, which does not exist)"
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        return f"cannot read file ({exc.strerror or exc})"
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device or special file"
+    return f"not a regular file ({kind})"
 
 
 def passage_records(doc: Document, gazetteer: enrich.Gazetteer, topics: enrich.TopicRules) -> list[dict]:
@@ -157,21 +187,76 @@ def analyse_file(path: Path) -> tuple[Document, list[dict]]:
     return doc, records
 
 
+# A reader racing a rebuild may resolve `current` just before the swap and find
+# the old generation deleted a moment later; it then re-resolves the link.
+READ_RETRIES = 5
+
+
 def current_generation(index_dir: Path) -> Path | None:
     """The live generation folder, or None when no index has been built."""
-    link = index_dir / CURRENT
-    if not link.is_symlink() and not link.is_dir():
-        return None
-    target = link.resolve()
-    return target if whoosh_index.exists_in(str(target)) else None
+    link = Path(index_dir) / CURRENT
+    for _ in range(READ_RETRIES):
+        if not link.is_symlink() and not link.is_dir():
+            return None
+        target = link.resolve()
+        try:
+            if whoosh_index.exists_in(str(target)):
+                return target
+        except OSError:  # deleted while we looked: a rebuild has just swapped it out
+            pass
+        if link.resolve() == target:
+            return None
+    return None
+
+
+class _LiveIndex(whoosh_index.FileIndex):
+    """A generation opened for reading that follows `current` when its folder is deleted.
+
+    A searcher over a deleted generation reports itself out of date (so it is
+    reopened), and opening a reader re-resolves `current` when the files it
+    wanted are gone; nothing here ever writes to the index directory.
+    """
+
+    index_dir: Path
+
+    def latest_generation(self):
+        try:
+            return super().latest_generation()
+        except OSError:
+            return -2  # never a reader's generation: the searcher is reopened
+
+    def reader(self, reuse=None):
+        for attempt in range(READ_RETRIES):
+            try:
+                return super().reader(reuse=reuse)
+            except (OSError, whoosh_index.EmptyIndexError) as exc:
+                if getattr(exc, "errno", None) not in (errno.ENOENT, None) or attempt == READ_RETRIES - 1:
+                    raise
+                generation = current_generation(self.index_dir)
+                if generation is None:
+                    raise
+                self.storage = FileStorage(str(generation), readonly=True)
+                reuse = None
 
 
 def open_index(index_dir: Path, readonly: bool = True):
     """Open the live generation; raises FileNotFoundError when there is none."""
-    generation = current_generation(index_dir)
-    if generation is None:
-        raise FileNotFoundError(f"no index in {index_dir}; run `rcsearch index` first")
-    return FileStorage(str(generation), readonly=readonly).open_index()
+    for attempt in range(READ_RETRIES):
+        generation = current_generation(index_dir)
+        if generation is None:
+            raise FileNotFoundError(f"no index in {index_dir}; run `rcsearch index` first")
+        storage = FileStorage(str(generation), readonly=readonly)
+        try:
+            if not readonly:
+                return storage.open_index()
+            ix = storage.open_index(indexclass=_LiveIndex)
+        except (OSError, whoosh_index.EmptyIndexError):
+            if attempt == READ_RETRIES - 1:
+                raise
+            continue
+        ix.index_dir = Path(index_dir)
+        return ix
+    raise FileNotFoundError(f"no index in {index_dir}")
 
 
 def _new_generation(index_dir: Path) -> Path:
@@ -190,11 +275,65 @@ def _point_current_at(index_dir: Path, generation: Path) -> None:
     os.replace(temp, index_dir / CURRENT)
 
 
-def _remove_stale_generations(index_dir: Path, keep: Path) -> None:
+def _remove_stale_generations(index_dir: Path, keep: Path | None) -> None:
     """Delete generations other than the live one (left by earlier rebuilds or killed runs)."""
     for path in index_dir.glob("gen-*"):
-        if path.resolve() != keep.resolve():
+        if keep is None or path.resolve() != keep.resolve():
             shutil.rmtree(path, ignore_errors=True)
+
+
+class IndexLock:
+    """Exclusive lock on an index directory for one indexing run.
+
+    An flock on ``.lock``: the kernel releases it when the holder exits or is
+    killed, so there is never a stale lock to remove by hand.
+    """
+
+    def __init__(self, index_dir: Path, on_wait: Callable[[], None] = lambda: None):
+        self.path = Path(index_dir) / LOCK_FILE
+        self.on_wait = on_wait
+        self.fd: int | None = None
+
+    def __enter__(self) -> "IndexLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.on_wait()
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        os.close(self.fd)  # closing releases the flock
+        self.fd = None
+
+
+def recover(index_dir: Path) -> None:
+    """Remove what a killed run left behind; call while holding the IndexLock.
+
+    Generations other than the live one (half-built by a killed --rebuild, or
+    superseded but not yet deleted), temporary `current` symlinks, and in the
+    live generation a killed writer's temporary pool, half-written table of
+    contents and segment files no table of contents refers to.
+    """
+    index_dir = Path(index_dir)
+    if not index_dir.is_dir():
+        return
+    for temp in index_dir.glob(f".{CURRENT}-*"):
+        if temp.is_symlink():
+            temp.unlink()
+    live = current_generation(index_dir)
+    if live is None:
+        return  # nothing known to be good to keep; the run that builds one removes the rest
+    _remove_stale_generations(index_dir, live)
+    storage = FileStorage(str(live))
+    for name in os.listdir(live):
+        if WRITER_DEBRIS.match(name):
+            path = live / name
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    toc = whoosh_index.TOC.read(storage, WHOOSH_INDEX_NAME)
+    whoosh_index.clean_files(storage, WHOOSH_INDEX_NAME, toc.generation, toc.segments)
 
 
 def _indexed_hashes(ix) -> dict[str, str]:
@@ -204,21 +343,40 @@ def _indexed_hashes(ix) -> dict[str, str]:
 
 
 def update_index(sources: list[Path], index_dir: Path, rebuild: bool = False, workers: int = 1,
-                 progress: Callable[[Iterable, int], Iterable] = lambda items, total: items) -> Summary:
+                 progress: Callable[[Iterable, int], Iterable] = lambda items, total: items,
+                 on_wait: Callable[[], None] = lambda: None) -> Summary:
     """Bring the index in line with the source files: new, changed and removed files only.
 
     A file that fails keeps its previously indexed version, also across --rebuild.
+    One run at a time per index directory (`on_wait` is called when another holds it);
+    what a killed run left behind is removed first.
     """
+    index_dir = Path(index_dir)
+    with IndexLock(index_dir, on_wait) as lock:
+        recover(index_dir)
+        return _update_locked(sources, index_dir, rebuild, workers, progress, lock)
+
+
+def _update_locked(sources: list[Path], index_dir: Path, rebuild: bool, workers: int, progress,
+                   lock: IndexLock) -> Summary:
     summary = Summary()
     files = source_files(sources, summary)
     previous = current_generation(index_dir)
-    generation = previous if previous and not rebuild else _new_generation(index_dir)
-    ix = FileStorage(str(generation)).open_index()
-    indexed = _indexed_hashes(ix)
-    todo = _changed_files(files, indexed, summary)
+    if previous and not rebuild:
+        ix = FileStorage(str(previous)).open_index()
+        indexed = _indexed_hashes(ix)
+        todo = _changed_files(files, indexed, summary)
+        if not todo and not set(indexed) - {source.doc_id for source in files}:
+            return summary  # nothing to write: not even a writer is opened
+        generation = previous
+    else:
+        generation = _new_generation(index_dir)
+        ix = FileStorage(str(generation)).open_index()
+        indexed = {}
+        todo = _changed_files(files, indexed, summary)
     writer = ix.writer()
     try:
-        for source, outcome in progress(_analyse_all(todo, workers), len(todo)):
+        for source, outcome in progress(_analyse_all(todo, workers, lock.fd), len(todo)):
             if isinstance(outcome, IngestError):
                 summary.failed.append((source.path.name, str(outcome).split(": ", 1)[-1]))
                 continue
@@ -235,6 +393,8 @@ def update_index(sources: list[Path], index_dir: Path, rebuild: bool = False, wo
             writer.cancel()
     except BaseException:
         writer.cancel()
+        if generation != previous:
+            shutil.rmtree(generation, ignore_errors=True)
         raise
     if generation != previous:
         _point_current_at(index_dir, generation)
@@ -246,10 +406,15 @@ def _changed_files(files: list[SourceFile], indexed: dict[str, str], summary: Su
     """Files whose content hash differs from the indexed one; unreadable files go to summary.failed."""
     todo = []
     for source in files:
+        if not source.path.is_file():
+            # Never opened (reading a FIFO would block the run forever); like any file
+            # that cannot be read, its previously indexed version stays.
+            summary.failed.append((source.path.name, _not_a_file_reason(source.path)))
+            continue
         try:
-            digest = content_hash(source.path.read_bytes())
-        except OSError as exc:
-            summary.failed.append((source.path.name, f"cannot read file ({exc.strerror or exc})"))
+            digest = content_hash(read_source_bytes(source.path))
+        except IngestError as exc:
+            summary.failed.append((source.path.name, str(exc).split(": ", 1)[-1]))
             continue
         if indexed.get(source.doc_id) == digest:
             summary.unchanged.append(source.doc_id)
@@ -277,14 +442,38 @@ def _carry_over_failed(writer, previous: Path, files: list[SourceFile], summary:
                                                                enrich.TopicRules.load(TOPICS_FILE)))
 
 
-def _analyse_all(todo: list[SourceFile], workers: int):
+def _analyse_all(todo: list[SourceFile], workers: int, lock_fd: int | None = None):
     """(source, (doc, records) or IngestError) for each file, in order, using `workers` processes."""
     if workers <= 1 or len(todo) < 2:
         for source in todo:
             yield source, _analyse_or_error(source.path)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
+                             initargs=(os.getpid(), lock_fd)) as pool:
         yield from zip(todo, pool.map(_analyse_or_error, [s.path for s in todo], chunksize=4))
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _worker_init(parent: int, lock_fd: int | None) -> None:
+    """Set up a pool worker so that a killed indexer leaves nothing behind.
+
+    A forked worker shares the indexer's lock: it lets go of it, or an orphan would
+    hold the index locked. And it dies with the indexer (Linux parent-death
+    signal), or a SIGKILL-ed run would leave its workers waiting forever.
+    """
+    if lock_fd is not None:
+        try:
+            os.close(lock_fd)
+        except OSError:
+            pass
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the orphan still exits when its queue closes
+        pass
+    if os.getppid() != parent:  # the indexer died before the signal was armed
+        os._exit(1)
 
 
 def _analyse_or_error(path: Path):

@@ -8,6 +8,7 @@ or photo captions), and each repaired paragraph becomes a passage.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,9 @@ import charset_normalizer
 from search.analysis import segmenter
 
 SUPPORTED_SUFFIXES = (".txt", ".md")
+# Reports are tens of kilobytes; a file over this is refused (reported, old version
+# kept) rather than read: analysing 10 MB of Chinese takes about a minute already.
+MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_PASSAGE_CHARS = 1000
 MAX_HEADING_CHARS = 40
 # A caption between the two halves of a broken sentence is short and complete.
@@ -33,6 +37,10 @@ FURNITURE = re.compile(
     r"|([a-z]\s+){3,}[a-z]?$)",
     re.IGNORECASE,
 )
+# The footer of a web page; only counts once some body text has been seen.
+END_OF_ARTICLE = re.compile(r"^(上一篇|下一篇|上一条|下一条|相关(新闻|阅读|文章|链接|报道)|责任编辑|推荐阅读|猜你喜欢"
+                            r"|热门(推荐|文章|新闻)|【\s*(打印|关闭)|版权所有)")
+MIN_BODY_CHARS = 40
 SUBTITLE = re.compile(r"^[—–-]{1,2}\s*\S")
 MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*$")
 BYLINE = re.compile(r"^(记者|通讯员|作者|文/|文:|图/|摄影|本报记者|特约记者)|^[\u4e00-\u9fff]{2,3}$")
@@ -111,11 +119,24 @@ def read_document(path: Path) -> Document:
     """Read and structure one source file; raises IngestError for files that cannot be indexed."""
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise IngestError(f"{path.name}: unsupported file type (use .txt or .md)")
+    return parse_document(path.stem, read_source_bytes(path), path.suffix.lower().lstrip("."))
+
+
+def read_source_bytes(path: Path) -> bytes:
+    """A source file's bytes; IngestError when it cannot be read or is over MAX_FILE_BYTES.
+
+    Never reads more than MAX_FILE_BYTES + 1 bytes, even from a file that grows meanwhile.
+    """
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            data = b"" if size > MAX_FILE_BYTES else file.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise IngestError(f"{path.name}: cannot read file ({exc.strerror or exc})") from exc
-    return parse_document(path.stem, data, path.suffix.lower().lstrip("."))
+    if size > MAX_FILE_BYTES or len(data) > MAX_FILE_BYTES:
+        raise IngestError(f"{path.name}: file too large ({max(size, len(data)) / 2**20:.1f} MB; "
+                          f"the limit is {MAX_FILE_BYTES // 2**20} MB)")
+    return data
 
 
 def parse_document(doc_id: str, data: bytes, fmt: str) -> Document:
@@ -146,8 +167,19 @@ def _balanced(text: str) -> bool:
     return all(text.count(a) <= text.count(b) for a, b in ("“”", "‘’", "（）", "()", "《》", "「」"))
 
 
+def _article_lines(lines: list[str]) -> list[str]:
+    """The lines up to the page footer of a web capture (上一篇, 相关新闻, 责任编辑 …): what follows
+    is navigation or another story, never this report."""
+    seen_body = False
+    for i, line in enumerate(lines):
+        if seen_body and END_OF_ARTICLE.match(line):
+            return lines[:i]
+        seen_body = seen_body or len(line) >= MIN_BODY_CHARS
+    return lines
+
+
 def _blocks(source: str, markdown: bool) -> list[_Block]:
-    lines = [line.replace("\u3000", " ").strip() for line in source.split("\n")]
+    lines = _article_lines([line.replace("\u3000", " ").strip() for line in source.split("\n")])
     lines = [line for line in lines if line and not FURNITURE.match(line)]
     # Once a file marks its headings with '#', unmarked lines are paragraphs.
     explicit = markdown or any(MARKDOWN_HEADING.match(line) for line in lines)

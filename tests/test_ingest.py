@@ -97,3 +97,14 @@ def test_web_capture_furniture_is_not_the_title():
 def test_bad_files_are_refused_with_a_reason(data, reason):
     with pytest.raises(IngestError, match=reason):
         parse_document("bad", data, "txt")
+
+
+def test_web_page_footer_and_the_next_story_are_not_passages():
+    page = ("首页 > 新闻\n\n某市红十字会开展应急救护培训\n\n"
+            "近日，某市红十字会在社区开展应急救护培训，培训居民200余人，普及心肺复苏和AED使用方法，受到居民欢迎。\n\n"
+            "责任编辑：张三\n\n上一篇：另一条新闻\n\n"
+            "另一条新闻的正文讲的是别的城市的事情，和这篇报告没有关系，不应成为段落，也不应影响地区判断。\n")
+    doc = parse_document("page", page.encode(), "txt")
+    assert doc.title == "某市红十字会开展应急救护培训"
+    assert [p.text for p in doc.passages if p.role == "paragraph"] == [
+        "近日，某市红十字会在社区开展应急救护培训，培训居民200余人，普及心肺复苏和AED使用方法，受到居民欢迎。"]

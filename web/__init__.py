@@ -4,7 +4,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, jsonify, request
+from markupsafe import escape
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from web import api, pages
 from web.engine import init_app as init_engine
@@ -37,4 +39,38 @@ def create_app(test_config: dict | None = None) -> Flask:
         response.headers.update(SECURITY_HEADERS)
         return response
 
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        """404, 405 … and the generic 500: JSON for the API, a plain page otherwise; never a traceback.
+
+        An unexpected exception reaches this as a 500 after Flask has logged it
+        with its traceback (app.logger); with TESTING on it propagates instead.
+        """
+        message = GENERIC_500 if isinstance(error, InternalServerError) else ERROR_MESSAGES.get(error.code, error.name)
+        if _is_api_path(request.path):
+            response = jsonify({"error": message})
+        else:
+            response = app.response_class(ERROR_PAGE.format(code=error.code, message=escape(message)),
+                                          mimetype="text/html")
+        response.status_code = error.code or 500
+        allow = dict(error.get_headers()).get("Allow")
+        if allow:
+            response.headers["Allow"] = allow
+        return response
+
     return app
+
+
+GENERIC_500 = "服务器内部错误，请稍后再试 (internal server error)"
+ERROR_MESSAGES = {
+    400: "请求无效 (bad request)",
+    404: "没有这个页面 (not found)",
+    405: "不支持这种请求方法 (method not allowed)",
+}
+ERROR_PAGE = ('<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{code} {message}</title>'
+              '<link rel="stylesheet" href="/static/style.css"></head>'
+              '<body><main><h1>{code}</h1><p>{message}</p><p><a href="/">返回搜索</a></p></main></body></html>')
+
+
+def _is_api_path(path: str) -> bool:
+    return path.startswith("/api/") or path in ("/api", "/openapi.json", "/healthz")
