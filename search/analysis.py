@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import unicodedata
 from dataclasses import dataclass
 from importlib.metadata import distribution
@@ -81,6 +82,8 @@ def segmenter(user_dict: Path = USER_DICT) -> jieba.Tokenizer:
 @functools.lru_cache(maxsize=4)
 def _load_segmenter(user_dict: Path) -> jieba.Tokenizer:
     tokenizer = jieba.Tokenizer()
+    # A cache file per user: a server running as another user cannot rewrite root's.
+    tokenizer.cache_file = f"jieba-rcsearch-{os.getuid()}.cache"
     tokenizer.initialize()
     if user_dict.exists():
         tokenizer.load_userdict(str(user_dict))

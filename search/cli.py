@@ -118,6 +118,7 @@ def serve(host, port, index_dir, threads):
     from waitress import serve as waitress_serve
 
     from web import create_app
+    from web.engine import get_engine
 
     directory = _index_dir(index_dir)
     if current_generation(directory) is None:
@@ -129,6 +130,9 @@ def serve(host, port, index_dir, threads):
                                        f"{exc.strerror} ({exc.filename})") from None
         click.echo(summary.line())
     app = create_app({"INDEX_DIR": str(directory)})
+    with app.app_context():
+        # Load the dictionaries, gazetteer and index columns now, not in the first user's request.
+        get_engine().view()
     click.echo(f"serving on http://{host}:{port}")
     waitress_serve(app, host=host, port=port, threads=threads, ident="rcsearch")
 

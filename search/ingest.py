@@ -107,8 +107,10 @@ def decode(data: bytes, name: str) -> str:
         raise IngestError(f"{name}: binary file (contains NUL bytes), not text")
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and exc.end == len(data):
+            # A file cut inside its last character: keep everything before it.
+            return data[:exc.start].decode("utf-8-sig")
     match = charset_normalizer.from_bytes(data, cp_isolation=["gb18030", "big5"]).best()
     if match is None or match.chaos > 0.3:
         raise IngestError(f"{name}: cannot detect the text encoding (not UTF-8, GB18030 or Big5)")

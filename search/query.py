@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+import os
 import re
 import threading
 import time
@@ -23,7 +24,7 @@ import numpy as np
 
 from search import analysis, docsets, enrich
 from search.docsets import IndexView
-from search.index import TOPICS_FILE, current_generation, open_index
+from search.index import CURRENT, TOPICS_FILE, open_index
 
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 32
@@ -34,10 +35,13 @@ RELAX_BELOW = 3
 # Up to this many candidates are scored one by one; more go through Whoosh's top-k collector.
 DIRECT_SCORING_LIMIT = 800
 SNIPPET_CHARS = 180
+# How much more a sentence holding a term as typed counts than one holding a synonym or sub-word.
+TERM_WEIGHT = 10.0
 FACETS = ("province", "city", "topic", "year")
 FILTER_SYNTAX = re.compile(r"^(city|province|topic|year|城市|省份|主题|年份)[:：](.+)$")
 FILTER_ALIASES = {"城市": "city", "省份": "province", "主题": "topic", "年份": "year"}
 QUERY_TOKENS = re.compile(r'-?"[^"]*(?:"|$)|\S+')
+UNSEARCHABLE = "查询中没有可检索的文字（只有符号）。请输入中文、字母或数字。"
 WORD_BOOST = 3.0
 GRAM_BOOST = 0.3
 SYNONYM_BOOST = 0.6
@@ -82,6 +86,7 @@ class ParsedQuery:
     clauses: tuple[tuple[Alternative, ...], ...] = ()
     excluded: tuple[Alternative, ...] = ()
     filters: Filters = field(default_factory=Filters)
+    unsearchable: bool = False  # something was typed, but nothing in it can be searched (only symbols)
 
     @property
     def empty(self) -> bool:
@@ -153,6 +158,7 @@ class SearchResult:
     relaxed: bool = False
     filters: Filters = field(default_factory=Filters)
     did_you_mean: str | None = None
+    notice: str | None = None
 
     def to_json(self) -> dict:
         answer = {
@@ -164,6 +170,8 @@ class SearchResult:
         }
         if self.did_you_mean:
             answer["did_you_mean"] = self.did_you_mean
+        if self.notice:
+            answer["notice"] = self.notice
         return answer
 
 
@@ -198,8 +206,9 @@ def parse_query(text: str, lexicon: analysis.Lexicon | None = None) -> ParsedQue
         pending_or = False
     if sum(len(c) for c in clauses) + len(excluded) > MAX_TERMS:
         raise QueryError(f"查询词过多：最多 {MAX_TERMS} 个 (too many terms: at most {MAX_TERMS})")
-    return ParsedQuery(tuple(tuple(c) for c in clauses), tuple(excluded),
-                       Filters(*(tuple(filters[n]) for n in ("city", "province", "topic", "year"))))
+    inline = Filters(*(tuple(filters[n]) for n in ("city", "province", "topic", "year")))
+    return ParsedQuery(tuple(tuple(c) for c in clauses), tuple(excluded), inline,
+                       unsearchable=bool(text.strip()) and not (clauses or excluded or inline.any()))
 
 
 def _year(value: str) -> int:
@@ -272,14 +281,14 @@ class Engine:
     def view(self) -> tuple[object, IndexView]:
         """This thread's Whoosh searcher, reopened after a reindex or rebuild, and the
         shared view (columns, cached doc sets) of the index version it reads."""
-        generation = current_generation(self.index_dir)
+        link = _link_target(self.index_dir)
         searcher = getattr(self._local, "searcher", None)
-        if searcher is None or self._local.generation != generation or not searcher.up_to_date():
+        if searcher is None or self._local.link != link or not searcher.up_to_date():
             if searcher is not None:
                 searcher.close()
             searcher = open_index(self.index_dir).searcher()
-            self._local.searcher, self._local.generation = searcher, generation
-        key = (generation, searcher.reader().generation())
+            self._local.searcher, self._local.link = searcher, link
+        key = (link, searcher.reader().generation())
         with self._views_lock:
             view = self._views.get(key)
         if view is None:
@@ -310,7 +319,8 @@ class Engine:
             took_ms=round((time.perf_counter() - started) * 1000, 1),
             hits=[self._hit(searcher, d, s, parsed, matching.relaxed) for d, s in zip(docnums, scores)],
             facets=facets, relaxed=matching.relaxed, filters=filters,
-            did_you_mean=self.did_you_mean(request.q) if not len(hits) and not parsed.empty else None)
+            did_you_mean=self.did_you_mean(request.q) if not len(hits) and not parsed.empty else None,
+            notice=UNSEARCHABLE if parsed.unsearchable else None)
 
     def _alternative_docs(self, searcher, view: IndexView, alt: Alternative) -> np.ndarray:
         """Passages containing the term: in the text, or (unquoted) in the heading or title."""
@@ -339,9 +349,11 @@ class Engine:
         Strict AND first; when that leaves fewer than RELAX_BELOW hits after the
         filters, passages holding most of the terms join, ranked by how many they hold.
         """
-        if parsed.empty:
-            return _Matching(view.passages)
+        if parsed.unsearchable:
+            return _Matching(docsets.EMPTY)
         excluded = docsets.union([self._alternative_docs(searcher, view, a) for a in parsed.excluded])
+        if parsed.empty:
+            return _Matching(docsets.difference(view.passages, excluded))
         strict = docsets.intersect([self._clause_docs(searcher, view, c) for c in parsed.clauses]
                                    + [self._in_text(searcher, view, parsed.clauses), view.passages])
         strict = docsets.difference(strict, excluded)
@@ -458,7 +470,8 @@ class Engine:
         return Hit(
             doc_id=fields["doc_id"], title=fields.get("title", ""), passage=fields["passage"],
             heading=fields.get("heading", ""), text=fields["text"],
-            snippet=snippet(fields["text"], self.highlight_terms(parsed, relaxed)), score=score,
+            snippet=snippet(fields["text"], self.highlight_terms(parsed, relaxed),
+                            {alt.text: TERM_WEIGHT for c in parsed.clauses for alt in c}), score=score,
             province=fields.get("province") or None, city=fields.get("city") or None,
             county=fields.get("county") or None, topics=topics, year=fields.get("year") or None,
             url=f"/doc/{fields['doc_id']}#p{fields['passage']}")
@@ -477,6 +490,14 @@ def _score_docs(searcher, query: Query, docnums) -> list[tuple[int, float]]:
         if matcher.is_active() and matcher.id() == docnum:
             scored.append((docnum, matcher.score()))
     return scored
+
+
+def _link_target(index_dir: Path) -> str | None:
+    """Where `current` points: a cheap way to notice that a rebuild swapped generations."""
+    try:
+        return os.readlink(index_dir / CURRENT)
+    except OSError:
+        return None
 
 
 def _best_covered(hits: np.ndarray, coverage: dict, needed: int) -> set[int]:
@@ -532,43 +553,51 @@ CONTEXT_FRAGMENTER = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surroun
 SNIPPET_FORMATTER = _MarkFormatter(between="…")
 
 
-def match_spans(text: str, needles: list[str]) -> list[tuple[int, int]]:
-    """Character spans of `text` where any needle occurs (normalized, whitespace-insensitive), merged."""
+def match_spans(text: str, needles: list[str], weights: dict[str, float] | None = None) -> list[tuple[int, int, float]]:
+    """Character spans of `text` where any needle occurs (normalized, whitespace-insensitive),
+    overlapping ones merged, each with the highest weight of the needles in it (default 1)."""
     norm = analysis.normalize(text)
     positions = [i for i, c in enumerate(norm) if not c.isspace()]
     compact = "".join(norm[i] for i in positions)
     spans = []
     for needle in set(filter(None, needles)):
+        weight = (weights or {}).get(needle, 1.0)
         start = compact.find(needle)
         while start != -1:
-            spans.append((positions[start], positions[start + len(needle) - 1] + 1))
+            spans.append((positions[start], positions[start + len(needle) - 1] + 1, weight))
             start = compact.find(needle, start + 1)
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
+    merged: list[tuple[int, int, float]] = []
+    for start, end, weight in sorted(spans):
         if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]), max(weight, merged[-1][2]))
         else:
-            merged.append((start, end))
+            merged.append((start, end, weight))
     return merged
 
 
-def _tokens(text: str, spans: list[tuple[int, int]]):
-    """Whoosh tokens covering the text: each matched span one token, other characters one each."""
+def _tokens(text: str, spans: list[tuple[int, int, float]]):
+    """Whoosh tokens covering the text: each matched span one token (its weight as boost),
+    other characters one each."""
     token = Token(positions=False, chars=True)
     cursor = 0
-    for start, end in spans + [(len(text), len(text))]:
+    for start, end, weight in spans + [(len(text), len(text), 0.0)]:
         for i in range(cursor, start):
-            token.text, token.startchar, token.endchar, token.matched = text[i], i, i + 1, False
+            token.text, token.startchar, token.endchar, token.matched, token.boost = text[i], i, i + 1, False, 1.0
             yield token
         if end > start:
             token.text, token.startchar, token.endchar, token.matched = text[start:end], start, end, True
+            token.boost = weight
             yield token
         cursor = end
 
 
-def snippet(text: str, needles: list[str]) -> str:
-    """HTML-safe excerpt around the best-matching sentences, matched characters in <mark>."""
-    spans = match_spans(text, needles)
+def snippet(text: str, needles: list[str], weights: dict[str, float] | None = None) -> str:
+    """HTML-safe excerpt around the best-matching sentences, matched characters in <mark>.
+
+    `weights` ranks needles: the sentence holding the user's own terms beats one that
+    only holds the sub-words of a relaxed query.
+    """
+    spans = match_spans(text, needles, weights)
     if spans:
         fragments = (list(SNIPPET_FRAGMENTER.fragment_tokens(text, _tokens(text, spans)))
                      # A sentence longer than a snippet: a window around the matches instead.

@@ -108,3 +108,8 @@ def test_web_page_footer_and_the_next_story_are_not_passages():
     assert doc.title == "某市红十字会开展应急救护培训"
     assert [p.text for p in doc.passages if p.role == "paragraph"] == [
         "近日，某市红十字会在社区开展应急救护培训，培训居民200余人，普及心肺复苏和AED使用方法，受到居民欢迎。"]
+
+
+def test_file_cut_inside_its_last_character_keeps_the_rest():
+    data = "红十字会开展应急救护培训。".encode() + "志".encode()[:2]
+    assert decode(data, "cut.txt") == "红十字会开展应急救护培训。"

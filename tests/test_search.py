@@ -121,3 +121,23 @@ def test_malformed_queries_are_searched_as_best_they_can(find, text):
 def test_unbalanced_quote_is_a_phrase_to_the_end(find):
     result = find('"急救知识万人学')
     assert result.total >= 1 and all("急救知识万人学" in h.text for h in result.hits)
+
+
+def test_symbols_only_find_nothing_and_say_why(find):
+    result = find("!!!???…")
+    assert result.total == 0 and result.hits == []
+    assert "没有可检索的文字" in result.notice
+
+
+def test_exclusion_alone_browses_everything_else(find):
+    everything = find("", limit=1).total
+    without = find("-石家庄", limit=100)
+    assert 0 < without.total < everything
+    assert all("石家庄" not in h.text + h.heading + h.title for h in without.hits)
+
+
+def test_relaxed_snippet_prefers_the_sentence_with_the_typed_term():
+    text = "第一句只有培训和知识。第二句讲急救知识万人学活动。"
+    from search.query import TERM_WEIGHT
+    html = snippet(text, ["急救知识", "培训", "知识"], {"急救知识": TERM_WEIGHT})
+    assert "<mark>急救知识</mark>" in html and "第二句" in html

@@ -120,7 +120,7 @@ def _mark_html(rendered: str, needles: list[str]) -> str:
             continue
         spans = match_spans(part, needles)
         cursor, pieces = 0, []
-        for start, end in spans:
+        for start, end, _ in spans:
             pieces += [part[cursor:start], "<mark>", part[start:end], "</mark>"]
             cursor = end
         out.append("".join(pieces) + part[cursor:])
