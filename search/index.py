@@ -32,6 +32,7 @@ from typing import Callable, Iterable
 from whoosh import index as whoosh_index
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
+from whoosh.multiproc import MpWriter, SubWriterTask
 
 from search import analysis, enrich
 from search.ingest import (SUPPORTED_SUFFIXES, Document, IngestError, content_hash, parse_document, read_document,
@@ -43,6 +44,11 @@ WHOOSH_INDEX_NAME = "MAIN"
 # What a killed Whoosh writer leaves in a generation: its temporary posting
 # pool and a half-written table of contents.
 WRITER_DEBRIS = re.compile(rf"^({WHOOSH_INDEX_NAME}\.tmp|_{WHOOSH_INDEX_NAME}_\d+\.toc\.[\d.]+)$")
+# Postings Whoosh sorts in memory before spilling sorted runs to disk (and pickling them).
+POOL_MB = 256
+# Fewer changed files than this are written by one process: starting writer processes
+# (each loads jieba) would cost more than it saves.
+PARALLEL_MIN_FILES = 20
 # Heading and title-line passages are short, so BM25 would rank them above the
 # paragraphs that actually report something; damp them.
 SHORT_PASSAGE_BOOST = 0.5
@@ -374,9 +380,13 @@ def _update_locked(sources: list[Path], index_dir: Path, rebuild: bool, workers:
         ix = FileStorage(str(generation)).open_index()
         indexed = {}
         todo = _changed_files(files, indexed, summary)
-    writer = ix.writer()
+    parallel = workers > 1 and len(todo) >= PARALLEL_MIN_FILES
+    writer = _writer(ix, workers if parallel else 1, lock.fd)
     try:
-        for source, outcome in progress(_analyse_all(todo, workers, lock.fd), len(todo)):
+        # With a parallel writer its processes do the expensive part (jieba, postings);
+        # reading and enriching files stays here rather than competing for the same cores.
+        analysis_workers = 1 if parallel else workers
+        for source, outcome in progress(_analyse_all(todo, analysis_workers, lock.fd), len(todo)):
             if isinstance(outcome, IngestError):
                 summary.failed.append((source.path.name, str(outcome).split(": ", 1)[-1]))
                 continue
@@ -388,7 +398,8 @@ def _update_locked(sources: list[Path], index_dir: Path, rebuild: bool, workers:
         if rebuild and previous:
             _carry_over_failed(writer, previous, files, summary)
         if summary.changed or rebuild:
-            writer.commit(optimize=rebuild)
+            # Merging the parallel writer's segments would redo serially what it did in parallel.
+            writer.commit(optimize=rebuild and not parallel)
         else:
             writer.cancel()
     except BaseException:
@@ -400,6 +411,42 @@ def _update_locked(sources: list[Path], index_dir: Path, rebuild: bool, workers:
         _point_current_at(index_dir, generation)
         _remove_stale_generations(index_dir, generation)
     return summary
+
+
+def _writer(ix, workers: int, lock_fd: int | None):
+    """A Whoosh writer; with several workers, one whose processes analyse and write a
+    segment each (kept as separate segments: merging them would be serial again)."""
+    # Compound segment files are copied whole into memory by every reader (Whoosh's
+    # BufferFile wraps them in BytesIO): a server would hold the index once per thread.
+    options = dict(limitmb=POOL_MB, compound=False)
+    if workers > 1:
+        return _ParallelWriter(ix, procs=workers, multisegment=True, lock_fd=lock_fd, **options)
+    return ix.writer(**options)
+
+
+class _SubWriter(SubWriterTask):
+    """A writer process that, like the analysis workers, dies with the indexer and lets go of its lock."""
+
+    def __init__(self, *args, parent: int, lock_fd: int | None):
+        super().__init__(*args)
+        self.parent, self.lock_fd = parent, lock_fd
+
+    def run(self):
+        _worker_init(self.parent, self.lock_fd)
+        super().run()
+
+
+class _ParallelWriter(MpWriter):
+    def __init__(self, ix, lock_fd: int | None, **kwargs):
+        super().__init__(ix, **kwargs)
+        self.lock_fd = lock_fd
+
+    def _new_task(self):
+        task = _SubWriter(self.storage, self.indexname, self.jobqueue, self.resultqueue, self.subargs,
+                          self.multisegment, parent=os.getpid(), lock_fd=self.lock_fd)
+        self.tasks.append(task)
+        task.start()
+        return task
 
 
 def _changed_files(files: list[SourceFile], indexed: dict[str, str], summary: Summary) -> list[SourceFile]:

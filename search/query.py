@@ -289,11 +289,10 @@ class Engine:
             searcher = open_index(self.index_dir).searcher()
             self._local.searcher, self._local.link = searcher, link
         key = (link, searcher.reader().generation())
-        with self._views_lock:
+        with self._views_lock:  # one thread builds a new version's view; the others wait for it
             view = self._views.get(key)
-        if view is None:
-            view = IndexView(key, searcher)
-            with self._views_lock:
+            if view is None:
+                view = IndexView(key, searcher)
                 # Keep the previous version too: other threads may still be reading it.
                 self._views = {k: v for k, v in list(self._views.items())[-1:]}
                 self._views[key] = view

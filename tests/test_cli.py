@@ -105,3 +105,31 @@ def test_failed_file_survives_a_rebuild(runner, sources, tmp_path):
     assert "failed: 001_77d36a74d18f4973.txt: binary file" in result.output
     still = json.loads(runner.invoke(cli, ["search", "魔豆妈妈", "--json", "--index", str(index_dir)]).output)
     assert [h["doc_id"] for h in still["hits"]][:1] == ["001_77d36a74d18f4973"]
+
+
+def test_parallel_writer_indexes_the_same_passages(runner, tmp_path):
+    """Two writer processes (enough files to use them) give the same answers as one."""
+    from search.index import PARALLEL_MIN_FILES
+
+    from conftest import SEEDS
+
+    sources = tmp_path / "many"
+    sources.mkdir()
+    for i in range(PARALLEL_MIN_FILES + 5):
+        seed = sorted(SEEDS.glob("*.txt"))[i % 5]
+        (sources / f"r{i:03d}.txt").write_text(seed.read_text(encoding="utf-8") + f"\n\n本篇编号甲{i:03d}乙。\n",
+                                               encoding="utf-8")
+    answers = {}
+    for workers in ("1", "2"):
+        index_dir = tmp_path / f"index-{workers}"
+        result = runner.invoke(cli, ["index", str(sources), "--index", str(index_dir), "--workers", workers])
+        assert result.exit_code == 0, result.output
+        answers[workers] = [json.loads(runner.invoke(cli, ["search", q, "--json", "--limit", "100",
+                                                           "--index", str(index_dir)]).output)
+                            for q in ("造血干细胞", '"甲007乙"', "城市:石家庄", "")]
+    for one, two in zip(answers["1"], answers["2"]):
+        assert one["total"] == two["total"]
+        assert one["facets"] == two["facets"]
+        assert sorted((h["doc_id"], h["passage"]) for h in one["hits"]) == \
+            sorted((h["doc_id"], h["passage"]) for h in two["hits"])
+    assert [h["doc_id"] for h in answers["2"][1]["hits"]] == ["r007"]
