@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run index test browser clean
+.PHONY: install run index test browser clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ browser:
 
 test: install browser
 	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m tests.benchmarks.run
 
 clean:
 	rm -rf $(VENV) index/gen-* index/current

@@ -1,0 +1,153 @@
+"""Where the time goes: cProfile of one search and of an index build, in-process.
+
+    python -m tests.benchmarks.profiling search INDEX_DIR [--q 红十字] [--repeat 20]
+        Engine.search as /api/search runs it (facets and snippets included):
+        one cold call (first query after start-up), then `repeat` warm calls.
+    python -m tests.benchmarks.profiling index SOURCE_DIR [--reports 300]
+        update_index(workers=1) of the first N reports into a fresh index.
+
+Prints the top functions by cumulative time and a breakdown by stage.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SEARCH_STAGES = [  # (label, file fragment, function name)
+    ("Engine.search (total)", "search/query.py", "search"),
+    ("_matching: docs_for_query sets", "search/query.py", "_matching"),
+    ("  searcher.docs_for_query", "whoosh/searching.py", "docs_for_query"),
+    ("_facet_counts (4 facets)", "search/query.py", "_facet_counts"),
+    ("columns (load once per index version)", "search/query.py", "columns"),
+    ("passages set (once per index version)", "search/query.py", "passages"),
+    ("_page: scored collector", "search/query.py", "_page"),
+    ("  search_with_collector", "whoosh/searching.py", "search_with_collector"),
+    ("_hit (10 hits)", "search/query.py", "_hit"),
+    ("  stored_fields", "whoosh/searching.py", "stored_fields"),
+    ("  snippet", "search/query.py", "snippet"),
+    ("  relaxed_units / jieba cut", "search/query.py", "relaxed_units"),
+    ("total_reports set", "search/query.py", "<setcomp>"),
+]
+INDEX_STAGES = [
+    ("update_index (total)", "search/index.py", "update_index"),
+    ("analyse_file (ingest + enrichment)", "search/index.py", "analyse_file"),
+    ("  read_document (ingest)", "search/ingest.py", "read_document"),
+    ("  passage_records (enrichment)", "search/index.py", "passage_records"),
+    ("    detect_region", "search/enrich.py", "detect_region"),
+    ("    mentioned_places", "search/enrich.py", "mentioned_places"),
+    ("    topics_for", "search/enrich.py", "topics_for"),
+    ("_replace_document (Whoosh add_document)", "search/index.py", "_replace_document"),
+    ("  add_document", "whoosh/writing.py", "add_document"),
+    ("  SegmentTokenizer.__call__ (all analysed fields)", "search/analysis.py", "__call__"),
+    ("    words (jieba search mode + long subwords)", "search/analysis.py", "words"),
+    ("      jieba Tokenizer.tokenize", "jieba/__init__.py", "tokenize"),
+    ("      _long_subwords", "search/analysis.py", "_long_subwords"),
+    ("    bigrams", "search/analysis.py", "bigrams"),
+    ("    unigrams", "search/analysis.py", "unigrams"),
+    ("    normalize (all callers)", "search/analysis.py", "normalize"),
+    ("writer.commit", "whoosh/writing.py", "commit"),
+]
+
+
+def stage_table(stats: pstats.Stats, stages, total: float) -> str:
+    lines = [f"{'stage':58} {'calls':>9} {'cum s':>9} {'% total':>8}"]
+    for label, fragment, name in stages:
+        calls = cum = 0.0
+        for (filename, _, function), (cc, nc, tt, ct, callers) in stats.stats.items():
+            if function == name and fragment in filename.replace("\\", "/"):
+                calls += nc
+                cum += ct
+        lines.append(f"{label:58} {int(calls):9d} {cum:9.3f} {100 * cum / total:7.1f}%")
+    return "\n".join(lines)
+
+
+def top(stats: pstats.Stats, sort: str, n: int) -> str:
+    out = io.StringIO()
+    stats.stream = out
+    stats.sort_stats(sort).print_stats(n)
+    stats.stream = sys.stdout
+    text = out.getvalue()
+    return text[text.find("   ncalls"):] if "   ncalls" in text else text
+
+
+def profile_search(index_dir: Path, q: str, repeat: int) -> None:
+    from search.query import Engine, SearchRequest
+
+    started = time.perf_counter()
+    engine = Engine(index_dir)
+    print(f"Engine() {time.perf_counter() - started:.2f} s")
+    request = SearchRequest(q=q)
+    for label, n in (("cold (first search)", 1), (f"warm ({repeat} searches)", repeat)):
+        profiler = cProfile.Profile()
+        t0 = time.perf_counter()
+        profiler.enable()
+        for _ in range(n):
+            result = engine.search(request)
+        profiler.disable()
+        wall = time.perf_counter() - t0
+        stats = pstats.Stats(profiler)
+        print(f"\n=== {label}: q={q!r} total={result.total} hits={len(result.hits)} "
+              f"took_ms(last)={result.took_ms} wall/search={1000 * wall / n:.1f} ms (profiled)")
+        print(stage_table(stats, SEARCH_STAGES, stats.total_tt))
+        print(top(stats, "cumulative", 30))
+        print(top(stats, "tottime", 15))
+    # unprofiled timing of the same query
+    t0 = time.perf_counter()
+    for _ in range(repeat):
+        engine.search(request)
+    print(f"unprofiled warm: {1000 * (time.perf_counter() - t0) / repeat:.1f} ms/search")
+
+
+def profile_index(source: Path, reports: int) -> None:
+    from search.index import update_index
+
+    work = Path(tempfile.mkdtemp(prefix="profile-index-"))
+    try:
+        src = work / "src"
+        src.mkdir()
+        files = sorted(source.glob("*.txt"))[:reports]
+        for path in files:
+            (src / path.name).symlink_to(path)
+        mb = sum(p.stat().st_size for p in files) / 1e6
+        profiler = cProfile.Profile()
+        t0 = time.perf_counter()
+        profiler.enable()
+        summary = update_index([src], work / "index", workers=1)
+        profiler.disable()
+        wall = time.perf_counter() - t0
+        stats = pstats.Stats(profiler)
+        print(f"=== update_index, workers=1: {summary.line()}; {mb:.2f} MB in {wall:.1f} s (profiled)")
+        print(stage_table(stats, INDEX_STAGES, stats.total_tt))
+        print(top(stats, "cumulative", 40))
+        print(top(stats, "tottime", 25))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    s = sub.add_parser("search")
+    s.add_argument("index_dir", type=Path)
+    s.add_argument("--q", default="红十字")
+    s.add_argument("--repeat", type=int, default=20)
+    i = sub.add_parser("index")
+    i.add_argument("source", type=Path)
+    i.add_argument("--reports", type=int, default=300)
+    args = parser.parse_args(argv)
+    if args.what == "search":
+        profile_search(args.index_dir, args.q, args.repeat)
+    else:
+        profile_index(args.source, args.reports)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
