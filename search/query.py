@@ -34,6 +34,8 @@ MAX_RESULT_DEPTH = 10_000
 RELAX_BELOW = 3
 # Up to this many candidates are scored one by one; more go through Whoosh's top-k collector.
 DIRECT_SCORING_LIMIT = 800
+# A relaxed query scores exactly only this many of its best-covered passages (or the page depth).
+RELAXED_SCORED = 200
 SNIPPET_CHARS = 180
 # How much more a sentence holding a term as typed counts than one holding a synonym or sub-word.
 TERM_WEIGHT = 10.0
@@ -359,13 +361,19 @@ class Engine:
         units = relaxed_units(parsed, self.lexicon)
         if len(docsets.intersect([strict] + selected)) >= RELAX_BELOW or len(units) < 2:
             return _Matching(strict, self._scoring(parsed.clauses))
-        docs, held = np.unique(np.concatenate([self._clause_docs(searcher, view, u) for u in units]),
-                               return_counts=True)
+        unit_docs = [self._clause_docs(searcher, view, u) for u in units]
+        docs, inverse = np.unique(np.concatenate(unit_docs), return_inverse=True)
+        held = np.bincount(inverse)
+        # Rarer terms say more: idf-weighted coverage orders passages that hold equally many.
+        idf = np.concatenate([np.full(len(d), math.log(1 + len(view.passages) / max(1, len(d)))) for d in unit_docs])
+        weight = np.bincount(inverse, weights=idf)
         needed = max(1, math.ceil(len(units) * 2 / 3))
         relaxed = docsets.intersect([docs[held >= needed], self._in_text(searcher, view, units), view.passages])
         relaxed = docsets.difference(relaxed, excluded)
-        coverage = dict(zip(docs[held >= needed].tolist(), held[held >= needed].tolist()))
-        coverage.update(dict.fromkeys(strict.tolist(), len(units)))  # strict hits hold every term: first
+        keep = held >= needed
+        coverage = dict(zip(docs[keep].tolist(), zip(held[keep].tolist(), weight[keep].tolist())))
+        top = (len(units), float(weight.max()) if len(weight) else 0.0)
+        coverage.update(dict.fromkeys(strict.tolist(), top))  # strict hits hold every term: first
         return _Matching(docsets.union([strict, relaxed]), self._scoring(units), coverage)
 
     def _filter_docs(self, searcher, view: IndexView, facet: str, values: tuple) -> np.ndarray | None:
@@ -453,7 +461,7 @@ class Engine:
             searcher.search_with_collector(matching.scoring, allowed)
             ranked = [(r.docnum, r.score) for r in collector.results()]
         if matching.relaxed:
-            ranked.sort(key=lambda ds: (-matching.coverage.get(ds[0], 0), -ds[1], ds[0]))
+            ranked.sort(key=lambda ds: (-matching.coverage[ds[0]][0], -ds[1], ds[0]))
         else:
             ranked.sort(key=lambda ds: (-ds[1], ds[0]))
         if len(ranked) < end:
@@ -499,17 +507,11 @@ def _link_target(index_dir: Path) -> str | None:
         return None
 
 
-def _best_covered(hits: np.ndarray, coverage: dict, needed: int) -> set[int]:
-    """The hits in the highest coverage tiers, enough of them to fill `needed` places."""
-    tiers: dict[int, list[int]] = {}
-    for docnum in hits.tolist():
-        tiers.setdefault(coverage.get(docnum, 0), []).append(docnum)
-    best: set[int] = set()
-    for level in sorted(tiers, reverse=True):
-        best.update(tiers[level])
-        if len(best) >= needed:
-            break
-    return best
+def _best_covered(hits: np.ndarray, coverage: dict, needed: int) -> list[int]:
+    """The best-covered hits (most terms, then rarest terms), enough to fill `needed` places
+    with room to spare: only these get exact scores."""
+    order = sorted(hits.tolist(), key=lambda d: (-coverage[d][0], -coverage[d][1], d))
+    return order[:max(needed, RELAXED_SCORED)]
 
 
 @dataclass(frozen=True)
