@@ -17,7 +17,8 @@ from whoosh.query import Term
 
 from search import analysis
 
-CACHE_ENTRIES = 4096
+# Cached doc sets and rankings per index version; a common word's set at 100k passages is ~0.3 MB.
+CACHE_BYTES = 48 * 2**20
 EMPTY = np.zeros(0, dtype=np.int32)
 
 
@@ -97,19 +98,24 @@ class IndexView:
         self.parents = {self.columns.city_names[c]: self.columns.province_names[p]
                         for c, p in set(zip(self.columns.cities.tolist(), self.columns.provinces.tolist())) if c}
         self._cache: OrderedDict = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def cached(self, key, compute):
-        """The doc set stored under key, computed once (LRU, bounded)."""
+        """The value stored under key, computed once; least recently used values are
+        dropped beyond CACHE_BYTES."""
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
-                return self._cache[key]
+                return self._cache[key][0]
         value = compute()
+        size = value.nbytes if isinstance(value, np.ndarray) else 64 * len(value)
         with self._lock:
-            self._cache[key] = value
-            if len(self._cache) > CACHE_ENTRIES:
-                self._cache.popitem(last=False)
+            if key not in self._cache:
+                self._cache[key] = (value, size)
+                self._bytes += size
+            while self._bytes > CACHE_BYTES and len(self._cache) > 1:
+                self._bytes -= self._cache.popitem(last=False)[1][1]
         return value
 
     @staticmethod

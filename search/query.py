@@ -36,6 +36,8 @@ RELAX_BELOW = 3
 DIRECT_SCORING_LIMIT = 800
 # A relaxed query scores exactly only this many of its best-covered passages (or the page depth).
 RELAXED_SCORED = 200
+# Results ranked (and cached) per query and filters, whatever page was asked for.
+RANKED_DEPTH = 50
 SNIPPET_CHARS = 180
 # How much more a sentence holding a term as typed counts than one holding a synonym or sub-word.
 TERM_WEIGHT = 10.0
@@ -313,7 +315,8 @@ class Engine:
         matching = self._matching(searcher, view, parsed, selected)
         hits = docsets.intersect([matching.docs] + selected)
         facets = {facet: self._facet_counts(view, facet, matching.docs, allowed, filters) for facet in FACETS}
-        docnums, scores = self._page(searcher, view, matching, hits, request)
+        docnums, scores = self._page(searcher, view, matching, hits, request,
+                                     key=(parsed.clauses, parsed.excluded, filters))
         return SearchResult(
             query=request.q, total=len(hits), total_reports=len(np.unique(view.columns.doc_ids[hits])),
             page=request.page, limit=request.limit,
@@ -439,19 +442,29 @@ class Engine:
         return corrected if corrected != original else None
 
     def _page(self, searcher, view: IndexView, matching: "_Matching", hits: np.ndarray,
-              request: SearchRequest) -> tuple[list[int], list[float]]:
+              request: SearchRequest, key) -> tuple[list[int], list[float]]:
         """Docnums and scores of the requested page."""
         start = (request.page - 1) * request.limit
         end = start + request.limit
         if not len(hits):
             return [], []
-        if matching.scoring is None or request.sort == "date":
-            columns = view.columns
-            keys = (columns.passages[hits], columns.doc_ids[hits])
-            if request.sort == "date":
-                keys += (-columns.years[hits],)
-            page = hits[np.lexsort(keys)][start:end].tolist()
-            return page, [0.0] * len(page)
+        if matching.scoring is not None and request.sort != "date":
+            # Rank a few pages at once and keep them: the next page, a facet toggled back,
+            # or the same popular query from another user reuse the ranking.
+            depth = max(end, RANKED_DEPTH)
+            ranked = view.cached(("ranked", key, depth), lambda: self._ranked(searcher, matching, hits, depth))
+            page = ranked[start:end]
+            return [d for d, _ in page], [round(s, 3) for _, s in page]
+        # Browsing, or by date: newest first, then report and passage order.
+        columns = view.columns
+        keys = (columns.passages[hits], columns.doc_ids[hits])
+        if request.sort == "date":
+            keys += (-columns.years[hits],)
+        page = hits[np.lexsort(keys)][start:end].tolist()
+        return page, [0.0] * len(page)
+
+    def _ranked(self, searcher, matching: "_Matching", hits: np.ndarray, end: int) -> list[tuple[int, float]]:
+        """The `end` best hits with their scores, best first."""
         candidates = _best_covered(hits, matching.coverage, end) if matching.relaxed else hits.tolist()
         if len(candidates) <= DIRECT_SCORING_LIMIT:
             ranked = _score_docs(searcher, matching.scoring, candidates)
@@ -468,8 +481,7 @@ class Engine:
             # Passages the scoring terms do not reach (found only through the bigrams) come last.
             seen = {d for d, _ in ranked}
             ranked += [(d, 0.0) for d in hits.tolist() if d not in seen][:end - len(ranked)]
-        page = ranked[start:end]
-        return [d for d, _ in page], [round(s, 3) for _, s in page]
+        return ranked[:end]
 
     def _hit(self, searcher, docnum: int, score: float, parsed: ParsedQuery, relaxed: bool) -> Hit:
         fields = searcher.stored_fields(docnum)
