@@ -13,7 +13,7 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import collectors, highlight
@@ -68,10 +68,6 @@ class Filters:
         """Both selections together (values of the same facet are ORed)."""
         return Filters(*(tuple(dict.fromkeys(getattr(self, f) + getattr(other, f)))
                          for f in ("city", "province", "topic", "year")))
-
-    def without(self, facet: str) -> "Filters":
-        """This selection with one facet cleared (for disjunctive facet counts)."""
-        return replace(self, **{facet: ()})
 
     def any(self) -> bool:
         return bool(self.city or self.province or self.topic or self.year)
