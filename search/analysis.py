@@ -22,6 +22,8 @@ from whoosh.analysis import Token, Tokenizer
 jieba.setLogLevel(logging.WARNING)
 
 DATA_DIR = Path(__file__).parent / "data"
+# Pairs with the last character of a text in the bigram fields; never typed in a query.
+END = "\uffff"
 USER_DICT = DATA_DIR / "userdict.txt"
 SYNONYMS = DATA_DIR / "synonyms.txt"
 STOPWORDS = DATA_DIR / "stopwords.txt"
@@ -120,15 +122,16 @@ def is_dictionary_word(word: str, user_dict: Path = USER_DICT) -> bool:
 
 
 def bigrams(text: str) -> list[tuple[str, int, int]]:
-    """Every pair of adjacent non-space characters of normalized text, as (gram, start, end)."""
+    """Every pair of adjacent non-space characters of normalized text, as (gram, start, end),
+    and the last character paired with END, so that every character starts a gram: the
+    passages holding one character are those with a gram starting with it."""
     norm = normalize(text)
     chars = [(c, i) for i, c in enumerate(norm) if not c.isspace()]
-    return [(a + b, i, j + 1) for (a, i), (b, j) in zip(chars, chars[1:])]
-
-
-def unigrams(text: str) -> list[tuple[str, int, int]]:
-    """Every word character of normalized text, as (char, start, end)."""
-    return [(c, i, i + 1) for i, c in enumerate(normalize(text)) if is_word_char(c)]
+    grams = [(a + b, i, j + 1) for (a, i), (b, j) in zip(chars, chars[1:])]
+    if chars:
+        last, i = chars[-1]
+        grams.append((last + END, i, i + 1))
+    return grams
 
 
 class SegmentTokenizer(Tokenizer):
@@ -174,11 +177,6 @@ def word_analyzer() -> SegmentTokenizer:
 def bigram_analyzer() -> SegmentTokenizer:
     """Analyzer of the bigram fields (the recall safety net; phrase queries run here)."""
     return SegmentTokenizer(bigrams)
-
-
-def unigram_analyzer() -> SegmentTokenizer:
-    """Analyzer of the single-character fields (one-character queries)."""
-    return SegmentTokenizer(unigrams)
 
 
 @dataclass(frozen=True)

@@ -138,9 +138,11 @@ class IndexView:
         return self.cached(("substring", where, text), lambda: self._substring_docs(searcher, text, where))
 
     def _substring_docs(self, searcher, text: str, where: str) -> np.ndarray:
-        grams_field, chars_field = ("grams", "chars") if where == "text" else ("hgrams", "hchars")
+        grams_field = "grams" if where == "text" else "hgrams"
         if len(text) == 1:
-            return self.term_docs(searcher, chars_field, text)
+            # Every character starts a gram (the last one pairs with analysis.END).
+            grams = searcher.reader().expand_prefix(grams_field, text)
+            return union([self.term_docs(searcher, grams_field, g) for g in grams])
         grams = [text[i:i + 2] for i in range(len(text) - 1)]
         candidates = intersect([self.term_docs(searcher, grams_field, g) for g in grams])
         found = EMPTY

@@ -61,20 +61,18 @@ def build_schema() -> Schema:
     """The index schema: passages (kind=passage) and report records (kind=doc)."""
     words = analysis.word_analyzer()
     grams = analysis.bigram_analyzer()
-    chars = analysis.unigram_analyzer()
     return Schema(
         key=ID(unique=True, stored=True),
         kind=ID(stored=True),
         doc_id=ID(stored=True, sortable=True),
         passage=NUMERIC(stored=True, sortable=True),
         role=ID(stored=True),
-        title=TEXT(analyzer=words, stored=True, field_boost=1.5),
-        heading=TEXT(analyzer=words, stored=True, field_boost=2.0),
-        text=TEXT(analyzer=words, stored=True),
+        # No positions in the words fields: phrases are matched on the bigrams.
+        title=TEXT(analyzer=words, stored=True, field_boost=1.5, phrase=False),
+        heading=TEXT(analyzer=words, stored=True, field_boost=2.0, phrase=False),
+        text=TEXT(analyzer=words, stored=True, phrase=False),
         grams=TEXT(analyzer=grams, phrase=True),
-        chars=TEXT(analyzer=chars, phrase=False),
         hgrams=TEXT(analyzer=grams, phrase=True),
-        hchars=TEXT(analyzer=chars, phrase=False),
         province=ID(stored=True, sortable=True),
         city=ID(stored=True, sortable=True),
         county=ID(stored=True, sortable=True),
@@ -168,7 +166,7 @@ def passage_records(doc: Document, gazetteer: enrich.Gazetteer, topics: enrich.T
         records.append(dict(
             key=f"{doc.doc_id}#{passage.number}", kind="passage", doc_id=doc.doc_id,
             passage=passage.number, role=passage.role, title=doc.title, heading=passage.heading, text=passage.text,
-            grams=passage.text, chars=passage.text, hgrams=heading_text, hchars=heading_text,
+            grams=passage.text, hgrams=heading_text,
             province=region.province or "", city=region.city or "", county=region.county or "",
             areas=",".join(region.codes()), places=",".join(enrich.mentioned_places(passage.text, gazetteer)),
             topics=",".join(passage_topics), topic_set=",".join(passage_topics),

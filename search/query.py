@@ -233,7 +233,7 @@ def scoring_query(text: str) -> Query:
     bigrams add a little for strings jieba does not know. Only Term queries, so Whoosh's
     top-k optimisations (block-max skipping) stay exact."""
     if len(text) == 1:
-        return Term("chars", text)
+        return Or([Term(f, text, boost=WORD_BOOST) for f in ("text", "heading")])
     words = [text] if analysis.is_dictionary_word(text) else [w for w in analysis.cut(text) if len(w) > 1]
     # Bigram terms are long posting lists: only for strings jieba finds no word in.
     grams = [] if words else [Term("grams", text[i:i + 2], boost=GRAM_BOOST) for i in range(len(text) - 1)]

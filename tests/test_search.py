@@ -141,3 +141,23 @@ def test_relaxed_snippet_prefers_the_sentence_with_the_typed_term():
     from search.query import TERM_WEIGHT
     html = snippet(text, ["急救知识", "培训", "知识"], {"急救知识": TERM_WEIGHT})
     assert "<mark>急救知识</mark>" in html and "第二句" in html
+
+
+@pytest.mark.parametrize("char", ["髓", "捐", "鲜"])
+def test_one_character_finds_every_passage_holding_it(find, engine, char):
+    result = find(char, limit=100)
+    searcher, view = engine.view()
+    expected = sum(1 for d in view.passages.tolist() if char in searcher.stored_fields(d)["text"])
+    assert result.total >= expected > 0
+    assert all(char in h.text + h.heading + h.title for h in result.hits)
+
+
+def test_last_character_of_a_passage_is_found(tmp_path):
+    from search.index import update_index
+    from search.query import Engine, SearchRequest
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "bird.txt").write_text("红十字会志愿者在湿地救助了一只鹬", encoding="utf-8")
+    update_index([tmp_path / "src"], tmp_path / "index")
+    hits = Engine(tmp_path / "index").search(SearchRequest(q="鹬")).hits
+    assert [(h.doc_id, h.snippet) for h in hits] == [("bird", "红十字会志愿者在湿地救助了一只<mark>鹬</mark>")]

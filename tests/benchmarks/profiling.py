@@ -50,7 +50,6 @@ INDEX_STAGES = [
     ("      jieba Tokenizer.tokenize", "jieba/__init__.py", "tokenize"),
     ("      _long_subwords", "search/analysis.py", "_long_subwords"),
     ("    bigrams", "search/analysis.py", "bigrams"),
-    ("    unigrams", "search/analysis.py", "unigrams"),
     ("    normalize (all callers)", "search/analysis.py", "normalize"),
     ("writer.commit", "whoosh/writing.py", "commit"),
 ]
