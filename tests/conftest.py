@@ -1,7 +1,10 @@
 """Shared fixtures: an index built from the seeds (once per session), the app, its client, a CLI runner."""
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import traceback
 from pathlib import Path
 
 import pytest
@@ -51,6 +54,36 @@ def sources(tmp_path) -> Path:
     folder = tmp_path / "sources"
     shutil.copytree(SEEDS, folder)
     return folder
+
+
+NOBODY = 65534
+
+
+def as_nobody(work) -> dict:
+    """Run work() in a forked child that has become user `nobody` and return the dict it
+    returns (root only). A failure in the child fails the test with its traceback."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        status = 1
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            report = work()
+            status = 0
+        except BaseException:  # noqa: BLE001 - reported to the parent
+            report = {"error": traceback.format_exc()[-1500:]}
+        finally:
+            os.write(write_end, json.dumps(report).encode())
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        report = json.loads(pipe.read() or b"{}")
+    os.waitpid(pid, 0)
+    assert "error" not in report, report
+    return report
 
 
 class Searcher:

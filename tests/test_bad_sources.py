@@ -2,7 +2,6 @@
 indexed, and the previously indexed version of a file that fails now stays searchable."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -16,9 +15,10 @@ from search.index import update_index
 from search.ingest import MAX_FILE_BYTES, IngestError, read_source_bytes
 from search.query import Engine, SearchRequest
 
+from conftest import NOBODY, as_nobody
+
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SEED_TEXT = (SEEDS / "002_3ac1844f279ecb35.txt").read_text(encoding="utf-8")
-NOBODY = 65534
 
 
 def good_report(word: str) -> str:
@@ -167,27 +167,7 @@ def _unreadable_run(sources: Path, index_dir: Path) -> list[tuple[str, str]]:
         if not path.is_symlink():
             os.chown(path, NOBODY, NOBODY)
     os.chown(sources / "locked.txt", 0, 0)
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into pytest
-        status = 1
-        try:
-            os.close(read_end)
-            os.setgroups([])
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
-            report = {"failed": update_index([sources], index_dir).failed}
-            status = 0
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent
-            report = {"error": repr(exc)}
-        finally:
-            os.write(write_end, json.dumps(report).encode())
-            os._exit(status)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        report = json.loads(pipe.read() or b"{}")
-    os.waitpid(pid, 0)
-    assert "error" not in report, report
+    report = as_nobody(lambda: {"failed": update_index([sources], index_dir).failed})
     return [tuple(f) for f in report["failed"]]
 
 

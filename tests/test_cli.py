@@ -1,6 +1,5 @@
 """The rcsearch command: incremental indexing, bad files, search output, exit codes."""
 import json
-import shutil
 
 from search.cli import cli
 

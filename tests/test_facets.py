@@ -1,5 +1,4 @@
 """Regions, topics and years on passages; filters and disjunctive facet counts; stats."""
-import itertools
 import json
 import random
 

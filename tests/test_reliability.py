@@ -30,6 +30,8 @@ from search.index import CURRENT, IndexLock, current_generation, update_index
 from search.query import Engine, Filters, SearchRequest
 from web import create_app
 
+from conftest import NOBODY, as_nobody
+
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 RCSEARCH = Path(sys.executable).with_name("rcsearch")
 DIGITS = "甲乙丙丁戊己庚辛壬癸"
@@ -536,7 +538,6 @@ def test_serving_never_writes_to_the_index_directory(sources, tmp_path):
     serve_read_only_and_check(index_dir, tmp_path / "serve.log")
 
 
-NOBODY = 65534
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="not root: the test above is already a real read-only check")
@@ -555,36 +556,18 @@ def test_serving_a_read_only_index_as_an_unprivileged_user():
         before = snapshot(index_dir)
         warm = create_app({"TESTING": True, "INDEX_DIR": str(index_dir)}).test_client()
         assert [warm.get(path).status_code for path in READ_PATHS][:2] == [200, 200]
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns into pytest
-            status = 1
+        def serve_as_nobody() -> dict:
             try:
-                os.close(read_end)
-                os.setgroups([])
-                os.setgid(NOBODY)
-                os.setuid(NOBODY)
-                try:
-                    (index_dir / "probe").write_bytes(b"")
-                    denied = False
-                except PermissionError:
-                    denied = True
-                client = create_app({"TESTING": True, "INDEX_DIR": str(index_dir)}).test_client()
-                statuses = [client.get(path).status_code for path in READ_PATHS * 2]
-                total = client.get("/api/search?q=造血干细胞").get_json()["total"]
-                report = {"denied": denied, "statuses": statuses, "total": total, "uid": os.getuid()}
-                status = 0
-            except BaseException as exc:  # noqa: BLE001 - reported to the parent
-                import traceback
-                report = {"error": traceback.format_exc()[-1500:]}
-            finally:
-                os.write(write_end, json.dumps(report).encode())
-                os._exit(status)
-        os.close(write_end)
-        with os.fdopen(read_end, "rb") as pipe:
-            report = json.loads(pipe.read() or b"{}")
-        os.waitpid(pid, 0)
-        assert "error" not in report, report
+                (index_dir / "probe").write_bytes(b"")
+                denied = False
+            except PermissionError:
+                denied = True
+            client = create_app({"TESTING": True, "INDEX_DIR": str(index_dir)}).test_client()
+            statuses = [client.get(path).status_code for path in READ_PATHS * 2]
+            total = client.get("/api/search?q=造血干细胞").get_json()["total"]
+            return {"denied": denied, "statuses": statuses, "total": total, "uid": os.getuid()}
+
+        report = as_nobody(serve_as_nobody)
         assert report["uid"] == NOBODY and report["denied"]  # writes really are refused
         assert report["statuses"] == [400 if "字" * 501 in p else 200 for p in READ_PATHS * 2]
         assert report["total"] > 0

@@ -241,15 +241,21 @@ class Result:
     figures: dict = field(default_factory=dict)
 
 
-def code_version() -> str:
-    """HEAD and whether the engine's code (search/, web/) differs from it, now: the code a step runs."""
+def git_state() -> tuple[str, bool]:
+    """HEAD, and whether the engine's code (search/, web/) differs from it."""
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                                 text=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "search", "web"], cwd=ROOT,
                                capture_output=True, text=True).stdout.strip()
     except OSError:
-        return "?"
+        return "?", False
+    return commit, bool(dirty)
+
+
+def code_version() -> str:
+    """The engine code a step runs, now."""
+    commit, dirty = git_state()
     return f"{commit}{'+modified' if dirty else ''} at {time.strftime('%H:%M')}"
 
 
@@ -321,13 +327,7 @@ def machine() -> dict:
             versions[package] = version(package)
         except Exception:
             versions[package] = "?"
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "search", "web"], cwd=ROOT,
-                               capture_output=True, text=True).stdout.strip()
-    except OSError:
-        commit, dirty = "?", ""
+    commit, dirty = git_state()
     return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": mem / 1024 / 1024,
             "python": platform.python_version(), "os": f"{platform.system()} {platform.release()}",
             "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
