@@ -3,7 +3,8 @@
 Normalizers run first and map one character to one character (width, NFKC,
 case, traditional -> simplified), so every token offset points into the
 original text. Two segmenters follow: jieba words for ranking, and character
-bigrams (plus single characters) so that any string in a passage finds it.
+bigrams (the last character paired with an end mark) so that any string in a
+passage finds it.
 """
 from __future__ import annotations
 
@@ -69,6 +70,11 @@ def _fold_table() -> dict[int, str]:
 def normalize(text: str) -> str:
     """Fold width, compatibility forms, case and traditional characters; same length as `text`."""
     return text.translate(_fold_table())
+
+
+def compact(text: str) -> str:
+    """Normalized text without white space: what a search string must occur in."""
+    return "".join(normalize(text).split())
 
 
 def is_word_char(char: str) -> bool:

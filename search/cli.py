@@ -57,6 +57,8 @@ def index(sources, index_dir, rebuild, workers):
                                    f"waiting for another `rcsearch index` on {directory} to finish…", err=True))
     except PermissionError as exc:
         raise click.ClickException(f"cannot write the index in {directory}: {exc.strerror} ({exc.filename})") from None
+    if summary.rebuilt_outdated:
+        click.echo("the index was built by an older rcsearch: rebuilt from every source file", err=True)
     for name, reason in summary.failed:
         click.echo(f"failed: {name}: {reason}", err=True)
     if not summary.changed and not rebuild:

@@ -13,13 +13,21 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
-from whoosh.query import Term
 
-from search import analysis
+from search import analysis, postings
+from search.index import compact_parts
 
 # Cached doc sets and rankings per index version; a common word's set at 100k passages is ~0.3 MB.
 CACHE_BYTES = 48 * 2**20
 EMPTY = np.zeros(0, dtype=np.int32)
+
+
+def _members(docs: np.ndarray, of: np.ndarray) -> np.ndarray:
+    """Which of `docs` are in the sorted set `of` (a binary search each: cheap when `docs` is small)."""
+    if not len(of):
+        return np.zeros(len(docs), dtype=bool)
+    at = np.searchsorted(of, docs).clip(0, len(of) - 1)
+    return of[at] == docs
 
 
 def intersect(sets: list[np.ndarray]) -> np.ndarray:
@@ -29,7 +37,7 @@ def intersect(sets: list[np.ndarray]) -> np.ndarray:
     for other in ordered[1:]:
         if not len(result):
             break
-        result = np.intersect1d(result, other, assume_unique=True)
+        result = result[_members(result, other)]
     return result
 
 
@@ -38,12 +46,18 @@ def union(sets: list[np.ndarray]) -> np.ndarray:
     sets = [s for s in sets if len(s)]
     if not sets:
         return EMPTY
-    return sets[0] if len(sets) == 1 else np.unique(np.concatenate(sets))
+    if len(sets) == 1:
+        return sets[0]
+    # A mark per docnum: linear, where sorting the concatenated sets is not.
+    marks = np.zeros(max(int(s[-1]) for s in sets) + 1, dtype=bool)
+    for docs in sets:
+        marks[docs] = True
+    return np.flatnonzero(marks).astype(np.int32)
 
 
 def difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Docs in a but not in b."""
-    return np.setdiff1d(a, b, assume_unique=True) if len(a) and len(b) else a
+    return a[~_members(a, b)] if len(a) and len(b) else a
 
 
 @dataclass(frozen=True)
@@ -94,12 +108,12 @@ class IndexView:
     def __init__(self, key, searcher):
         self.key = key
         self.columns = load_columns(searcher.reader())
-        self.passages = self._query_docs(searcher, Term("kind", "passage"))
         self.parents = {self.columns.city_names[c]: self.columns.province_names[p]
                         for c, p in set(zip(self.columns.cities.tolist(), self.columns.provinces.tolist())) if c}
         self._cache: OrderedDict = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+        self.passages = self.term_docs(searcher, "kind", "passage")
 
     def cached(self, key, compute):
         """The value stored under key, computed once; least recently used values are
@@ -109,7 +123,7 @@ class IndexView:
                 self._cache.move_to_end(key)
                 return self._cache[key][0]
         value = compute()
-        size = value.nbytes if isinstance(value, np.ndarray) else 64 * len(value)
+        size = value.nbytes if hasattr(value, "nbytes") else 64 * len(value)
         with self._lock:
             if key not in self._cache:
                 self._cache[key] = (value, size)
@@ -118,15 +132,22 @@ class IndexView:
                 self._bytes -= self._cache.popitem(last=False)[1][1]
         return value
 
-    @staticmethod
-    def _query_docs(searcher, query) -> np.ndarray:
-        docs = np.fromiter(searcher.docs_for_query(query), dtype=np.int32)
-        docs.sort()
-        return docs
+    def postings(self, searcher, field: str, text: str) -> postings.Postings:
+        """The term's postings (docs and weights) as arrays."""
+        return self.cached(("postings", field, text), lambda: postings.read_postings(searcher.reader(), field, text))
+
+    def lengths(self, searcher, field: str) -> np.ndarray:
+        """Every document's length in the field, as BM25F sees it."""
+        return self.cached(("lengths", field), lambda: postings.read_lengths(searcher.reader(), field))
 
     def term_docs(self, searcher, field: str, text) -> np.ndarray:
         """Docs whose field holds the term."""
-        return self.cached(("term", field, text), lambda: self._query_docs(searcher, Term(field, text)))
+        return self.postings(searcher, field, text).docs
+
+    def bm25f_scores(self, searcher, query, docs: np.ndarray) -> np.ndarray:
+        """Whoosh's BM25F scores of the (sorted) docs for an Or-of-Terms query."""
+        return postings.bm25f_scores(searcher, postings.weighted_terms(query), docs,
+                                     lambda f, t: self.postings(searcher, f, t), lambda f: self.lengths(searcher, f))
 
     def substring_docs(self, searcher, text: str, where: str = "text") -> np.ndarray:
         """Passages whose text (where="text") or title/heading (where="heading") contains `text`.
@@ -152,25 +173,12 @@ class IndexView:
             candidates = difference(candidates, found)
         if len(grams) == 1 or not len(candidates):
             return union([found, candidates])
-        return union([found, _consecutive(searcher, grams_field, grams, candidates)])
+        return union([found, _containing(searcher, candidates, text, where)])
 
 
-def _consecutive(searcher, field: str, grams: list[str], candidates: np.ndarray) -> np.ndarray:
-    """The candidates where the bigrams stand at consecutive positions (the string really occurs)."""
-    starts: dict[int, set[int]] | None = None
-    for offset, gram in enumerate(grams):
-        matcher = searcher.postings(field, gram)
-        current: dict[int, set[int]] = {}
-        for docnum in (candidates.tolist() if starts is None else sorted(starts)):
-            matcher.skip_to(docnum)
-            if not matcher.is_active():
-                break
-            if matcher.id() == docnum:
-                positions = {p - offset for p in matcher.value_as("positions")}
-                kept = positions if starts is None else positions & starts[docnum]
-                if kept:
-                    current[docnum] = kept
-        starts = current
-        if not starts:
-            return EMPTY
-    return np.array(sorted(starts), dtype=np.int32)
+def _containing(searcher, candidates: np.ndarray, text: str, where: str) -> np.ndarray:
+    """The candidates (holding every bigram of `text`) where the string really occurs."""
+    column = searcher.reader().column_reader("compact")
+    parts = slice(2, 3) if where == "text" else slice(0, 2)
+    return np.array([docnum for docnum in candidates.tolist()
+                     if any(text in part for part in compact_parts(column[docnum])[parts])], dtype=np.int32)

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from whoosh import index as whoosh_index
-from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.columns import VarBytesColumn
+from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.multiproc import MpWriter, SubWriterTask
 
@@ -53,7 +54,7 @@ PARALLEL_MIN_FILES = 20
 # paragraphs that actually report something; damp them.
 SHORT_PASSAGE_BOOST = 0.5
 TOPICS_FILE = analysis.DATA_DIR / "topics.toml"
-# Joins title and heading in the heading-gram fields without creating grams across them.
+# Joins title, heading and text in the heading-gram field and the compact column; never in a query.
 FIELD_SEPARATOR = "\ufffc"
 
 
@@ -65,14 +66,16 @@ def build_schema() -> Schema:
         key=ID(unique=True, stored=True),
         kind=ID(stored=True),
         doc_id=ID(stored=True, sortable=True),
-        passage=NUMERIC(stored=True, sortable=True),
+        # Never searched by value, only read from columns: one term each, no trie levels.
+        passage=NUMERIC(stored=True, sortable=True, shift_step=0),
         role=ID(stored=True),
-        # No positions in the words fields: phrases are matched on the bigrams.
+        # No positions anywhere: the bigrams find candidates, the compact column confirms them.
         title=TEXT(analyzer=words, stored=True, field_boost=1.5, phrase=False),
         heading=TEXT(analyzer=words, stored=True, field_boost=2.0, phrase=False),
         text=TEXT(analyzer=words, stored=True, phrase=False),
-        grams=TEXT(analyzer=grams, phrase=True),
-        hgrams=TEXT(analyzer=grams, phrase=True),
+        grams=TEXT(analyzer=grams, phrase=False),
+        hgrams=TEXT(analyzer=grams, phrase=False),
+        compact=COLUMN(VarBytesColumn()),
         province=ID(stored=True, sortable=True),
         city=ID(stored=True, sortable=True),
         county=ID(stored=True, sortable=True),
@@ -80,12 +83,27 @@ def build_schema() -> Schema:
         places=KEYWORD(stored=True, commas=True),
         topics=KEYWORD(stored=True, commas=True),
         topic_set=ID(sortable=True),
-        year=NUMERIC(stored=True, sortable=True),
+        year=NUMERIC(stored=True, sortable=True, shift_step=0),
         source=STORED,
         format=STORED,
         hash=STORED,
         indexed_at=STORED,
     )
+
+
+class OutdatedIndexError(FileNotFoundError):
+    """The index was built by an older rcsearch, with other fields; `rcsearch index` rebuilds it."""
+
+
+def has_current_schema(ix) -> bool:
+    """Whether an index was built with this version's fields and analyzers."""
+    return _schema_signature(ix.schema) == _schema_signature(build_schema())
+
+
+def _schema_signature(schema: Schema) -> list[tuple]:
+    # Whoosh column objects do not compare equal to themselves: compare their types.
+    return [(name, type(f).__name__, type(getattr(f, "format", None)).__name__,
+             type(f.column_type).__name__, getattr(f, "analyzer", None)) for name, f in schema.items()]
 
 
 @dataclass
@@ -97,6 +115,7 @@ class Summary:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (file name, reason)
+    rebuilt_outdated: bool = False  # the index was built by an older rcsearch: everything was reindexed
 
     @property
     def changed(self) -> bool:
@@ -166,7 +185,7 @@ def passage_records(doc: Document, gazetteer: enrich.Gazetteer, topics: enrich.T
         records.append(dict(
             key=f"{doc.doc_id}#{passage.number}", kind="passage", doc_id=doc.doc_id,
             passage=passage.number, role=passage.role, title=doc.title, heading=passage.heading, text=passage.text,
-            grams=passage.text, hgrams=heading_text,
+            grams=passage.text, hgrams=heading_text, compact=compact_value(doc.title, passage.heading, passage.text),
             province=region.province or "", city=region.city or "", county=region.county or "",
             areas=",".join(region.codes()), places=",".join(enrich.mentioned_places(passage.text, gazetteer)),
             topics=",".join(passage_topics), topic_set=",".join(passage_topics),
@@ -174,6 +193,18 @@ def passage_records(doc: Document, gazetteer: enrich.Gazetteer, topics: enrich.T
             _boost=1.0 if passage.role == "paragraph" else SHORT_PASSAGE_BOOST,
         ))
     return records
+
+
+def compact_value(title: str, heading: str, text: str) -> bytes:
+    """The compact column of a passage: its title, heading and text, normalized, without white space."""
+    return FIELD_SEPARATOR.join(analysis.compact(part).replace(FIELD_SEPARATOR, "")
+                                for part in (title, heading, text)).encode("utf-8")
+
+
+def compact_parts(value: bytes) -> tuple[str, str, str]:
+    """(title, heading, text) of a compact column value."""
+    parts = value.decode("utf-8").split(FIELD_SEPARATOR)
+    return tuple(parts) if len(parts) == 3 else ("", "", "")
 
 
 def doc_record(doc: Document, records: list[dict]) -> dict:
@@ -258,6 +289,9 @@ def open_index(index_dir: Path, readonly: bool = True):
             if attempt == READ_RETRIES - 1:
                 raise
             continue
+        if not has_current_schema(ix):
+            raise OutdatedIndexError(f"the index in {index_dir} was built by an older rcsearch; "
+                                     "run `rcsearch index` to rebuild it")
         ix.index_dir = Path(index_dir)
         return ix
     raise FileNotFoundError(f"no index in {index_dir}")
@@ -366,6 +400,8 @@ def _update_locked(sources: list[Path], index_dir: Path, rebuild: bool, workers:
     summary = Summary()
     files = source_files(sources, summary)
     previous = current_generation(index_dir)
+    if previous and not rebuild and not has_current_schema(FileStorage(str(previous)).open_index()):
+        rebuild = summary.rebuilt_outdated = True
     if previous and not rebuild:
         ix = FileStorage(str(previous)).open_index()
         indexed = _indexed_hashes(ix)

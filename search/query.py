@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whoosh import collectors, highlight
+from whoosh import highlight
 from whoosh.analysis import Token
 from whoosh.query import Or, Query, Term
 
@@ -32,8 +32,6 @@ MAX_LIMIT = 100
 MAX_RESULT_DEPTH = 10_000
 # Fewer strict hits than this and the query is relaxed to "most terms match".
 RELAX_BELOW = 3
-# Up to this many candidates are scored one by one; more go through Whoosh's top-k collector.
-DIRECT_SCORING_LIMIT = 800
 # A relaxed query scores exactly only this many of its best-covered passages (or the page depth).
 RELAXED_SCORED = 200
 # Results ranked (and cached) per query and filters, whatever page was asked for.
@@ -220,7 +218,7 @@ def _year(value: str) -> int:
 
 def _alternative(raw: str) -> Alternative | None:
     exact = raw.startswith('"')
-    text = "".join(analysis.normalize(raw.strip('"')).split())
+    text = analysis.compact(raw.strip('"'))
     if not exact:
         text = text.strip("\"'“”‘’()（）《》【】[]<>,，.。!！?？;；:：、")
     if not any(analysis.is_word_char(c) for c in text):
@@ -314,7 +312,7 @@ class Engine:
         docnums, scores = self._page(searcher, view, matching, hits, request,
                                      key=(parsed.clauses, parsed.excluded, filters))
         return SearchResult(
-            query=request.q, total=len(hits), total_reports=len(np.unique(view.columns.doc_ids[hits])),
+            query=request.q, total=len(hits), total_reports=int(np.count_nonzero(np.bincount(view.columns.doc_ids[hits]))),
             page=request.page, limit=request.limit,
             took_ms=round((time.perf_counter() - started) * 1000, 1),
             hits=[self._hit(searcher, d, s, parsed, matching.relaxed) for d, s in zip(docnums, scores)],
@@ -361,18 +359,18 @@ class Engine:
         if len(docsets.intersect([strict] + selected)) >= RELAX_BELOW or len(units) < 2:
             return _Matching(strict, self._scoring(parsed.clauses))
         unit_docs = [self._clause_docs(searcher, view, u) for u in units]
-        docs, inverse = np.unique(np.concatenate(unit_docs), return_inverse=True)
-        held = np.bincount(inverse)
-        # Rarer terms say more: idf-weighted coverage orders passages that hold equally many.
-        idf = np.concatenate([np.full(len(d), math.log(1 + len(view.passages) / max(1, len(d)))) for d in unit_docs])
-        weight = np.bincount(inverse, weights=idf)
+        held = np.zeros(len(view.columns.passages), dtype=np.int32)
+        weight = np.zeros(len(held))
+        for unit in unit_docs:
+            held[unit] += 1
+            # Rarer terms say more: idf-weighted coverage orders passages that hold equally many.
+            weight[unit] += math.log(1 + len(view.passages) / max(1, len(unit)))
+        docs = np.flatnonzero(held).astype(np.int32)
+        held, weight = held[docs], weight[docs]
         needed = max(1, math.ceil(len(units) * 2 / 3))
         relaxed = docsets.intersect([docs[held >= needed], self._in_text(searcher, view, units), view.passages])
         relaxed = docsets.difference(relaxed, excluded)
-        keep = held >= needed
-        coverage = dict(zip(docs[keep].tolist(), zip(held[keep].tolist(), weight[keep].tolist())))
-        top = (len(units), float(weight.max()) if len(weight) else 0.0)
-        coverage.update(dict.fromkeys(strict.tolist(), top))  # strict hits hold every term: first
+        coverage = _Coverage.of_relaxed(docs, held, weight, strict, len(units))
         return _Matching(docsets.union([strict, relaxed]), self._scoring(units), coverage)
 
     def _filter_docs(self, searcher, view: IndexView, facet: str, values: tuple) -> np.ndarray | None:
@@ -398,8 +396,9 @@ class Engine:
         if facet == "topic":
             counts = dict(zip(columns.topic_names, columns.topics[base].sum(axis=0).tolist()))
         elif facet == "year":
-            values, numbers = np.unique(columns.years[base], return_counts=True)
-            counts = dict(zip(values.tolist(), numbers.tolist()))
+            numbers = np.bincount(columns.years[base])
+            values = np.flatnonzero(numbers)
+            counts = dict(zip(values.tolist(), numbers[values].tolist()))
         else:
             codes, names = ((columns.provinces, columns.province_names) if facet == "province"
                             else (columns.cities, columns.city_names))
@@ -448,7 +447,7 @@ class Engine:
             # Rank a few pages at once and keep them: the next page, a facet toggled back,
             # or the same popular query from another user reuse the ranking.
             depth = max(end, RANKED_DEPTH)
-            ranked = view.cached(("ranked", key, depth), lambda: self._ranked(searcher, matching, hits, depth))
+            ranked = view.cached(("ranked", key, depth), lambda: self._ranked(searcher, view, matching, hits, depth))
             page = ranked[start:end]
             return [d for d, _ in page], [round(s, 3) for _, s in page]
         # Browsing, or by date: newest first, then report and passage order.
@@ -459,25 +458,24 @@ class Engine:
         page = hits[np.lexsort(keys)][start:end].tolist()
         return page, [0.0] * len(page)
 
-    def _ranked(self, searcher, matching: "_Matching", hits: np.ndarray, end: int) -> list[tuple[int, float]]:
-        """The `end` best hits with their scores, best first."""
-        candidates = _best_covered(hits, matching.coverage, end) if matching.relaxed else hits.tolist()
-        if len(candidates) <= DIRECT_SCORING_LIMIT:
-            ranked = _score_docs(searcher, matching.scoring, candidates)
-        else:
-            collector = collectors.TopCollector(limit=end)
-            allowed = collectors.FilterCollector(collector, allow=set(candidates))
-            searcher.search_with_collector(matching.scoring, allowed)
-            ranked = [(r.docnum, r.score) for r in collector.results()]
+    def _ranked(self, searcher, view: IndexView, matching: "_Matching", hits: np.ndarray,
+                end: int) -> list[tuple[int, float]]:
+        """The `end` best hits with their scores, best first (ties in index order).
+
+        Passages the scoring terms do not reach (found only through the bigrams) score 0
+        and come last; a relaxed query ranks by how many terms a passage holds first.
+        """
         if matching.relaxed:
-            ranked.sort(key=lambda ds: (-matching.coverage[ds[0]][0], -ds[1], ds[0]))
+            held, weight = matching.coverage.at(hits)
+            # Only the best-covered hits, with room to spare, get exact scores.
+            candidates = np.sort(hits[np.lexsort((hits, -weight, -held))[:max(end, RELAXED_SCORED)]])
+            scores = view.bm25f_scores(searcher, matching.scoring, candidates)
+            order = np.lexsort((candidates, -scores, -matching.coverage.at(candidates)[0]))[:end]
         else:
-            ranked.sort(key=lambda ds: (-ds[1], ds[0]))
-        if len(ranked) < end:
-            # Passages the scoring terms do not reach (found only through the bigrams) come last.
-            seen = {d for d, _ in ranked}
-            ranked += [(d, 0.0) for d in hits.tolist() if d not in seen][:end - len(ranked)]
-        return ranked[:end]
+            candidates = hits
+            scores = view.bm25f_scores(searcher, matching.scoring, candidates)
+            order = _top(scores, candidates, end)
+        return list(zip(candidates[order].tolist(), scores[order].tolist()))
 
     def _hit(self, searcher, docnum: int, score: float, parsed: ParsedQuery, relaxed: bool) -> Hit:
         fields = searcher.stored_fields(docnum)
@@ -492,21 +490,6 @@ class Engine:
             url=f"/doc/{fields['doc_id']}#p{fields['passage']}")
 
 
-def _score_docs(searcher, query: Query, docnums) -> list[tuple[int, float]]:
-    """Scores of just these documents: the matcher skips from one to the next instead of
-    walking every posting of every term (what a collector would do)."""
-    matcher = query.matcher(searcher, searcher.context())
-    scored = []
-    for docnum in sorted(docnums):
-        if not matcher.is_active():
-            break
-        if matcher.id() < docnum:
-            matcher.skip_to(docnum)
-        if matcher.is_active() and matcher.id() == docnum:
-            scored.append((docnum, matcher.score()))
-    return scored
-
-
 def _link_target(index_dir: Path) -> str | None:
     """Where `current` points: a cheap way to notice that a rebuild swapped generations."""
     try:
@@ -515,11 +498,43 @@ def _link_target(index_dir: Path) -> str | None:
         return None
 
 
-def _best_covered(hits: np.ndarray, coverage: dict, needed: int) -> list[int]:
-    """The best-covered hits (most terms, then rarest terms), enough to fill `needed` places
-    with room to spare: only these get exact scores."""
-    order = sorted(hits.tolist(), key=lambda d: (-coverage[d][0], -coverage[d][1], d))
-    return order[:max(needed, RELAXED_SCORED)]
+def _top(scores: np.ndarray, docs: np.ndarray, end: int) -> np.ndarray:
+    """Indexes of the `end` highest scores, best first, equal scores in docnum order."""
+    if len(scores) > end:
+        threshold = np.partition(scores, len(scores) - end)[len(scores) - end]
+        chosen = np.flatnonzero(scores >= threshold)
+    else:
+        chosen = np.arange(len(scores))
+    return chosen[np.lexsort((docs[chosen], -scores[chosen]))][:end]
+
+
+@dataclass(frozen=True)
+class _Coverage:
+    """For the hits of a relaxed query (sorted docs): how many of its units each holds,
+    and their idf weight (rarer terms say more)."""
+
+    docs: np.ndarray
+    held: np.ndarray
+    weight: np.ndarray
+
+    @classmethod
+    def of_relaxed(cls, docs: np.ndarray, held: np.ndarray, weight: np.ndarray, strict: np.ndarray,
+                   units: int) -> "_Coverage":
+        """Coverage of every passage holding a unit; strict hits hold every term, so come first."""
+        all_docs = docsets.union([docs, strict])
+        at = np.searchsorted(docs, all_docs).clip(0, max(len(docs) - 1, 0))
+        found = docs[at] == all_docs if len(docs) else np.zeros(len(all_docs), dtype=bool)
+        all_held = np.where(found, held[at] if len(docs) else 0, 0)
+        all_weight = np.where(found, weight[at] if len(docs) else 0.0, 0.0)
+        is_strict = np.isin(all_docs, strict, assume_unique=True)
+        all_held[is_strict] = units
+        all_weight[is_strict] = weight.max() if len(weight) else 0.0
+        return cls(all_docs, all_held, all_weight)
+
+    def at(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Units held and their weight for each of `docs` (all among the covered passages)."""
+        where = np.searchsorted(self.docs, docs)
+        return self.held[where], self.weight[where]
 
 
 @dataclass(frozen=True)
@@ -529,7 +544,7 @@ class _Matching:
 
     docs: np.ndarray
     scoring: Query | None = None
-    coverage: dict | None = None
+    coverage: _Coverage | None = None
 
     @property
     def relaxed(self) -> bool:

@@ -26,7 +26,8 @@ def bad_query(error):
 
 @bp.errorhandler(FileNotFoundError)
 def no_index(error):
-    return _error("索引尚未建立，请先运行 rcsearch index (no index yet)", 503)
+    return _error("索引尚未建立或已过期，请运行 rcsearch index (no index, or one built by an older rcsearch: "
+                  "run rcsearch index)", 503)
 
 
 @bp.get("/api/search")

@@ -31,7 +31,7 @@ def search_page():
     except QueryError as exc:
         error, status = str(exc), 400
     except FileNotFoundError:
-        error, status = "索引尚未建立，请先运行 rcsearch index。", 503
+        error, status = "索引尚未建立或已过期，请运行 rcsearch index。", 503
     return render_template("search.html", result=result, error=error, args=request.args,
                            groups=_grouped(result.hits) if result else [], labels=FACET_LABELS,
                            chips=_chips(), state=_search_state(), url=_search_url), status

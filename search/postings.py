@@ -1,0 +1,143 @@
+"""Posting lists as numpy arrays, and BM25F scores computed over them.
+
+Whoosh reads a posting list one document at a time in Python, which is what a
+query for a word in most passages pays for: ~100k postings walked by hand. Here
+a term's postings are read a block at a time into arrays (document numbers
+and weights), and the BM25F scores Whoosh would give are computed with its
+own statistics (idf, average field length, B, K1) and formula, for all
+candidates at once.
+"""
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+from pickle import loads
+import zlib
+
+import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.query import Or, Query, Term
+from whoosh.scoring import BM25FScorer, bm25
+from whoosh.util.numeric import byte_to_length
+
+# byte_to_length for every stored length byte; 0 means "no length", which Whoosh's scorer reads as 1.
+_LENGTHS = np.array([1] + [byte_to_length(b) for b in range(1, 256)], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Postings:
+    """One term's postings over the whole index: sorted live docnums and their weights."""
+
+    docs: np.ndarray     # int32
+    weights: np.ndarray  # float32 (as Whoosh stores them): term frequency times field and document boosts
+
+    @property
+    def nbytes(self) -> int:
+        return self.docs.nbytes + self.weights.nbytes
+
+
+EMPTY = Postings(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+
+
+def read_postings(reader, field: str, text: str) -> Postings:
+    """A term's postings in every segment, deleted documents left out."""
+    docs, weights = [], []
+    for segment, base in reader.leaf_readers():
+        if (field, text) not in segment:
+            continue
+        seg_docs, seg_weights = _segment_postings(segment, field, text)
+        deleted = segment.deleted_docs_set if segment.has_deletions() else ()
+        if deleted:
+            live = ~np.isin(seg_docs, np.fromiter(deleted, dtype=np.int64))
+            seg_docs, seg_weights = seg_docs[live], seg_weights[live]
+        docs.append(seg_docs + base)
+        weights.append(seg_weights)
+    if not docs:
+        return EMPTY
+    return Postings(np.concatenate(docs).astype(np.int32), np.concatenate(weights))
+
+
+def _segment_postings(segment, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Docnums and weights of one segment, deletions included, a block at a time when the
+    postings live in the postings file (short lists are inlined and read one by one)."""
+    matcher = segment._terms.matcher(field, segment._text_to_bytes(field, text), segment.schema[field].format)
+    if not isinstance(matcher, W3LeafMatcher):
+        return _one_by_one(matcher)
+    deltas, weights, sizes = [], [], []
+    while matcher.is_active():
+        # A Whoosh 3 block pickles (ids as deltas from the block's start, weights or one
+        # weight for all or None for 1.0, values).
+        data = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
+        block_ids, block_weights = loads(zlib.decompress(data) if matcher._compression else data)[:2]
+        count = matcher._blocklength
+        deltas.extend(block_ids)
+        weights.extend(block_weights if isinstance(block_weights, (tuple, list, array))
+                       else (1.0 if block_weights is None else block_weights,) * count)
+        sizes.append(count)
+        matcher._next_block()
+    running = np.cumsum(np.array(deltas, dtype=np.int64))
+    block_ends = np.cumsum(sizes)
+    # Each block's deltas start again from 0: subtract what the previous blocks summed to.
+    before = np.concatenate([[0], running[block_ends[:-1] - 1]])
+    return running - np.repeat(before, sizes), np.array(weights, dtype=np.float32)
+
+
+def _one_by_one(matcher) -> tuple[np.ndarray, np.ndarray]:
+    docs, weights = [], []
+    while matcher.is_active():
+        docs.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+    return np.array(docs, dtype=np.int64), np.array(weights, dtype=np.float32)
+
+
+def read_lengths(reader, field: str) -> np.ndarray:
+    """Every document's length in `field` as Whoosh's scorer sees it (quantized, 1 when absent)."""
+    parts = []
+    for segment, _ in reader.leaf_readers():
+        column = segment._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
+        count = segment.doc_count_all()
+        codes = np.zeros(count, dtype=np.uint8)
+        if column is not None and column._count:
+            stored = np.frombuffer(column._dbfile.get(column._basepos, column._count), dtype=np.uint8)
+            codes[:len(stored)] = stored
+        parts.append(_LENGTHS[codes])
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+@dataclass(frozen=True)
+class WeightedTerm:
+    field: str
+    text: str
+    boost: float
+
+
+def weighted_terms(query: Query, boost: float = 1.0) -> list[WeightedTerm]:
+    """The terms of an Or-of-Terms query, each with the product of the boosts above it
+    (Whoosh scores such a query as the sum of its matching terms' boosted scores)."""
+    if isinstance(query, Term):
+        return [WeightedTerm(query.fieldname, query.text, boost * query.boost)]
+    if isinstance(query, Or):
+        return [t for sub in query.subqueries for t in weighted_terms(sub, boost * query.boost)]
+    raise TypeError(f"only Or and Term queries are scored here, not {type(query).__name__}")
+
+
+def bm25f_scores(searcher, terms: list[WeightedTerm], docs: np.ndarray, postings, lengths) -> np.ndarray:
+    """Whoosh's BM25F score of each doc in `docs` (sorted) for the sum of the weighted terms.
+
+    `postings(field, text)` and `lengths(field)` supply (cached) arrays.
+    """
+    scores = np.zeros(len(docs), dtype=np.float64)
+    for term in terms:
+        if searcher.doc_frequency(term.field, term.text) == 0:
+            continue
+        found = postings(term.field, term.text)
+        where = np.searchsorted(docs, found.docs)
+        hit = where < len(docs)
+        hit[hit] = docs[where[hit]] == found.docs[hit]
+        scorer = searcher.weighting.scorer(searcher, term.field, term.text)
+        if not isinstance(scorer, BM25FScorer):
+            raise TypeError("bm25f_scores needs the BM25F weighting")
+        scores[where[hit]] += term.boost * bm25(scorer.idf, found.weights[hit].astype(np.float64), lengths(term.field)[found.docs[hit]],
+                                                scorer.avgfl, scorer.B, scorer.K1)
+    return scores
