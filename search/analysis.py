@@ -82,6 +82,7 @@ def is_word_char(char: str) -> bool:
     return char.isalnum()
 
 
+@functools.lru_cache(maxsize=8)
 def segmenter(user_dict: Path = USER_DICT) -> jieba.Tokenizer:
     """A jieba tokenizer with the domain dictionary loaded (shared, loaded once per dictionary)."""
     return _load_segmenter(Path(user_dict).resolve())
@@ -162,7 +163,8 @@ class SegmentTokenizer(Tokenizer):
                 token.startchar, token.endchar = start_char, start_char + len(value)
             yield token
             return
-        for pos, (text, start, end) in enumerate(self.segment(value)):
+        segments = _repeated(self.segment, value) if len(value) <= REPEATED_CHARS else self.segment(value)
+        for pos, (text, start, end) in enumerate(segments):
             token.text = text
             token.boost = 1.0
             token.stopped = False
@@ -173,6 +175,16 @@ class SegmentTokenizer(Tokenizer):
             if chars:
                 token.startchar, token.endchar = start_char + start, start_char + end
             yield token
+
+
+# Values this short (a report's title, a section's heading) come back with every passage:
+# each is segmented once.
+REPEATED_CHARS = 80
+
+
+@functools.lru_cache(maxsize=4096)
+def _repeated(segment, value: str) -> tuple:
+    return tuple(segment(value))
 
 
 def word_analyzer() -> SegmentTokenizer:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
@@ -452,10 +453,22 @@ def _writer(ix, workers: int, lock_fd: int | None):
     segment each (kept as separate segments: merging them would be serial again)."""
     # Compound segment files are copied whole into memory by every reader (Whoosh's
     # BufferFile wraps them in BytesIO): a server would hold the index once per thread.
-    options = dict(limitmb=POOL_MB, compound=False)
+    options = dict(limitmb=POOL_MB, compound=False, codec=Codec())
     if workers > 1:
         return _ParallelWriter(ix, procs=workers, multisegment=True, lock_fd=lock_fd, **options)
     return ix.writer(**options)
+
+
+class Codec(W3Codec):
+    """Whoosh's codec, with postings laid out for reading whole lists into arrays
+    (search/postings.py) rather than skipping through them: bigger blocks, and no
+    per-block length bounds (they serve only Whoosh's block-max skipping and cost a
+    field-length lookup per posting at commit)."""
+
+    length_stats = False
+
+    def __init__(self, blocklimit: int = 512, compression: int = 3, inlinelimit: int = 1):
+        super().__init__(blocklimit, compression, inlinelimit)
 
 
 class _SubWriter(SubWriterTask):
