@@ -17,6 +17,8 @@ import numpy as np
 from search import analysis, postings
 from search.index import compact_parts
 
+# Fields of the section records (a report title and a heading, shared by the passages under it).
+SECTION_FIELDS = ("section_heading", "section_title")
 # Cached doc sets and rankings per index version; a common word's set at 100k passages is ~0.3 MB.
 CACHE_BYTES = 48 * 2**20
 EMPTY = np.zeros(0, dtype=np.int32)
@@ -74,6 +76,8 @@ class Columns:
     city_names: list[str]
     topics: np.ndarray          # docs × topics, 1 where the passage has the topic
     topic_names: list[str]
+    sections: np.ndarray        # section of each passage and section record
+    section_names: list[bytes]
 
 
 def _codes(values: list) -> tuple[np.ndarray, list]:
@@ -87,6 +91,7 @@ def load_columns(reader) -> Columns:
     doc_ids, doc_names = _codes(list(reader.column_reader("doc_id")))
     provinces, province_names = _codes(list(reader.column_reader("province")))
     cities, city_names = _codes(list(reader.column_reader("city")))
+    sections, section_names = _codes(list(reader.column_reader("section")))
     topic_lists = [tuple(t for t in v.split(",") if t) for v in reader.column_reader("topic_set")]
     topic_names = sorted({t for ts in topic_lists for t in ts})
     position = {name: i for i, name in enumerate(topic_names)}
@@ -99,7 +104,7 @@ def load_columns(reader) -> Columns:
         passages=np.fromiter(reader.column_reader("passage"), dtype=np.int32),
         years=np.fromiter(reader.column_reader("year"), dtype=np.int32),
         provinces=provinces, province_names=province_names, cities=cities, city_names=city_names,
-        topics=topics, topic_names=topic_names)
+        topics=topics, topic_names=topic_names, sections=sections, section_names=section_names)
 
 
 class IndexView:
@@ -145,21 +150,63 @@ class IndexView:
         return self.postings(searcher, field, text).docs
 
     def bm25f_scores(self, searcher, query, docs: np.ndarray) -> np.ndarray:
-        """Whoosh's BM25F scores of the (sorted) docs for an Or-of-Terms query."""
-        return postings.bm25f_scores(searcher, postings.weighted_terms(query), docs,
-                                     lambda f, t: self.postings(searcher, f, t), lambda f: self.lengths(searcher, f))
+        """BM25F scores of the (sorted) passages for an Or-of-Terms query: Whoosh's formulas,
+        with statistics over passages, the unit of retrieval. A section's title and heading
+        are indexed once but count, and score, for every passage under the section."""
+        weighting = searcher.weighting
+        scores = np.zeros(len(docs))
+        for term in postings.weighted_terms(query):
+            found = self.postings(searcher, term.field, term.text)
+            if not len(found.docs):
+                continue
+            stands_for = self.passages_per_record(searcher, term.field)
+            found_scores = term.boost * postings.bm25f(
+                found.weights, self.lengths(searcher, term.field)[found.docs],
+                doc_frequency=float(stands_for[found.docs].sum()), doc_count=len(self.passages),
+                avg_length=self.average_length(searcher, term.field), B=weighting.B, K1=weighting.K1)
+            if term.field in SECTION_FIELDS:
+                by_section = np.zeros(len(self.columns.section_names))
+                by_section[self.columns.sections[found.docs]] = found_scores
+                scores += by_section[self.columns.sections[docs]]
+            else:
+                where = np.searchsorted(docs, found.docs).clip(0, max(len(docs) - 1, 0))
+                hit = docs[where] == found.docs if len(docs) else np.zeros(len(found.docs), dtype=bool)
+                scores[where[hit]] += found_scores[hit]
+        return scores
+
+    def passages_per_record(self, searcher, field: str) -> np.ndarray:
+        """Per docnum, how many passages a record holding `field` stands for: one (its own
+        text), or for a section field, the passages under the section."""
+        if field not in SECTION_FIELDS:
+            return self.cached(("one each",), lambda: np.ones(len(self.columns.sections)))
+        return self.cached(("under",), lambda: np.bincount(
+            self.columns.sections[self.passages], minlength=len(self.columns.section_names)
+        )[self.columns.sections].astype(np.float64))
+
+    def average_length(self, searcher, field: str) -> float:
+        """The field's average length over passages (a section's counted once per passage under it)."""
+        def compute() -> float:
+            records = self.term_docs(searcher, "kind", "section") if field in SECTION_FIELDS else self.passages
+            total = (self.lengths(searcher, field)[records] * self.passages_per_record(searcher, field)[records]).sum()
+            return float(total / max(1, len(self.passages))) or 1.0
+        return self.cached(("average length", field), lambda: np.array(compute())).item()
 
     def substring_docs(self, searcher, text: str, where: str = "text") -> np.ndarray:
-        """Passages whose text (where="text") or title/heading (where="heading") contains `text`.
+        """Passages whose text (where="text") or section title/heading (where="heading") contains `text`.
 
         `text` is normalized with white space removed. A word jieba knows is looked up
-        in the words field; the character bigrams then only check the passages where
+        in the words field; the character bigrams then only check the records where
         jieba cut the string differently, so the result is exact and usually cheap.
         """
         return self.cached(("substring", where, text), lambda: self._substring_docs(searcher, text, where))
 
     def _substring_docs(self, searcher, text: str, where: str) -> np.ndarray:
-        grams_field = "grams" if where == "text" else "hgrams"
+        if where == "text":
+            return self._holding(searcher, text, "grams", ("text",))
+        return self.passages_of(self._holding(searcher, text, "section_grams", SECTION_FIELDS))
+
+    def _holding(self, searcher, text: str, grams_field: str, word_fields: tuple[str, ...]) -> np.ndarray:
+        """Records whose text analysed into these fields contains `text`."""
         if len(text) == 1:
             # Every character starts a gram (the last one pairs with analysis.END).
             grams = searcher.reader().expand_prefix(grams_field, text)
@@ -168,17 +215,22 @@ class IndexView:
         candidates = intersect([self.term_docs(searcher, grams_field, g) for g in grams])
         found = EMPTY
         if analysis.is_dictionary_word(text):
-            word_fields = ("text",) if where == "text" else ("heading", "title")
             found = union([self.term_docs(searcher, f, text) for f in word_fields])
             candidates = difference(candidates, found)
         if len(grams) == 1 or not len(candidates):
             return union([found, candidates])
-        return union([found, _containing(searcher, candidates, text, where)])
+        return union([found, _containing(searcher, candidates, text)])
+
+    def passages_of(self, sections: np.ndarray) -> np.ndarray:
+        """The passages under these section records."""
+        if not len(sections):
+            return EMPTY
+        under = np.isin(self.columns.sections, self.columns.sections[sections])
+        return intersect([np.flatnonzero(under).astype(np.int32), self.passages])
 
 
-def _containing(searcher, candidates: np.ndarray, text: str, where: str) -> np.ndarray:
+def _containing(searcher, candidates: np.ndarray, text: str) -> np.ndarray:
     """The candidates (holding every bigram of `text`) where the string really occurs."""
     column = searcher.reader().column_reader("compact")
-    parts = slice(2, 3) if where == "text" else slice(0, 2)
     return np.array([docnum for docnum in candidates.tolist()
-                     if any(text in part for part in compact_parts(column[docnum])[parts])], dtype=np.int32)
+                     if any(text in part for part in compact_parts(column[docnum]))], dtype=np.int32)

@@ -60,7 +60,8 @@ FIELD_SEPARATOR = "\ufffc"
 
 
 def build_schema() -> Schema:
-    """The index schema: passages (kind=passage) and report records (kind=doc)."""
+    """The index schema: passages (kind=passage), their sections (kind=section: the report
+    title and a heading, shared by the passages under it) and report records (kind=doc)."""
     words = analysis.word_analyzer()
     grams = analysis.bigram_analyzer()
     return Schema(
@@ -70,13 +71,17 @@ def build_schema() -> Schema:
         # Never searched by value, only read from columns: one term each, no trie levels.
         passage=NUMERIC(stored=True, sortable=True, shift_step=0),
         role=ID(stored=True),
+        # Shown with each passage; searched through its section.
+        title=STORED,
+        heading=STORED,
         # No positions anywhere: the bigrams find candidates, the compact column confirms them.
-        title=TEXT(analyzer=words, stored=True, field_boost=1.5, phrase=False),
-        heading=TEXT(analyzer=words, stored=True, field_boost=2.0, phrase=False),
         text=TEXT(analyzer=words, stored=True, phrase=False),
         grams=TEXT(analyzer=grams, phrase=False),
-        hgrams=TEXT(analyzer=grams, phrase=False),
+        section_title=TEXT(analyzer=words, field_boost=1.5, phrase=False),
+        section_heading=TEXT(analyzer=words, field_boost=2.0, phrase=False),
+        section_grams=TEXT(analyzer=grams, phrase=False),
         compact=COLUMN(VarBytesColumn()),
+        section=COLUMN(VarBytesColumn()),  # a passage's section key, on the passage and on the section
         province=ID(stored=True, sortable=True),
         city=ID(stored=True, sortable=True),
         county=ID(stored=True, sortable=True),
@@ -179,14 +184,13 @@ def passage_records(doc: Document, gazetteer: enrich.Gazetteer, topics: enrich.T
         regions.append(enrich.detect_region("\n".join(article.heading_lines), paragraphs, gazetteer,
                                             default=main_region))
     records = []
-    for passage in doc.passages:
+    for passage, section in zip(doc.passages, _section_keys(doc)):
         region = regions[passage.article]
         passage_topics = topics.topics_for(passage.heading + "\n" + passage.text)
-        heading_text = doc.title + FIELD_SEPARATOR + passage.heading
         records.append(dict(
             key=f"{doc.doc_id}#{passage.number}", kind="passage", doc_id=doc.doc_id,
             passage=passage.number, role=passage.role, title=doc.title, heading=passage.heading, text=passage.text,
-            grams=passage.text, hgrams=heading_text, compact=compact_value(doc.title, passage.heading, passage.text),
+            grams=passage.text, compact=compact_value(passage.text), section=section.encode("utf-8"),
             province=region.province or "", city=region.city or "", county=region.county or "",
             areas=",".join(region.codes()), places=",".join(enrich.mentioned_places(passage.text, gazetteer)),
             topics=",".join(passage_topics), topic_set=",".join(passage_topics),
@@ -196,16 +200,40 @@ def passage_records(doc: Document, gazetteer: enrich.Gazetteer, topics: enrich.T
     return records
 
 
-def compact_value(title: str, heading: str, text: str) -> bytes:
-    """The compact column of a passage: its title, heading and text, normalized, without white space."""
-    return FIELD_SEPARATOR.join(analysis.compact(part).replace(FIELD_SEPARATOR, "")
-                                for part in (title, heading, text)).encode("utf-8")
+def _section_keys(doc: Document) -> list[str]:
+    """Each passage's section: a new one wherever the heading (or the sub-article) changes."""
+    keys, last = [], None
+    for passage in doc.passages:
+        if (passage.article, passage.heading) != last:
+            last = (passage.article, passage.heading)
+            keys.append(f"{doc.doc_id}@{passage.number}")
+        else:
+            keys.append(keys[-1])
+    return keys
 
 
-def compact_parts(value: bytes) -> tuple[str, str, str]:
-    """(title, heading, text) of a compact column value."""
-    parts = value.decode("utf-8").split(FIELD_SEPARATOR)
-    return tuple(parts) if len(parts) == 3 else ("", "", "")
+def section_records(doc: Document) -> list[dict]:
+    """One record per section: the report title and the heading its passages share, indexed
+    once rather than with every passage."""
+    records = {}
+    for passage, key in zip(doc.passages, _section_keys(doc)):
+        records.setdefault(key, dict(
+            key=key, kind="section", doc_id=doc.doc_id, section=key.encode("utf-8"),
+            section_title=doc.title, section_heading=passage.heading,
+            section_grams=doc.title + FIELD_SEPARATOR + passage.heading,
+            compact=compact_value(doc.title, passage.heading)))
+    return list(records.values())
+
+
+def compact_value(*parts: str) -> bytes:
+    """The compact column: the parts (a passage's text; a section's title and heading),
+    normalized, without white space."""
+    return FIELD_SEPARATOR.join(analysis.compact(part).replace(FIELD_SEPARATOR, "") for part in parts).encode("utf-8")
+
+
+def compact_parts(value: bytes) -> list[str]:
+    """The parts of a compact column value."""
+    return value.decode("utf-8").split(FIELD_SEPARATOR)
 
 
 def doc_record(doc: Document, records: list[dict]) -> dict:
@@ -519,7 +547,7 @@ def _changed_files(files: list[SourceFile], indexed: dict[str, str], summary: Su
 
 def _replace_document(writer, doc: Document, records: list[dict]) -> None:
     writer.delete_by_term("doc_id", doc.doc_id)
-    for record in records:
+    for record in records + section_records(doc):
         writer.add_document(**record)
     writer.add_document(**doc_record(doc, records))
 

@@ -3,12 +3,11 @@
 Whoosh reads a posting list one document at a time in Python, which is what a
 query for a word in most passages pays for: ~100k postings walked by hand. Here
 a term's postings are read a block at a time into arrays (document numbers
-and weights), and the BM25F scores Whoosh would give are computed with its
-own statistics (idf, average field length, B, K1) and formula, for all
-candidates at once.
+and weights), and scored with Whoosh's BM25F formulas for all of them at once.
 """
 from __future__ import annotations
 
+import math
 from array import array
 from dataclasses import dataclass
 from pickle import loads
@@ -17,11 +16,11 @@ import zlib
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.query import Or, Query, Term
-from whoosh.scoring import BM25FScorer, bm25
+from whoosh.scoring import bm25
 from whoosh.util.numeric import byte_to_length
 
-# byte_to_length for every stored length byte; 0 means "no length", which Whoosh's scorer reads as 1.
-_LENGTHS = np.array([1] + [byte_to_length(b) for b in range(1, 256)], dtype=np.float64)
+# byte_to_length for every stored length byte (0: the document has no such field).
+_LENGTHS = np.array([0] + [byte_to_length(b) for b in range(1, 256)], dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -92,7 +91,7 @@ def _one_by_one(matcher) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_lengths(reader, field: str) -> np.ndarray:
-    """Every document's length in `field` as Whoosh's scorer sees it (quantized, 1 when absent)."""
+    """Every document's length in `field` as Whoosh's scorer sees it (quantized; 0 when absent)."""
     parts = []
     for segment, _ in reader.leaf_readers():
         column = segment._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
@@ -122,22 +121,9 @@ def weighted_terms(query: Query, boost: float = 1.0) -> list[WeightedTerm]:
     raise TypeError(f"only Or and Term queries are scored here, not {type(query).__name__}")
 
 
-def bm25f_scores(searcher, terms: list[WeightedTerm], docs: np.ndarray, postings, lengths) -> np.ndarray:
-    """Whoosh's BM25F score of each doc in `docs` (sorted) for the sum of the weighted terms.
-
-    `postings(field, text)` and `lengths(field)` supply (cached) arrays.
-    """
-    scores = np.zeros(len(docs), dtype=np.float64)
-    for term in terms:
-        if searcher.doc_frequency(term.field, term.text) == 0:
-            continue
-        found = postings(term.field, term.text)
-        where = np.searchsorted(docs, found.docs)
-        hit = where < len(docs)
-        hit[hit] = docs[where[hit]] == found.docs[hit]
-        scorer = searcher.weighting.scorer(searcher, term.field, term.text)
-        if not isinstance(scorer, BM25FScorer):
-            raise TypeError("bm25f_scores needs the BM25F weighting")
-        scores[where[hit]] += term.boost * bm25(scorer.idf, found.weights[hit].astype(np.float64), lengths(term.field)[found.docs[hit]],
-                                                scorer.avgfl, scorer.B, scorer.K1)
-    return scores
+def bm25f(weights: np.ndarray, lengths: np.ndarray, doc_frequency: float, doc_count: int,
+          avg_length: float, B: float = 0.75, K1: float = 1.2) -> np.ndarray:
+    """One term's BM25F scores for the postings given (their weights and field lengths), with
+    Whoosh's idf and bm25 formulas."""
+    idf = math.log(doc_count / (doc_frequency + 1)) + 1
+    return bm25(idf, weights.astype(np.float64), lengths, avg_length, B, K1)
