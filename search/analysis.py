@@ -147,6 +147,10 @@ class SegmentTokenizer(Tokenizer):
     def __init__(self, segment):
         self.segment = segment
 
+    def segments(self, value: str):
+        """The segmenter's (text, start, end) for value; short values are segmented once."""
+        return _repeated(self.segment, value) if len(value) <= REPEATED_CHARS else self.segment(value)
+
     def __eq__(self, other):
         return type(self) is type(other) and self.segment == other.segment
 
@@ -163,8 +167,7 @@ class SegmentTokenizer(Tokenizer):
                 token.startchar, token.endchar = start_char, start_char + len(value)
             yield token
             return
-        segments = _repeated(self.segment, value) if len(value) <= REPEATED_CHARS else self.segment(value)
-        for pos, (text, start, end) in enumerate(segments):
+        for pos, (text, start, end) in enumerate(self.segments(value)):
             token.text = text
             token.boost = 1.0
             token.stopped = False

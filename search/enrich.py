@@ -16,6 +16,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ahocorasick
+
 TOPICS_FILE = Path(__file__).parent / "data" / "topics.toml"
 
 MUNICIPALITIES = frozenset({"11", "12", "31", "50"})  # adcode prefixes of 北京, 天津, 上海, 重庆
@@ -115,8 +117,10 @@ class Gazetteer:
                     self._full[short + d.name[-1]].append(d)
         self.full_names = frozenset(self._full)
         self._mentionable = {name: self._preferred(name) for name in {*self._full, *self._short}}
-        self._first_chars = {name[0] for name in self._mentionable}
-        self._lengths = sorted({len(name) for name in self._mentionable}, reverse=True)
+        self._names = ahocorasick.Automaton()
+        for name in self._mentionable:
+            self._names.add_word(name, name)
+        self._names.make_automaton()
 
     @classmethod
     @functools.lru_cache(maxsize=1)
@@ -206,16 +210,8 @@ class Gazetteer:
 
     def scan(self, text: str) -> list[_Mention]:
         """Place names in text, leftmost-longest (长沙县 is not a mention of 长沙市)."""
-        found, i = [], 0
-        while i < len(text):
-            if text[i] in self._first_chars:
-                name = next((text[i:i + n] for n in self._lengths if text[i:i + n] in self._mentionable), None)
-                if name:
-                    found.append(_Mention(i, i + len(name), name, self._mentionable[name]))
-                    i += len(name)
-                    continue
-            i += 1
-        return found
+        return [_Mention(end + 1 - len(name), end + 1, name, self._mentionable[name])
+                for end, name in self._names.iter_long(text)]
 
     def is_risky(self, mention: _Mention) -> bool:
         """Whether a county-level name could be a common word: a short name (东阳, 永昌) or a

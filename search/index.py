@@ -24,6 +24,7 @@ import signal
 import stat
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,8 @@ from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.formats import Frequency
+from whoosh.system import pack_uint
 from whoosh.filedb.filestore import FileStorage
 from whoosh.multiproc import MpWriter, SubWriterTask
 
@@ -59,6 +62,21 @@ TOPICS_FILE = analysis.DATA_DIR / "topics.toml"
 FIELD_SEPARATOR = "\ufffc"
 
 
+class SegmentedText(TEXT):
+    """A TEXT field (frequencies, no positions) over a SegmentTokenizer that indexes its
+    segments directly: the terms and weights Whoosh's token-by-token path would give, for
+    a fraction of the Python calls (half a dozen per term otherwise)."""
+
+    def __init__(self, analyzer: analysis.SegmentTokenizer, **kwargs):
+        super().__init__(analyzer=analyzer, phrase=False, **kwargs)
+        assert isinstance(self.format, Frequency)
+
+    def index(self, value, **kwargs):
+        boost = self.format.field_boost
+        counts = Counter(text for text, _, _ in self.analyzer.segments(value))
+        return [(text.encode("utf-8"), n, n * boost, pack_uint(n)) for text, n in counts.items()]
+
+
 def build_schema() -> Schema:
     """The index schema: passages (kind=passage), their sections (kind=section: the report
     title and a heading, shared by the passages under it) and report records (kind=doc)."""
@@ -75,11 +93,11 @@ def build_schema() -> Schema:
         title=STORED,
         heading=STORED,
         # No positions anywhere: the bigrams find candidates, the compact column confirms them.
-        text=TEXT(analyzer=words, stored=True, phrase=False),
-        grams=TEXT(analyzer=grams, phrase=False),
-        section_title=TEXT(analyzer=words, field_boost=1.5, phrase=False),
-        section_heading=TEXT(analyzer=words, field_boost=2.0, phrase=False),
-        section_grams=TEXT(analyzer=grams, phrase=False),
+        text=SegmentedText(words, stored=True),
+        grams=SegmentedText(grams),
+        section_title=SegmentedText(words, field_boost=1.5),
+        section_heading=SegmentedText(words, field_boost=2.0),
+        section_grams=SegmentedText(grams),
         compact=COLUMN(VarBytesColumn()),
         section=COLUMN(VarBytesColumn()),  # a passage's section key, on the passage and on the section
         province=ID(stored=True, sortable=True),

@@ -44,3 +44,15 @@ def test_query_split_and_synonyms():
     lexicon = Lexicon.load()
     assert "先天性心脏病" in lexicon.synonyms_of("先心病")
     assert "多少" in lexicon.stopwords
+
+
+@pytest.mark.parametrize("field", ["text", "grams", "section_title", "section_heading"])
+@pytest.mark.parametrize("value", [GOLDEN, GOLDEN * 3 + "\n造血 干细胞"])
+def test_fields_index_the_terms_and_weights_their_analyzer_gives(field, value):
+    """The direct indexing path of the analysed fields gives what Whoosh's token-by-token path gives."""
+    from whoosh.fields import TEXT
+    from search.index import build_schema
+    schema_field = build_schema()[field]
+    expected = sorted(TEXT.index(schema_field, value))
+    assert sorted(schema_field.index(value)) == expected
+    assert len(expected) > 2 and any(freq > 1 for _, freq, _, _ in expected)
