@@ -77,6 +77,13 @@ class SegmentedText(TEXT):
         return [(text.encode("utf-8"), n, n * boost, pack_uint(n)) for text, n in counts.items()]
 
 
+def _shown_and_counted(field):
+    """A field only shown (stored) and counted (a column for facets and sorting), never
+    searched by value: no postings. Filters search `areas` and `topics` instead."""
+    field.indexed = False
+    return field
+
+
 def build_schema() -> Schema:
     """The index schema: passages (kind=passage), their sections (kind=section: the report
     title and a heading, shared by the passages under it) and report records (kind=doc)."""
@@ -86,9 +93,8 @@ def build_schema() -> Schema:
         key=ID(unique=True, stored=True),
         kind=ID(stored=True),
         doc_id=ID(stored=True, sortable=True),
-        # Never searched by value, only read from columns: one term each, no trie levels.
-        passage=NUMERIC(stored=True, sortable=True, shift_step=0),
-        role=ID(stored=True),
+        passage=_shown_and_counted(NUMERIC(stored=True, sortable=True)),
+        role=STORED,
         # Shown with each passage; searched through its section.
         title=STORED,
         heading=STORED,
@@ -100,14 +106,14 @@ def build_schema() -> Schema:
         section_grams=SegmentedText(grams),
         compact=COLUMN(VarBytesColumn()),
         section=COLUMN(VarBytesColumn()),  # a passage's section key, on the passage and on the section
-        province=ID(stored=True, sortable=True),
-        city=ID(stored=True, sortable=True),
-        county=ID(stored=True, sortable=True),
+        province=_shown_and_counted(ID(stored=True, sortable=True)),
+        city=_shown_and_counted(ID(stored=True, sortable=True)),
+        county=_shown_and_counted(ID(stored=True, sortable=True)),
         areas=KEYWORD(commas=True),
         places=KEYWORD(stored=True, commas=True),
         topics=KEYWORD(stored=True, commas=True),
-        topic_set=ID(sortable=True),
-        year=NUMERIC(stored=True, sortable=True, shift_step=0),
+        topic_set=_shown_and_counted(ID(sortable=True)),
+        year=_shown_and_counted(NUMERIC(stored=True, sortable=True)),
         source=STORED,
         format=STORED,
         hash=STORED,
@@ -206,7 +212,7 @@ def passage_records(doc: Document, gazetteer: enrich.Gazetteer, topics: enrich.T
         region = regions[passage.article]
         passage_topics = topics.topics_for(passage.heading + "\n" + passage.text)
         records.append(dict(
-            key=f"{doc.doc_id}#{passage.number}", kind="passage", doc_id=doc.doc_id,
+            kind="passage", doc_id=doc.doc_id,
             passage=passage.number, role=passage.role, title=doc.title, heading=passage.heading, text=passage.text,
             grams=passage.text, compact=compact_value(passage.text), section=section.encode("utf-8"),
             province=region.province or "", city=region.city or "", county=region.county or "",
@@ -236,7 +242,7 @@ def section_records(doc: Document) -> list[dict]:
     records = {}
     for passage, key in zip(doc.passages, _section_keys(doc)):
         records.setdefault(key, dict(
-            key=key, kind="section", doc_id=doc.doc_id, section=key.encode("utf-8"),
+            kind="section", doc_id=doc.doc_id, section=key.encode("utf-8"),
             section_title=doc.title, section_heading=passage.heading,
             section_grams=doc.title + FIELD_SEPARATOR + passage.heading,
             compact=compact_value(doc.title, passage.heading)))
