@@ -3,8 +3,8 @@
 Normalizers run first and map one character to one character (width, NFKC,
 case, traditional -> simplified), so every token offset points into the
 original text. Two segmenters follow: jieba words for ranking, and character
-bigrams (the last character paired with an end mark) so that any string in a
-passage finds it.
+bigrams (a word character before punctuation or the end paired with an end mark)
+so that any string in a passage finds it.
 """
 from __future__ import annotations
 
@@ -129,16 +129,26 @@ def is_dictionary_word(word: str, user_dict: Path = USER_DICT) -> bool:
 
 
 def bigrams(text: str) -> list[tuple[str, int, int]]:
-    """Every pair of adjacent non-space characters of normalized text, as (gram, start, end),
-    and the last character paired with END, so that every character starts a gram: the
-    passages holding one character are those with a gram starting with it."""
+    """Each word character of normalized text with the next non-space character when that is
+    a word character too, else with END, as (gram, start, end).
+
+    Every word character starts a gram, so the passages holding one character are those
+    with a gram starting with it; punctuation, which queries seldom hold, costs no postings
+    (a query holding some is confirmed against the text).
+    """
     norm = normalize(text)
     chars = [(c, i) for i, c in enumerate(norm) if not c.isspace()]
-    grams = [(a + b, i, j + 1) for (a, i), (b, j) in zip(chars, chars[1:])]
-    if chars:
-        last, i = chars[-1]
-        grams.append((last + END, i, i + 1))
+    grams = []
+    for (a, i), (b, j) in zip(chars, chars[1:] + [(END, len(norm))]):
+        if is_word_char(a):
+            grams.append((a + b, i, j + 1) if is_word_char(b) else (a + END, i, i + 1))
     return grams
+
+
+def query_grams(text: str) -> list[str]:
+    """The grams every passage containing `text` (normalized, without white space) holds: see
+    bigrams. The last character's follower is unknown, so it starts none."""
+    return [a + b if is_word_char(b) else a + END for a, b in zip(text, text[1:]) if is_word_char(a)]
 
 
 class SegmentTokenizer(Tokenizer):

@@ -15,10 +15,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from search import analysis, postings
-from search.index import compact_parts
 
-# Fields of the section records (a report title and a heading, shared by the passages under it).
-SECTION_FIELDS = ("section_heading", "section_title")
+
+@dataclass(frozen=True)
+class Context:
+    """Text passages share, indexed once on the record that holds it."""
+
+    kind: str   # the holding records' kind
+    link: str   # the Columns array linking a passage to its record (same code on both)
+    words: str  # jieba words field
+    grams: str  # bigram field
+
+
+CONTEXTS = (Context("doc", "doc_ids", "title_words", "title_grams"),            # the report's title
+            Context("section", "sections", "heading_words", "heading_grams"))   # a heading
+CONTEXT_OF = {field: c for c in CONTEXTS for field in (c.words, c.grams)}
+
 # Cached doc sets and rankings per index version; a common word's set at 100k passages is ~0.3 MB.
 CACHE_BYTES = 48 * 2**20
 EMPTY = np.zeros(0, dtype=np.int32)
@@ -151,8 +163,8 @@ class IndexView:
 
     def bm25f_scores(self, searcher, query, docs: np.ndarray) -> np.ndarray:
         """BM25F scores of the (sorted) passages for an Or-of-Terms query: Whoosh's formulas,
-        with statistics over passages, the unit of retrieval. A section's title and heading
-        are indexed once but count, and score, for every passage under the section."""
+        with statistics over passages, the unit of retrieval. A title or heading is indexed
+        once, on its record, but counts, and scores, for every passage that shares it."""
         weighting = searcher.weighting
         scores = np.zeros(len(docs))
         for term in postings.weighted_terms(query):
@@ -164,35 +176,46 @@ class IndexView:
                 found.weights, self.lengths(searcher, term.field)[found.docs],
                 doc_frequency=float(stands_for[found.docs].sum()), doc_count=len(self.passages),
                 avg_length=self.average_length(searcher, term.field), B=weighting.B, K1=weighting.K1)
-            if term.field in SECTION_FIELDS:
-                by_section = np.zeros(len(self.columns.section_names))
-                by_section[self.columns.sections[found.docs]] = found_scores
-                scores += by_section[self.columns.sections[docs]]
+            context = CONTEXT_OF.get(term.field)
+            if context:
+                links = self.links(context)
+                by_record = np.zeros(int(links.max()) + 1)
+                by_record[links[found.docs]] = found_scores
+                scores += by_record[links[docs]]
             else:
                 where = np.searchsorted(docs, found.docs).clip(0, max(len(docs) - 1, 0))
                 hit = docs[where] == found.docs if len(docs) else np.zeros(len(found.docs), dtype=bool)
                 scores[where[hit]] += found_scores[hit]
         return scores
 
+    def links(self, context: Context) -> np.ndarray:
+        """Per docnum, the code of the record of this context the passage shares (its report,
+        its section); the record itself has the same code."""
+        return getattr(self.columns, context.link)
+
     def passages_per_record(self, searcher, field: str) -> np.ndarray:
         """Per docnum, how many passages a record holding `field` stands for: one (its own
-        text), or for a section field, the passages under the section."""
-        if field not in SECTION_FIELDS:
+        text), or for a title or heading, the passages that share it."""
+        context = CONTEXT_OF.get(field)
+        if context is None:
             return self.cached(("one each",), lambda: np.ones(len(self.columns.sections)))
-        return self.cached(("under",), lambda: np.bincount(
-            self.columns.sections[self.passages], minlength=len(self.columns.section_names)
-        )[self.columns.sections].astype(np.float64))
+        links = self.links(context)
+        return self.cached(("sharing", context), lambda: np.bincount(
+            links[self.passages], minlength=int(links.max()) + 1)[links].astype(np.float64))
 
     def average_length(self, searcher, field: str) -> float:
-        """The field's average length over passages (a section's counted once per passage under it)."""
+        """The field's average length over passages (a title or heading counted once per
+        passage that shares it)."""
         def compute() -> float:
-            records = self.term_docs(searcher, "kind", "section") if field in SECTION_FIELDS else self.passages
+            context = CONTEXT_OF.get(field)
+            records = self.term_docs(searcher, "kind", context.kind) if context else self.passages
             total = (self.lengths(searcher, field)[records] * self.passages_per_record(searcher, field)[records]).sum()
             return float(total / max(1, len(self.passages))) or 1.0
         return self.cached(("average length", field), lambda: np.array(compute())).item()
 
     def substring_docs(self, searcher, text: str, where: str = "text") -> np.ndarray:
-        """Passages whose text (where="text") or section title/heading (where="heading") contains `text`.
+        """Passages whose text (where="text"), or report title or heading (where="heading"),
+        contains `text`.
 
         `text` is normalized with white space removed. A word jieba knows is looked up
         in the words field; the character bigrams then only check the records where
@@ -202,35 +225,43 @@ class IndexView:
 
     def _substring_docs(self, searcher, text: str, where: str) -> np.ndarray:
         if where == "text":
-            return self._holding(searcher, text, "grams", ("text",))
-        return self.passages_of(self._holding(searcher, text, "section_grams", SECTION_FIELDS))
+            return self._holding(searcher, text, "grams", "text")
+        return union([self.sharing(context, self._holding(searcher, text, context.grams, context.words))
+                      for context in CONTEXTS])
 
-    def _holding(self, searcher, text: str, grams_field: str, word_fields: tuple[str, ...]) -> np.ndarray:
+    def _holding(self, searcher, text: str, grams_field: str, words_field: str) -> np.ndarray:
         """Records whose text analysed into these fields contains `text`."""
         if len(text) == 1:
-            # Every character starts a gram (the last one pairs with analysis.END).
-            grams = searcher.reader().expand_prefix(grams_field, text)
-            return union([self.term_docs(searcher, grams_field, g) for g in grams])
-        grams = [text[i:i + 2] for i in range(len(text) - 1)]
-        candidates = intersect([self.term_docs(searcher, grams_field, g) for g in grams])
+            return self._starting_with(searcher, grams_field, text)
+        grams = analysis.query_grams(text)
+        if grams:
+            candidates = intersect([self.term_docs(searcher, grams_field, g) for g in grams])
+        else:  # no word character with a known follower (".a"): the passages holding the first
+            first = next(c for c in text if analysis.is_word_char(c))
+            candidates = self._starting_with(searcher, grams_field, first)
         found = EMPTY
         if analysis.is_dictionary_word(text):
-            found = union([self.term_docs(searcher, f, text) for f in word_fields])
+            found = self.term_docs(searcher, words_field, text)
             candidates = difference(candidates, found)
-        if len(grams) == 1 or not len(candidates):
+        if grams == [text] or not len(candidates):  # two word characters are their own gram
             return union([found, candidates])
         return union([found, _containing(searcher, candidates, text)])
 
-    def passages_of(self, sections: np.ndarray) -> np.ndarray:
-        """The passages under these section records."""
-        if not len(sections):
+    def _starting_with(self, searcher, grams_field: str, char: str) -> np.ndarray:
+        # Every word character starts a gram (with analysis.END when no word character follows).
+        grams = searcher.reader().expand_prefix(grams_field, char)
+        return union([self.term_docs(searcher, grams_field, g) for g in grams])
+
+    def sharing(self, context: Context, records: np.ndarray) -> np.ndarray:
+        """The passages that share these records' title or heading."""
+        if not len(records):
             return EMPTY
-        under = np.isin(self.columns.sections, self.columns.sections[sections])
-        return intersect([np.flatnonzero(under).astype(np.int32), self.passages])
+        links = self.links(context)
+        return intersect([np.flatnonzero(np.isin(links, links[records])).astype(np.int32), self.passages])
 
 
 def _containing(searcher, candidates: np.ndarray, text: str) -> np.ndarray:
     """The candidates (holding every bigram of `text`) where the string really occurs."""
     column = searcher.reader().column_reader("compact")
     return np.array([docnum for docnum in candidates.tolist()
-                     if any(text in part for part in compact_parts(column[docnum]))], dtype=np.int32)
+                     if text.encode("utf-8") in column[docnum]], dtype=np.int32)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
+import marshal
 import os
 import re
 import shutil
@@ -36,6 +37,7 @@ from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.formats import Frequency
 from whoosh.system import pack_uint
+from whoosh.writing import PostingPool
 from whoosh.filedb.filestore import FileStorage
 from whoosh.multiproc import MpWriter, SubWriterTask
 
@@ -58,8 +60,6 @@ PARALLEL_MIN_FILES = 20
 # paragraphs that actually report something; damp them.
 SHORT_PASSAGE_BOOST = 0.5
 TOPICS_FILE = analysis.DATA_DIR / "topics.toml"
-# Joins title, heading and text in the heading-gram field and the compact column; never in a query.
-FIELD_SEPARATOR = "\ufffc"
 
 
 class SegmentedText(TEXT):
@@ -85,8 +85,9 @@ def _shown_and_counted(field):
 
 
 def build_schema() -> Schema:
-    """The index schema: passages (kind=passage), their sections (kind=section: the report
-    title and a heading, shared by the passages under it) and report records (kind=doc)."""
+    """The index schema: passages (kind=passage), report records (kind=doc: the source, and
+    the title every passage of the report shares) and section records (kind=section: a
+    heading the passages under it share)."""
     words = analysis.word_analyzer()
     grams = analysis.bigram_analyzer()
     return Schema(
@@ -95,22 +96,23 @@ def build_schema() -> Schema:
         doc_id=ID(stored=True, sortable=True),
         passage=_shown_and_counted(NUMERIC(stored=True, sortable=True)),
         role=STORED,
-        # Shown with each passage; searched through its section.
+        # Shown with each passage; searched on the report and section records.
         title=STORED,
         heading=STORED,
         # No positions anywhere: the bigrams find candidates, the compact column confirms them.
         text=SegmentedText(words, stored=True),
         grams=SegmentedText(grams),
-        section_title=SegmentedText(words, field_boost=1.5),
-        section_heading=SegmentedText(words, field_boost=2.0),
-        section_grams=SegmentedText(grams),
+        title_words=SegmentedText(words, field_boost=1.5),
+        title_grams=SegmentedText(grams),
+        heading_words=SegmentedText(words, field_boost=2.0),
+        heading_grams=SegmentedText(grams),
         compact=COLUMN(VarBytesColumn()),
         section=COLUMN(VarBytesColumn()),  # a passage's section key, on the passage and on the section
         province=_shown_and_counted(ID(stored=True, sortable=True)),
         city=_shown_and_counted(ID(stored=True, sortable=True)),
         county=_shown_and_counted(ID(stored=True, sortable=True)),
         areas=KEYWORD(commas=True),
-        places=KEYWORD(stored=True, commas=True),
+        places=STORED,
         topics=KEYWORD(stored=True, commas=True),
         topic_set=_shown_and_counted(ID(sortable=True)),
         year=_shown_and_counted(NUMERIC(stored=True, sortable=True)),
@@ -237,33 +239,28 @@ def _section_keys(doc: Document) -> list[str]:
 
 
 def section_records(doc: Document) -> list[dict]:
-    """One record per section: the report title and the heading its passages share, indexed
-    once rather than with every passage."""
+    """One record per section under a heading: the heading its passages share, indexed once
+    rather than with every passage."""
     records = {}
     for passage, key in zip(doc.passages, _section_keys(doc)):
-        records.setdefault(key, dict(
-            kind="section", doc_id=doc.doc_id, section=key.encode("utf-8"),
-            section_title=doc.title, section_heading=passage.heading,
-            section_grams=doc.title + FIELD_SEPARATOR + passage.heading,
-            compact=compact_value(doc.title, passage.heading)))
+        if passage.heading:
+            records.setdefault(key, dict(
+                kind="section", doc_id=doc.doc_id, section=key.encode("utf-8"), heading_words=passage.heading,
+                heading_grams=passage.heading, compact=compact_value(passage.heading)))
     return list(records.values())
 
 
-def compact_value(*parts: str) -> bytes:
-    """The compact column: the parts (a passage's text; a section's title and heading),
-    normalized, without white space."""
-    return FIELD_SEPARATOR.join(analysis.compact(part).replace(FIELD_SEPARATOR, "") for part in parts).encode("utf-8")
-
-
-def compact_parts(value: bytes) -> list[str]:
-    """The parts of a compact column value."""
-    return value.decode("utf-8").split(FIELD_SEPARATOR)
+def compact_value(text: str) -> bytes:
+    """The compact column: the text searched (a passage's, a title, a heading), normalized,
+    without white space."""
+    return analysis.compact(text).encode("utf-8")
 
 
 def doc_record(doc: Document, records: list[dict]) -> dict:
     """The report record: its source text, so the index alone can show the document."""
     first = records[0]
-    return dict(key=doc.doc_id, kind="doc", doc_id=doc.doc_id, title=doc.title, source=doc.source,
+    return dict(key=doc.doc_id, kind="doc", doc_id=doc.doc_id, title=doc.title, title_words=doc.title,
+                title_grams=doc.title, compact=compact_value(doc.title), source=doc.source,
                 format=doc.format, hash=doc.content_hash, indexed_at=time.time(),
                 province=first["province"], city=first["city"], county=first["county"], year=first["year"])
 
@@ -508,7 +505,46 @@ def _writer(ix, workers: int, lock_fd: int | None):
     options = dict(limitmb=POOL_MB, compound=False, codec=Codec())
     if workers > 1:
         return _ParallelWriter(ix, procs=workers, multisegment=True, lock_fd=lock_fd, **options)
-    return ix.writer(**options)
+    return _with_chunked_pool(ix.writer(**options))
+
+
+class _ChunkedPool(PostingPool):
+    """Whoosh's posting pool, writing its sorted runs a few thousand postings per marshal
+    call instead of one pickle call per posting: a build too big to sort in memory spent
+    a third of its time there."""
+
+    CHUNK = 4096
+
+    def _write_run(self, f, items):
+        chunk = []
+        for item in items:
+            chunk.append(item)
+            if len(chunk) == self.CHUNK:
+                marshal.dump(chunk, f)
+                chunk = []
+        if chunk:
+            marshal.dump(chunk, f)
+        f.close()
+
+    def _read_run(self, path):
+        f = self._open_run(path)
+        try:
+            while True:
+                try:
+                    chunk = marshal.load(f)
+                except EOFError:
+                    return
+                yield from chunk
+        finally:
+            f.close()
+            self._remove_run(path)
+
+
+def _with_chunked_pool(writer):
+    """The writer, its posting pool (still empty) replaced by a _ChunkedPool."""
+    if not isinstance(writer.pool, _ChunkedPool):
+        writer.pool = _ChunkedPool(writer._tempstorage, writer.newsegment, limitmb=writer.pool.limit // 2**20)
+    return writer
 
 
 class Codec(W3Codec):
@@ -533,6 +569,10 @@ class _SubWriter(SubWriterTask):
     def run(self):
         _worker_init(self.parent, self.lock_fd)
         super().run()
+
+    def _process_file(self, filename, doc_count):
+        _with_chunked_pool(self.writer)
+        super()._process_file(filename, doc_count)
 
 
 class _ParallelWriter(MpWriter):

@@ -227,15 +227,15 @@ def _alternative(raw: str) -> Alternative | None:
 
 
 def scoring_query(text: str) -> Query:
-    """How a term scores: jieba word matches in the text and in the section's heading and title
-    (field boosts apply); bigrams add a little for strings jieba does not know. An Or of
-    Terms: the form IndexView.bm25f_scores computes in arrays."""
+    """How a term scores: jieba word matches in the text and in the heading and report title
+    the passage shares (field boosts apply); bigrams add a little for strings jieba does not
+    know. An Or of Terms: the form IndexView.bm25f_scores computes in arrays."""
     if len(text) == 1:
-        return Or([Term(f, text, boost=WORD_BOOST) for f in ("text", "section_heading")])
+        return Or([Term(f, text, boost=WORD_BOOST) for f in ("text", "heading_words")])
     words = [text] if analysis.is_dictionary_word(text) else [w for w in analysis.cut(text) if len(w) > 1]
     # Bigram terms are long posting lists: only for strings jieba finds no word in.
-    grams = [] if words else [Term("grams", text[i:i + 2], boost=GRAM_BOOST) for i in range(len(text) - 1)]
-    return Or([Term(f, w, boost=WORD_BOOST) for w in words for f in ("text", "section_heading", "section_title")]
+    grams = [] if words else [Term("grams", g, boost=GRAM_BOOST) for g in analysis.query_grams(text)]
+    return Or([Term(f, w, boost=WORD_BOOST) for w in words for f in ("text", "heading_words", "title_words")]
               + grams)
 
 

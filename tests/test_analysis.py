@@ -46,7 +46,7 @@ def test_query_split_and_synonyms():
     assert "多少" in lexicon.stopwords
 
 
-@pytest.mark.parametrize("field", ["text", "grams", "section_title", "section_heading"])
+@pytest.mark.parametrize("field", ["text", "grams", "title_words", "heading_grams"])
 @pytest.mark.parametrize("value", [GOLDEN, GOLDEN * 3 + "\n造血 干细胞"])
 def test_fields_index_the_terms_and_weights_their_analyzer_gives(field, value):
     """The direct indexing path of the analysed fields gives what Whoosh's token-by-token path gives."""

@@ -16,45 +16,52 @@ from search.query import Engine, SearchRequest, scoring_query
 
 def _passage_scores(searcher, query) -> tuple[list[int], dict[int, float], int]:
     """Each passage's score worked out one passage at a time from Whoosh's own postings and
-    lengths: per term, Whoosh's idf and bm25 with statistics over passages, where a section's
-    title and heading count for every passage under the section. Also: how many passages
-    scored through their section."""
+    lengths: per term, Whoosh's idf and bm25 with statistics over passages, where the report
+    title (on the report record) and a heading (on its section record) count for every
+    passage that shares them. Also: how many passages scored through a title or heading."""
     reader = searcher.reader()
-    kinds = {d: f["kind"] for d, f in reader.iter_docs()}
+    stored = dict(reader.iter_docs())
     keys = reader.column_reader("section")
-    section_by_key = {keys[d]: d for d, kind in kinds.items() if kind == "section"}
-    passages = sorted(d for d, kind in kinds.items() if kind == "passage")
+    report_of = {f["doc_id"]: d for d, f in stored.items() if f["kind"] == "doc"}
+    section_of = {keys[d]: d for d, f in stored.items() if f["kind"] == "section"}
+    passages = sorted(d for d, f in stored.items() if f["kind"] == "passage")
+
+    def holder(field: str, d: int) -> int | None:
+        if field.startswith("title_"):
+            return report_of[stored[d]["doc_id"]]
+        return section_of.get(keys[d]) if field.startswith("heading_") else d
+
     expected = dict.fromkeys(passages, 0.0)
-    through_section = set()
+    shared = set()
     for term in postings.weighted_terms(query):
-        holder = {d: section_by_key[keys[d]] if term.field.startswith("section_") else d for d in passages}
+        holders = {d: holder(term.field, d) for d in passages}
         weights = {}
         if (term.field, term.text) in reader:
             matcher = searcher.postings(term.field, term.text)
             while matcher.is_active():
                 weights[matcher.id()] = matcher.weight()
                 matcher.next()
-        holding = [d for d in passages if holder[d] in weights]
-        average = sum(searcher.doc_field_length(holder[d], term.field) or 0 for d in passages) / len(passages)
+        holding = [d for d in passages if holders[d] in weights]
+        average = sum(searcher.doc_field_length(h, term.field) or 0 for h in holders.values() if h is not None)
         idf = math.log(len(passages) / (len(holding) + 1)) + 1
         for d in holding:
-            expected[d] += term.boost * bm25(idf, weights[holder[d]], searcher.doc_field_length(holder[d], term.field),
-                                             average, 0.75, 1.2)
-            if holder[d] != d:
-                through_section.add(d)
-    return passages, expected, len(through_section)
+            expected[d] += term.boost * bm25(idf, weights[holders[d]], searcher.doc_field_length(holders[d], term.field),
+                                             average / len(passages), 0.75, 1.2)
+            if holders[d] != d:
+                shared.add(d)
+    return passages, expected, len(shared)
 
 
 @pytest.mark.parametrize("text", ["红十字", "造血干细胞", "应急救护培训", "魔豆妈妈", "监事会", "送万家", "会"])
 def test_scores_are_bm25f_over_passages(engine, text):
     searcher, view = engine.view()
     query = scoring_query(text)
-    passages, expected, through_section = _passage_scores(searcher, query)
+    passages, expected, shared = _passage_scores(searcher, query)
     got = view.bm25f_scores(searcher, query, np.array(passages, dtype=np.int32))
     assert np.allclose(got, [expected[d] for d in passages], rtol=1e-9, atol=1e-12)
     assert sum(score > 0 for score in expected.values()) >= 1
     if text == "红十字":  # in one seed title and in headings
-        assert through_section >= 20
+        assert shared >= 20
 
 
 def test_ranking_follows_the_scores(engine):

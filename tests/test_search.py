@@ -3,6 +3,7 @@ import re
 
 import pytest
 
+from search import analysis
 from search.query import QueryError, parse_query, snippet
 
 MARK = re.compile(r"<mark>(.*?)</mark>")
@@ -150,6 +151,16 @@ def test_one_character_finds_every_passage_holding_it(find, engine, char):
     expected = sum(1 for d in view.passages.tolist() if char in searcher.stored_fields(d)["text"])
     assert result.total >= expected > 0
     assert all(char in h.text + h.heading + h.title for h in result.hits)
+
+
+@pytest.mark.parametrize("text", ["3.56亿元", "，推动", "工作。", "”工作", "一、", "年，", "会", "8.58", "ai"])
+def test_strings_find_exactly_the_passages_holding_them(engine, text):
+    """Recall and precision of the substring sets, punctuation included (it starts no bigram)."""
+    searcher, view = engine.view()
+    needle = analysis.compact(text)
+    expected = [d for d in view.passages.tolist() if needle in analysis.compact(searcher.stored_fields(d)["text"])]
+    assert view.substring_docs(searcher, needle, "text").tolist() == expected
+    assert len(expected) >= 1 or text == "ai"
 
 
 def test_last_character_of_a_passage_is_found(tmp_path):

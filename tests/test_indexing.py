@@ -1,0 +1,40 @@
+"""Builds too big to sort in memory: postings spilled to disk come back complete and in order."""
+import random
+
+import pytest
+from whoosh.filedb.filestore import FileStorage
+
+from search import index
+from search.query import Engine, SearchRequest
+
+QUERIES = ["红十字", "造血干细胞", '"博爱送万家"', "石家庄有多少志愿者加入中华骨髓库", "会"]
+
+
+def test_spilled_postings_come_back_sorted_and_complete(tmp_path):
+    pool = index._ChunkedPool(FileStorage(str(tmp_path)), None, limitmb=1)
+    postings = [("text", f"词{n:05d}".encode(), n % 97, float(n % 5), b"\x01") for n in range(40_000)]
+    shuffled = random.Random(7).sample(postings, len(postings))
+    for posting in shuffled:
+        pool.add(posting)
+    assert len(pool.runs) >= 3  # spilled several runs, each larger than one chunk
+    assert list(pool.iter_postings()) == sorted(postings)
+
+
+def _scored(engine: Engine, q: str) -> dict[tuple[str, int], float]:
+    """Every hit of q with its score (equal scores may come in another order in another build)."""
+    first = engine.search(SearchRequest(q=q, limit=100))
+    pages = [first] + [engine.search(SearchRequest(q=q, limit=100, page=p)) for p in range(2, (first.total - 1) // 100 + 2)]
+    return {(h.doc_id, h.passage): h.score for page in pages for h in page.hits}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_index_built_in_small_runs_answers_like_one_sorted_in_memory(engine, sources, tmp_path, monkeypatch,
+                                                                        workers):
+    monkeypatch.setattr(index, "POOL_MB", 1)
+    monkeypatch.setattr(index, "PARALLEL_MIN_FILES", 2)
+    summary = index.update_index([sources], tmp_path / "index", workers=workers)
+    assert len(summary.added) == 5
+    small_runs = Engine(tmp_path / "index")
+    for q in QUERIES:
+        expected = _scored(engine, q)
+        assert _scored(small_runs, q) == expected and expected, q
