@@ -22,18 +22,17 @@ from pathlib import Path
 
 SEARCH_STAGES = [  # (label, file fragment, function name)
     ("Engine.search (total)", "search/query.py", "search"),
-    ("_matching: docs_for_query sets", "search/query.py", "_matching"),
-    ("  searcher.docs_for_query", "whoosh/searching.py", "docs_for_query"),
+    ("IndexView (columns, once per index version)", "search/docsets.py", "__init__"),
+    ("_matching: substring and filter sets", "search/query.py", "_matching"),
+    ("  read_postings (block-wise arrays)", "search/postings.py", "read_postings"),
+    ("  _containing (compact column checks)", "search/docsets.py", "_containing"),
     ("_facet_counts (4 facets)", "search/query.py", "_facet_counts"),
-    ("columns (load once per index version)", "search/query.py", "columns"),
-    ("passages set (once per index version)", "search/query.py", "passages"),
-    ("_page: scored collector", "search/query.py", "_page"),
-    ("  search_with_collector", "whoosh/searching.py", "search_with_collector"),
+    ("_page: ranking", "search/query.py", "_page"),
+    ("  bm25f_scores (arrays)", "search/docsets.py", "bm25f_scores"),
     ("_hit (10 hits)", "search/query.py", "_hit"),
     ("  stored_fields", "whoosh/searching.py", "stored_fields"),
     ("  snippet", "search/query.py", "snippet"),
     ("  relaxed_units / jieba cut", "search/query.py", "relaxed_units"),
-    ("total_reports set", "search/query.py", "<setcomp>"),
 ]
 INDEX_STAGES = [
     ("update_index (total)", "search/index.py", "update_index"),
@@ -45,7 +44,7 @@ INDEX_STAGES = [
     ("    topics_for", "search/enrich.py", "topics_for"),
     ("_replace_document (Whoosh add_document)", "search/index.py", "_replace_document"),
     ("  add_document", "whoosh/writing.py", "add_document"),
-    ("  SegmentTokenizer.__call__ (all analysed fields)", "search/analysis.py", "__call__"),
+    ("  SegmentedText.index (analysed fields)", "search/index.py", "index"),
     ("    words (jieba search mode + long subwords)", "search/analysis.py", "words"),
     ("      jieba Tokenizer.tokenize", "jieba/__init__.py", "tokenize"),
     ("      _long_subwords", "search/analysis.py", "_long_subwords"),
