@@ -10,13 +10,14 @@ from search.query import Engine, SearchRequest
 QUERIES = ["红十字", "造血干细胞", '"博爱送万家"', "石家庄有多少志愿者加入中华骨髓库", "会"]
 
 
-def test_spilled_postings_come_back_sorted_and_complete(tmp_path):
+def test_spilled_postings_come_back_sorted_and_complete(tmp_path, monkeypatch):
+    monkeypatch.setattr(index._ChunkedPool, "CHUNK", 1000)
     pool = index._ChunkedPool(FileStorage(str(tmp_path)), None, limitmb=1)
     postings = [("text", f"词{n:05d}".encode(), n % 97, float(n % 5), b"\x01") for n in range(40_000)]
     shuffled = random.Random(7).sample(postings, len(postings))
     for posting in shuffled:
         pool.add(posting)
-    assert len(pool.runs) >= 3  # spilled several runs, each larger than one chunk
+    assert len(pool.runs) >= 3  # spilled several runs, each of several chunks
     assert list(pool.iter_postings()) == sorted(postings)
 
 
