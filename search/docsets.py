@@ -140,7 +140,7 @@ class IndexView:
                 self._cache.move_to_end(key)
                 return self._cache[key][0]
         value = compute()
-        size = value.nbytes if hasattr(value, "nbytes") else 64 * len(value)
+        size = value.nbytes if hasattr(value, "nbytes") else 64 * len(value) if hasattr(value, "__len__") else 64
         with self._lock:
             if key not in self._cache:
                 self._cache[key] = (value, size)
@@ -183,9 +183,8 @@ class IndexView:
                 by_record[links[found.docs]] = found_scores
                 scores += by_record[links[docs]]
             else:
-                where = np.searchsorted(docs, found.docs).clip(0, max(len(docs) - 1, 0))
-                hit = docs[where] == found.docs if len(docs) else np.zeros(len(found.docs), dtype=bool)
-                scores[where[hit]] += found_scores[hit]
+                hit = _members(found.docs, docs)
+                scores[np.searchsorted(docs, found.docs[hit])] += found_scores[hit]
         return scores
 
     def links(self, context: Context) -> np.ndarray:
@@ -211,7 +210,7 @@ class IndexView:
             records = self.term_docs(searcher, "kind", context.kind) if context else self.passages
             total = (self.lengths(searcher, field)[records] * self.passages_per_record(searcher, field)[records]).sum()
             return float(total / max(1, len(self.passages))) or 1.0
-        return self.cached(("average length", field), lambda: np.array(compute())).item()
+        return self.cached(("average length", field), compute)
 
     def substring_docs(self, searcher, text: str, where: str = "text") -> np.ndarray:
         """Passages whose text (where="text"), or report title or heading (where="heading"),

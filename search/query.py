@@ -366,13 +366,14 @@ class Engine:
             held[unit] += 1
             # Rarer terms say more: idf-weighted coverage orders passages that hold equally many.
             weight[unit] += math.log(1 + len(view.passages) / max(1, len(unit)))
-        docs = np.flatnonzero(held).astype(np.int32)
-        held, weight = held[docs], weight[docs]
         needed = max(1, math.ceil(len(units) * 2 / 3))
-        relaxed = docsets.intersect([docs[held >= needed], self._in_text(searcher, view, units), view.passages])
+        covered = np.flatnonzero(held >= needed).astype(np.int32)
+        relaxed = docsets.intersect([covered, self._in_text(searcher, view, units), view.passages])
         relaxed = docsets.difference(relaxed, excluded)
-        coverage = _Coverage.of_relaxed(docs, held, weight, strict, len(units))
-        return _Matching(docsets.union([strict, relaxed]), self._scoring(units), coverage)
+        # Strict hits hold every term: they come first.
+        weight[strict] = weight.max(initial=0.0)
+        held[strict] = len(units)
+        return _Matching(docsets.union([strict, relaxed]), self._scoring(units), _Coverage(held, weight))
 
     def _filter_docs(self, searcher, view: IndexView, facet: str, values: tuple) -> np.ndarray | None:
         """Passages one facet's selection allows (OR of its values), or None when nothing is selected."""
@@ -511,31 +512,15 @@ def _top(scores: np.ndarray, docs: np.ndarray, end: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Coverage:
-    """For the hits of a relaxed query (sorted docs): how many of its units each holds,
-    and their idf weight (rarer terms say more)."""
+    """Per docnum, for a relaxed query: how many of its units a passage holds, and their
+    idf weight (rarer terms say more)."""
 
-    docs: np.ndarray
     held: np.ndarray
     weight: np.ndarray
 
-    @classmethod
-    def of_relaxed(cls, docs: np.ndarray, held: np.ndarray, weight: np.ndarray, strict: np.ndarray,
-                   units: int) -> "_Coverage":
-        """Coverage of every passage holding a unit; strict hits hold every term, so come first."""
-        all_docs = docsets.union([docs, strict])
-        at = np.searchsorted(docs, all_docs).clip(0, max(len(docs) - 1, 0))
-        found = docs[at] == all_docs if len(docs) else np.zeros(len(all_docs), dtype=bool)
-        all_held = np.where(found, held[at] if len(docs) else 0, 0)
-        all_weight = np.where(found, weight[at] if len(docs) else 0.0, 0.0)
-        is_strict = np.isin(all_docs, strict, assume_unique=True)
-        all_held[is_strict] = units
-        all_weight[is_strict] = weight.max() if len(weight) else 0.0
-        return cls(all_docs, all_held, all_weight)
-
     def at(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Units held and their weight for each of `docs` (all among the covered passages)."""
-        where = np.searchsorted(self.docs, docs)
-        return self.held[where], self.weight[where]
+        """Units held and their weight for each of `docs`."""
+        return self.held[docs], self.weight[docs]
 
 
 @dataclass(frozen=True)
