@@ -82,14 +82,23 @@ def is_word_char(char: str) -> bool:
     return char.isalnum()
 
 
-@functools.lru_cache(maxsize=8)
 def segmenter(user_dict: Path = USER_DICT) -> jieba.Tokenizer:
-    """A jieba tokenizer with the domain dictionary loaded (shared, loaded once per dictionary)."""
-    return _load_segmenter(Path(user_dict).resolve())
+    """A jieba tokenizer with the domain dictionary loaded (shared; loaded again when the
+    dictionary file changes, so a running server follows an edit once the index is rebuilt)."""
+    path = Path(user_dict).resolve()
+    return _load_segmenter(path, mtime_ns(path))
+
+
+def mtime_ns(path: Path) -> int:
+    """A file's modification time, or 0 when there is no such file."""
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 @functools.lru_cache(maxsize=4)
-def _load_segmenter(user_dict: Path) -> jieba.Tokenizer:
+def _load_segmenter(user_dict: Path, mtime: int) -> jieba.Tokenizer:
     tokenizer = jieba.Tokenizer()
     # A cache file per user: a server running as another user cannot rewrite root's.
     tokenizer.cache_file = f"jieba-rcsearch-{os.getuid()}.cache"

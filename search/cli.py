@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import os
 import re
 import sys
@@ -11,12 +12,14 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from search.index import current_generation, update_index
+from search.index import SourceError, Summary, current_generation, update_index
 from search.query import Engine, Filters, QueryError, SearchRequest
 from search.query import overview as collection_overview
 
 DEFAULT_SOURCES = "seeds"
 DEFAULT_INDEX = "index"
+MAX_WORKERS = 64
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 
 
 def _index_dir(value: str | None) -> Path:
@@ -25,6 +28,21 @@ def _index_dir(value: str | None) -> Path:
 
 def _sources(values: tuple[str, ...]) -> list[Path]:
     return [Path(v) for v in values] or [Path(os.environ.get("RCSEARCH_SOURCES", DEFAULT_SOURCES))]
+
+
+def usable_cpus(cpu_max: Path = CGROUP_CPU_MAX) -> int:
+    """CPUs this process may use: its affinity mask, within a cgroup CPU quota, 1..MAX_WORKERS."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        count = os.cpu_count() or 1
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota != "max":
+            count = min(count, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        pass
+    return max(1, min(count, MAX_WORKERS))
 
 
 def _progress(items, total):
@@ -42,23 +60,38 @@ def cli():
 @click.argument("sources", nargs=-1, type=click.Path(path_type=str))
 @click.option("--index", "index_dir", help="Index folder (default: index/ or $RCSEARCH_INDEX).")
 @click.option("--rebuild", is_flag=True, help="Build a fresh index aside and swap it in.")
-@click.option("--workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True,
+@click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=usable_cpus, show_default="CPUs available",
               help="Processes used to read and analyse files.")
-def index(sources, index_dir, rebuild, workers):
+@click.option("--yes", "-y", is_flag=True, help="Remove more than half of the indexed reports without asking.")
+def index(sources, index_dir, rebuild, workers, yes):
     """Index new, changed and removed report files (default source folder: seeds/).
 
+    A run that would remove more than half of the indexed reports asks first on a
+    terminal, and otherwise refuses unless --yes is given.
+
     Exit status: 0 when every file indexed, 1 when some failed (they are
-    listed; the rest are indexed and old versions of failed files stay).
+    listed; the rest are indexed and old versions of failed files stay),
+    2 on a usage error (a source that does not exist, a refused removal).
     """
     directory = _index_dir(index_dir)
     try:
         summary = update_index(_sources(sources), directory, rebuild=rebuild, workers=workers,
-                               progress=_progress, on_wait=lambda: click.echo(
+                               progress=_progress, confirm_removal=lambda s: yes or _confirm_removal(s),
+                               on_wait=lambda: click.echo(
                                    f"waiting for another `rcsearch index` on {directory} to finish…", err=True))
+    except SourceError as exc:
+        raise click.UsageError(f"{exc}; nothing was changed") from None
     except PermissionError as exc:
         raise click.ClickException(f"cannot write the index in {directory}: {exc.strerror} ({exc.filename})") from None
+    if summary.refused:
+        click.echo(_removal_list(summary), err=True)
+        raise click.UsageError(f"refused to remove {len(summary.removed)} of {summary.indexed_before} indexed reports; "
+                               "nothing was changed. Check the source folder, or run again with --yes.")
     if summary.rebuilt_outdated:
         click.echo("the index was built by an older rcsearch: rebuilt from every source file", err=True)
+    elif summary.data_changed:
+        click.echo("search/data (user dictionary or topics) changed since the last run: every report reindexed",
+                   err=True)
     for name, reason in summary.failed:
         click.echo(f"failed: {name}: {reason}", err=True)
     if not summary.changed and not rebuild:
@@ -66,6 +99,21 @@ def index(sources, index_dir, rebuild, workers):
     else:
         click.echo(summary.line())
     sys.exit(1 if summary.failed else 0)
+
+
+def _removal_list(summary: Summary, shown: int = 20) -> str:
+    names = summary.removed[:shown] + ([f"… and {len(summary.removed) - shown} more"]
+                                       if len(summary.removed) > shown else [])
+    return (f"this run would remove {len(summary.removed)} of {summary.indexed_before} indexed reports "
+            "(their files are not in the sources):\n" + "\n".join(f"  {name}" for name in names))
+
+
+def _confirm_removal(summary: Summary) -> bool:
+    """Ask on a terminal; anywhere else (scripts, cron) the answer is no."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return False
+    click.echo(_removal_list(summary), err=True)
+    return click.confirm("remove them from the index?", default=False, err=True)
 
 
 @cli.command()
@@ -127,6 +175,8 @@ def serve(host, port, index_dir, threads):
         click.echo(f"no index in {directory}: building it from {_sources(())[0]} first")
         try:
             summary = update_index(_sources(()), directory, progress=_progress)
+        except SourceError as exc:
+            raise click.UsageError(f"no index in {directory}, and no sources to build it from: {exc}") from None
         except PermissionError as exc:
             raise click.ClickException(f"no index in {directory}, and it cannot be built there: "
                                        f"{exc.strerror} ({exc.filename})") from None
@@ -156,10 +206,16 @@ def stats(as_json, index_dir):
 
 
 def _engine(index_dir: str | None) -> Engine:
+    """An engine over the index, or the reason there is none and what to run."""
     directory = _index_dir(index_dir)
     if current_generation(directory) is None:
         raise click.ClickException(f"no index in {directory}: run `rcsearch index` first")
-    return Engine(directory)
+    engine = Engine(directory)
+    try:
+        engine.view()
+    except FileNotFoundError as exc:  # an index an older rcsearch built, or one removed meanwhile
+        raise click.ClickException(str(exc)) from None
+    return engine
 
 
 def main():

@@ -204,6 +204,11 @@ class Gazetteer:
         found = full or [d for d in short if not any(o is not d and self._contains(o, d) for o in short)]
         return sorted(found, key=lambda d: d.code)
 
+    @functools.lru_cache(maxsize=2)
+    def names(self, level: str) -> list[str]:
+        """Every name, full or short, that a filter of this level ("province" or "city") accepts."""
+        return sorted(name for name in {*self._full, *self._short} if self.resolve(name, level))
+
     def path(self, division: Division) -> tuple[str, str | None, str | None]:
         """(province, city, county) adcodes of a division, as used for aggregating evidence."""
         return self._paths[division.code]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import hashlib
 import errno
 import fcntl
 import functools
@@ -121,6 +122,8 @@ def build_schema() -> Schema:
         source=STORED,
         format=STORED,
         hash=STORED,
+        data_version=STORED,
+        path=STORED,
         indexed_at=STORED,
     )
 
@@ -142,14 +145,17 @@ def _schema_signature(schema: Schema) -> list[tuple]:
 
 @dataclass
 class Summary:
-    """What one `rcsearch index` run did."""
+    """What one `rcsearch index` run did (or, when `refused`, would have done)."""
 
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (file name, reason)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (file path as given, reason)
     rebuilt_outdated: bool = False  # the index was built by an older rcsearch: everything was reindexed
+    data_changed: bool = False      # search/data changed since the last run: every report was reindexed
+    indexed_before: int = 0         # reports in the index when the run started
+    refused: bool = False           # the run would have removed too much and was not confirmed: nothing changed
 
     @property
     def changed(self) -> bool:
@@ -161,32 +167,70 @@ class Summary:
                 f"{len(self.unchanged)} unchanged, {len(self.failed)} failed")
 
 
+class SourceError(ValueError):
+    """A source folder or file that does not exist or cannot be read: a usage error, nothing is changed."""
+
+
 @dataclass(frozen=True)
 class SourceFile:
+    """A report file and its document id: its path under the source folder, without the suffix
+    (`001_77d3`, `2021/工作报告（定稿）`), so same-named files in different folders stay apart."""
+
     doc_id: str
     path: Path
+    label: str  # how summaries name it: the path under the source folder, with its suffix
+
+
+# What people keep beside their reports without meaning them as reports: Office lock files
+# (~$报告.docx), editor backups and swap files, system thumbnails.
+IGNORED_NAMES = re.compile(r"^(~\$.*|.*~|.*\.sw[a-p]|#.*#|thumbs\.db|desktop\.ini)$", re.IGNORECASE)
+
+
+def is_ignored(relative: Path) -> bool:
+    """Whether a path under a source folder is skipped silently: hidden files and folders
+    (.git/, .DS_Store), lock files and backups."""
+    return any(part.startswith(".") for part in relative.parts) or bool(IGNORED_NAMES.match(relative.name))
+
+
+def check_sources(sources: Iterable[Path]) -> None:
+    """Raise SourceError unless every source exists and can be read (a mistyped path must
+    never look like a folder whose reports were all deleted)."""
+    for source in sources:
+        if not source.exists():
+            raise SourceError(f"{source}: no such file or folder")
+        if not os.access(source, os.R_OK | (os.X_OK if source.is_dir() else 0)):
+            raise SourceError(f"{source}: cannot be read (permission denied)")
 
 
 def source_files(sources: Iterable[Path], summary: Summary) -> list[SourceFile]:
-    """Report files under the source folders (or given directly); unusable names go to summary.failed."""
-    seen: dict[str, Path] = {}
+    """Report files under the source folders (or given directly); unusable ones go to summary.failed."""
+    seen: dict[str, SourceFile] = {}
     for source in sources:
-        if source.is_file():
-            paths = [source]
-        elif source.is_dir():
-            paths = sorted(p for p in source.rglob("*") if not p.is_dir() and not p.name.startswith("."))
+        if source.is_dir():
+            found = sorted((p for p in source.rglob("*") if not p.is_dir()), key=lambda p: p.relative_to(source).parts)
+            paths = [(p, p.relative_to(source)) for p in found if not is_ignored(p.relative_to(source))]
         else:
-            summary.failed.append((str(source), "no such file or folder"))
-            continue
-        for path in paths:
-            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            paths = [(source, Path(source.name))]
+        for path, relative in paths:
+            label = relative.as_posix()
+            refused = _refusal(path)
+            if refused:
                 if path.name.lower() != "readme" and path.is_file():
-                    summary.failed.append((path.name, "unsupported file type (use .txt or .md)"))
-            elif path.stem in seen:
-                summary.failed.append((path.name, f"same document id as {seen[path.stem].name}"))
+                    summary.failed.append((label, refused))
+                continue
+            doc_id = relative.with_suffix("").as_posix()
+            if doc_id in seen:
+                summary.failed.append((label, f"same document id as {seen[doc_id].label} ({seen[doc_id].path})"))
             else:
-                seen[path.stem] = path
-    return [SourceFile(doc_id, path) for doc_id, path in seen.items()]
+                seen[doc_id] = SourceFile(doc_id, path, label)
+    return list(seen.values())
+
+
+def _refusal(path: Path) -> str | None:
+    """Why a file is not read as a report, or None when its format is supported."""
+    if path.suffix.lower() in SUPPORTED_SUFFIXES:
+        return None
+    return "unsupported file type (use .txt or .md)"
 
 
 def _not_a_file_reason(path: Path) -> str:
@@ -258,18 +302,20 @@ def compact_value(text: str) -> bytes:
     return analysis.compact(text).encode("utf-8")
 
 
-def doc_record(doc: Document, records: list[dict]) -> dict:
-    """The report record: its source text, so the index alone can show the document."""
+def doc_record(doc: Document, records: list[dict], source: SourceFile | None, version: str) -> dict:
+    """The report record: its source text, so the index alone can show the document, and
+    where the file was (its original is offered for download while it is still there)."""
     first = records[0]
     return dict(key=doc.doc_id, kind="doc", doc_id=doc.doc_id, title=doc.title, title_words=doc.title,
                 title_grams=doc.title, compact=compact_value(doc.title), source=doc.source,
-                format=doc.format, hash=doc.content_hash, indexed_at=time.time(),
+                format=doc.format, hash=doc.content_hash, data_version=version, indexed_at=time.time(),
+                path=str(source.path.resolve()) if source else "",
                 province=first["province"], city=first["city"], county=first["county"], year=first["year"])
 
 
-def analyse_file(path: Path) -> tuple[Document, list[dict]]:
+def analyse_file(source: SourceFile) -> tuple[Document, list[dict]]:
     """Read, structure and enrich one file (runs in a worker process)."""
-    doc = read_document(path)
+    doc = read_document(source.path, source.doc_id)
     return doc, passage_records(doc, *_enrichment())
 
 
@@ -435,46 +481,78 @@ def recover(index_dir: Path) -> None:
     whoosh_index.clean_files(storage, WHOOSH_INDEX_NAME, toc.generation, toc.segments)
 
 
-def _indexed_hashes(ix) -> dict[str, str]:
+def _indexed_versions(ix) -> dict[str, tuple[str, str]]:
+    """Per indexed report, the (content hash, data version) it was indexed with."""
     with ix.searcher() as searcher:
-        return {fields["doc_id"]: fields["hash"]
+        return {fields["doc_id"]: (fields["hash"], fields.get("data_version", ""))
                 for fields in searcher.documents(kind="doc")}
+
+
+def data_version() -> str:
+    """A fingerprint of the data files that shape what is indexed (the user dictionary and the
+    topic rules): a report indexed under other data files is reindexed."""
+    digest = hashlib.sha256()
+    for path in (analysis.USER_DICT, TOPICS_FILE):
+        digest.update(path.read_bytes() if path.exists() else b"")
+    return digest.hexdigest()[:16]
 
 
 def update_index(sources: list[Path], index_dir: Path, rebuild: bool = False, workers: int = 1,
                  progress: Callable[[Iterable, int], Iterable] = lambda items, total: items,
-                 on_wait: Callable[[], None] = lambda: None) -> Summary:
+                 on_wait: Callable[[], None] = lambda: None,
+                 confirm_removal: Callable[[Summary], bool] = lambda summary: False) -> Summary:
     """Bring the index in line with the source files: new, changed and removed files only.
 
+    A source that does not exist or cannot be read raises SourceError before anything is
+    touched. A run that would remove more than half of the indexed reports asks
+    `confirm_removal(summary)` (the summary lists them in `removed`) and, refused, changes
+    nothing and returns the summary with `refused` set.
     A file that fails keeps its previously indexed version, also across --rebuild.
     One run at a time per index directory (`on_wait` is called when another holds it);
     what a killed run left behind is removed first.
     """
     index_dir = Path(index_dir)
+    sources = [Path(s) for s in sources]
+    check_sources(sources)
     with IndexLock(index_dir, on_wait) as lock:
         recover(index_dir)
-        return _update_locked(sources, index_dir, rebuild, workers, progress, lock)
+        return _update_locked(sources, index_dir, rebuild, workers, progress, lock, confirm_removal)
+
+
+def removes_too_much(summary: Summary) -> bool:
+    """Whether a run would remove more than half of the indexed reports."""
+    return len(summary.removed) * 2 > summary.indexed_before
 
 
 def _update_locked(sources: list[Path], index_dir: Path, rebuild: bool, workers: int, progress,
-                   lock: IndexLock) -> Summary:
+                   lock: IndexLock, confirm_removal: Callable[[Summary], bool]) -> Summary:
     summary = Summary()
     files = source_files(sources, summary)
     previous = current_generation(index_dir)
-    if previous and not rebuild and not has_current_schema(FileStorage(str(previous)).open_index()):
+    previous_ix = FileStorage(str(previous)).open_index() if previous else None
+    if previous_ix and not has_current_schema(previous_ix):
         rebuild = summary.rebuilt_outdated = True
+        indexed = {}
+    else:
+        indexed = _indexed_versions(previous_ix) if previous_ix else {}
+    summary.indexed_before = len(indexed)
+    version = data_version()
+    summary.data_changed = any(v != version for _, v in indexed.values())
+    present = {source.doc_id for source in files}
+    summary.removed = sorted(set(indexed) - present)
+    if removes_too_much(summary) and not confirm_removal(summary):
+        summary.refused = True
+        return summary
+    # A rebuild indexes every file afresh: each counts as added.
+    known = {} if rebuild else indexed
+    todo = _changed_files(files, known, version, summary)
     if previous and not rebuild:
-        ix = FileStorage(str(previous)).open_index()
-        indexed = _indexed_hashes(ix)
-        todo = _changed_files(files, indexed, summary)
-        if not todo and not set(indexed) - {source.doc_id for source in files}:
+        if not todo and not summary.removed:
             return summary  # nothing to write: not even a writer is opened
-        generation = previous
+        generation, ix = previous, previous_ix
     else:
         generation = _new_generation(index_dir)
         ix = FileStorage(str(generation)).open_index()
-        indexed = {}
-        todo = _changed_files(files, indexed, summary)
     parallel = workers > 1 and len(todo) >= PARALLEL_MIN_FILES
     writer = _writer(ix, workers if parallel else 1, lock.fd)
     try:
@@ -483,15 +561,16 @@ def _update_locked(sources: list[Path], index_dir: Path, rebuild: bool, workers:
         analysis_workers = 1 if parallel else workers
         for source, outcome in progress(_analyse_all(todo, analysis_workers, lock.fd), len(todo)):
             if isinstance(outcome, IngestError):
-                summary.failed.append((source.path.name, str(outcome).split(": ", 1)[-1]))
+                summary.failed.append((source.label, str(outcome).split(": ", 1)[-1]))
                 continue
-            (summary.updated if source.doc_id in indexed else summary.added).append(source.doc_id)
-            _replace_document(writer, *outcome)
-        for doc_id in sorted(set(indexed) - {source.doc_id for source in files}):
+            (summary.updated if source.doc_id in known else summary.added).append(source.doc_id)
+            _replace_document(writer, *outcome, source=source, version=version)
+        for doc_id in summary.removed:
             writer.delete_by_term("doc_id", doc_id)
-            summary.removed.append(doc_id)
-        if rebuild and previous:
-            _carry_over_failed(writer, previous, files, summary)
+        if generation != previous and previous:
+            failed = {label for label, _ in summary.failed}
+            _carry_over_failed(writer, previous, {s.doc_id for s in files if s.label in failed} & set(indexed),
+                               version)
         if summary.changed or rebuild:
             # Merging the parallel writer's segments would redo serially what it did in parallel.
             writer.commit(optimize=rebuild and not parallel)
@@ -626,54 +705,57 @@ class _ParallelWriter(MpWriter):
         return task
 
 
-def _changed_files(files: list[SourceFile], indexed: dict[str, str], summary: Summary) -> list[SourceFile]:
-    """Files whose content hash differs from the indexed one; unreadable files go to summary.failed."""
+def _changed_files(files: list[SourceFile], indexed: dict[str, tuple[str, str]], version: str,
+                   summary: Summary) -> list[SourceFile]:
+    """Files whose content hash (or the data version they were indexed under) differs from
+    the indexed one; unreadable files go to summary.failed."""
     todo = []
     for source in files:
         if not source.path.is_file():
             # Never opened (reading a FIFO would block the run forever); like any file
             # that cannot be read, its previously indexed version stays.
-            summary.failed.append((source.path.name, _not_a_file_reason(source.path)))
+            summary.failed.append((source.label, _not_a_file_reason(source.path)))
             continue
         try:
             digest = content_hash(read_source_bytes(source.path))
         except IngestError as exc:
-            summary.failed.append((source.path.name, str(exc).split(": ", 1)[-1]))
+            summary.failed.append((source.label, str(exc).split(": ", 1)[-1]))
             continue
-        if indexed.get(source.doc_id) == digest:
+        if indexed.get(source.doc_id) == (digest, version):
             summary.unchanged.append(source.doc_id)
         else:
             todo.append(source)
     return todo
 
 
-def _replace_document(writer, doc: Document, records: list[dict]) -> None:
+def _replace_document(writer, doc: Document, records: list[dict], source: SourceFile | None, version: str) -> None:
     writer.delete_by_term("doc_id", doc.doc_id)
     for record in records + section_records(doc):
         writer.add_document(**record)
-    writer.add_document(**doc_record(doc, records))
+    writer.add_document(**doc_record(doc, records, source, version))
 
 
-def _carry_over_failed(writer, previous: Path, files: list[SourceFile], summary: Summary) -> None:
-    """Re-add, from the text stored in the previous generation, the reports whose files failed now."""
-    failed = {name for name, _ in summary.failed}
+def _carry_over_failed(writer, previous: Path, doc_ids: set[str], version: str) -> None:
+    """Re-add, from the text stored in the previous generation, the reports whose files failed
+    now (by document id, which is the file's path under its source folder)."""
     with FileStorage(str(previous), readonly=True).open_index().searcher() as searcher:
-        for source in files:
-            stored = searcher.document(key=source.doc_id, kind="doc") if source.path.name in failed else None
-            if stored:
-                doc = parse_document(source.doc_id, stored["source"].encode("utf-8"), stored["format"])
-                _replace_document(writer, doc, passage_records(doc, *_enrichment()))
+        for doc_id in sorted(doc_ids):
+            stored = searcher.document(key=doc_id, kind="doc")
+            doc = parse_document(doc_id, stored["source"].encode("utf-8"), stored["format"])
+            kept = SourceFile(doc_id, Path(stored.get("path", "")), doc_id)
+            _replace_document(writer, doc, passage_records(doc, *_enrichment()), kept if stored.get("path") else None,
+                              version)
 
 
 def _analyse_all(todo: list[SourceFile], workers: int, lock_fd: int | None = None):
     """(source, (doc, records) or IngestError) for each file, in order, using `workers` processes."""
     if workers <= 1 or len(todo) < 2:
         for source in todo:
-            yield source, _analyse_or_error(source.path)
+            yield source, _analyse_or_error(source)
         return
     with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
                              initargs=(os.getpid(), lock_fd)) as pool:
-        yield from zip(todo, pool.map(_analyse_or_error, [s.path for s in todo], chunksize=4))
+        yield from zip(todo, pool.map(_analyse_or_error, todo, chunksize=4))
 
 
 PR_SET_PDEATHSIG = 1
@@ -699,8 +781,8 @@ def _worker_init(parent: int, lock_fd: int | None) -> None:
         os._exit(1)
 
 
-def _analyse_or_error(path: Path):
+def _analyse_or_error(source: SourceFile):
     try:
-        return analyse_file(path)
+        return analyse_file(source)
     except IngestError as exc:
         return exc

@@ -117,11 +117,12 @@ def decode(data: bytes, name: str) -> str:
     return str(match)
 
 
-def read_document(path: Path) -> Document:
-    """Read and structure one source file; raises IngestError for files that cannot be indexed."""
+def read_document(path: Path, doc_id: str | None = None) -> Document:
+    """Read and structure one source file (its id defaults to the file's stem); raises
+    IngestError for files that cannot be indexed."""
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise IngestError(f"{path.name}: unsupported file type (use .txt or .md)")
-    return parse_document(path.stem, read_source_bytes(path), path.suffix.lower().lstrip("."))
+    return parse_document(doc_id or path.stem, read_source_bytes(path), path.suffix.lower().lstrip("."))
 
 
 def read_source_bytes(path: Path) -> bytes:

@@ -7,6 +7,7 @@ finds almost nothing the query is relaxed to "most terms must match".
 """
 from __future__ import annotations
 
+import difflib
 import html
 import math
 import os
@@ -40,10 +41,11 @@ SNIPPET_CHARS = 180
 # How much more a sentence holding a term as typed counts than one holding a synonym or sub-word.
 TERM_WEIGHT = 10.0
 FACETS = ("province", "city", "topic", "year")
+FACET_LABELS = {"province": "省份", "city": "城市", "topic": "主题", "year": "年份"}
 FILTER_SYNTAX = re.compile(r"^(city|province|topic|year|城市|省份|主题|年份)[:：](.+)$")
 FILTER_ALIASES = {"城市": "city", "省份": "province", "主题": "topic", "年份": "year"}
 QUERY_TOKENS = re.compile(r'-?"[^"]*(?:"|$)|\S+')
-UNSEARCHABLE = "查询中没有可检索的文字（只有符号）。请输入中文、字母或数字。"
+UNSEARCHABLE = "查询中没有可检索的词（只有符号或运算符）。请输入中文、字母或数字。"
 WORD_BOOST = 3.0
 GRAM_BOOST = 0.3
 SYNONYM_BOOST = 0.6
@@ -180,10 +182,11 @@ def parse_query(text: str, lexicon: analysis.Lexicon | None = None) -> ParsedQue
     clauses: list[list[Alternative]] = []
     excluded: list[Alternative] = []
     filters: dict[str, list] = {name: [] for name in ("city", "province", "topic", "year")}
-    pending_or = False
+    # OR joins the two words beside it only; beside an exclusion or a filter it joins nothing.
+    after_word = pending_or = False
     for raw in QUERY_TOKENS.findall(text):
         if raw == "OR" or raw == "|":
-            pending_or = bool(clauses)
+            pending_or = pending_or or after_word
             continue
         negative = raw.startswith("-") and len(raw) > 1
         body = raw[1:] if negative else raw
@@ -191,6 +194,7 @@ def parse_query(text: str, lexicon: analysis.Lexicon | None = None) -> ParsedQue
         if match:
             name = FILTER_ALIASES.get(match.group(1), match.group(1))
             filters[name].append(_year(match.group(2)) if name == "year" else match.group(2))
+            after_word = pending_or = False
             continue
         alternative = _alternative(body)
         if alternative is None:
@@ -201,7 +205,7 @@ def parse_query(text: str, lexicon: analysis.Lexicon | None = None) -> ParsedQue
             clauses[-1].append(alternative)
         else:
             clauses.append([alternative])
-        pending_or = False
+        after_word, pending_or = not negative, False
     if sum(len(c) for c in clauses) + len(excluded) > MAX_TERMS:
         raise QueryError(f"查询词过多：最多 {MAX_TERMS} 个 (too many terms: at most {MAX_TERMS})")
     inline = Filters(*(tuple(filters[n]) for n in ("city", "province", "topic", "year")))
@@ -262,19 +266,71 @@ def relaxed_units(parsed: ParsedQuery, lexicon: analysis.Lexicon) -> list[tuple[
     return units
 
 
+class Watched:
+    """A value loaded from data files, loaded again when one of them changes: users edit
+    synonyms.txt or topics.toml while a server runs."""
+
+    def __init__(self, load, *paths: Path):
+        self._load, self._paths = load, paths
+        self._stamp: tuple | None = None
+        self._value = None
+        self._lock = threading.Lock()
+
+    def get(self):
+        """The value as of the files' current contents."""
+        stamp = tuple(analysis.mtime_ns(path) for path in self._paths)
+        if stamp != self._stamp:
+            with self._lock:
+                if stamp != self._stamp:
+                    self._value, self._stamp = self._load(), stamp
+        return self._value
+
+    @property
+    def stamp(self) -> tuple | None:
+        """Which version of the files the value was loaded from (a cache key part)."""
+        return self._stamp
+
+
 class Engine:
     """The search engine over one index directory; safe to share between threads."""
 
     def __init__(self, index_dir: Path, gazetteer: enrich.Gazetteer | None = None,
-                 topics: enrich.TopicRules | None = None, lexicon: analysis.Lexicon | None = None):
+                 topics_file: Path = TOPICS_FILE, synonyms_file: Path = analysis.SYNONYMS,
+                 stopwords_file: Path = analysis.STOPWORDS):
         self.index_dir = Path(index_dir)
         self.gazetteer = gazetteer or enrich.Gazetteer.load()
-        self.topics = topics or enrich.TopicRules.load(TOPICS_FILE)
-        self.lexicon = lexicon or analysis.Lexicon.load()
+        self._topics = Watched(lambda: enrich.TopicRules.load(topics_file), topics_file)
+        self._lexicon = Watched(lambda: analysis.Lexicon.load(synonyms_file, stopwords_file),
+                                synonyms_file, stopwords_file)
         analysis.segmenter()  # load jieba now, not during the first user's query
         self._local = threading.local()
         self._views: dict = {}
         self._views_lock = threading.Lock()
+        self._open: set = set()  # every thread's searcher, so close() can close them all
+
+    def close(self) -> None:
+        """Close the searchers this engine opened (their files stay open until then)."""
+        with self._views_lock:
+            searchers, self._open = self._open, set()
+            self._views = {}
+        for searcher in searchers:
+            searcher.close()
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def topics(self) -> enrich.TopicRules:
+        """The topic taxonomy (names and aliases filters accept), as topics.toml says now."""
+        return self._topics.get()
+
+    @property
+    def lexicon(self) -> analysis.Lexicon:
+        """Synonyms and stopwords, as search/data says now."""
+        return self._lexicon.get()
 
     # -- index access -------------------------------------------------
     def view(self) -> tuple[object, IndexView]:
@@ -282,11 +338,15 @@ class Engine:
         shared view (columns, cached doc sets) of the index version it reads."""
         link = _link_target(self.index_dir)
         searcher = getattr(self._local, "searcher", None)
-        if searcher is None or self._local.link != link or not searcher.up_to_date():
-            if searcher is not None:
+        if searcher not in self._open or self._local.link != link or not searcher.up_to_date():
+            if searcher in self._open:
                 searcher.close()
+                with self._views_lock:
+                    self._open.discard(searcher)
             searcher = open_index(self.index_dir).searcher()
             self._local.searcher, self._local.link = searcher, link
+            with self._views_lock:
+                self._open.add(searcher)
         key = (link, searcher.reader().generation())
         with self._views_lock:  # one thread builds a new version's view; the others wait for it
             view = self._views.get(key)
@@ -305,13 +365,15 @@ class Engine:
         parsed = parse_query(request.q, self.lexicon)
         filters = request.filters.merged(parsed.filters)
         searcher, view = self.view()
+        self._check_filters(filters)
         allowed = {facet: self._filter_docs(searcher, view, facet, getattr(filters, facet)) for facet in FACETS}
         selected = [docs for docs in allowed.values() if docs is not None]
-        matching = self._matching(searcher, view, parsed, selected)
+        matches = self._matches(searcher, view, parsed)
+        matching = matches.for_selection(selected)
         hits = docsets.intersect([matching.docs] + selected)
-        facets = {facet: self._facet_counts(view, facet, matching.docs, allowed, filters) for facet in FACETS}
+        facets = {facet: self._facet_counts(view, facet, matches, allowed, filters) for facet in FACETS}
         docnums, scores = self._page(searcher, view, matching, hits, request,
-                                     key=(parsed.clauses, parsed.excluded, filters))
+                                     key=(parsed.clauses, parsed.excluded, filters, self._lexicon.stamp))
         return SearchResult(
             query=request.q, total=len(hits), total_reports=int(np.count_nonzero(np.bincount(view.columns.doc_ids[hits]))),
             page=request.page, limit=request.limit,
@@ -320,6 +382,22 @@ class Engine:
             facets=facets, relaxed=matching.relaxed, filters=filters,
             did_you_mean=self.did_you_mean(request.q) if not len(hits) and not parsed.empty else None,
             notice=UNSEARCHABLE if parsed.unsearchable else None)
+
+    def _check_filters(self, filters: Filters) -> None:
+        """QueryError for a filter value that names no known city, province or topic, with the
+        known values nearest to it: an unknown value must not look like an empty result."""
+        for facet in ("city", "province", "topic"):
+            for value in getattr(filters, facet):
+                if not self.selects(facet, value):
+                    near = difflib.get_close_matches(str(value), self._known_values(facet), n=5, cutoff=0.5)
+                    hint = f"相近的有：{'、'.join(near)}" if near else "没有相近的名称"
+                    raise QueryError(f"未知的{FACET_LABELS[facet]}：{str(value)[:50]}。{hint} "
+                                     f"(unknown {facet}: {str(value)[:50]!r})")
+
+    def _known_values(self, facet: str) -> list[str]:
+        if facet == "topic":
+            return [*self.topics.names, *self.topics.aliases]
+        return self.gazetteer.names("province" if facet == "province" else "city")
 
     def _alternative_docs(self, searcher, view: IndexView, alt: Alternative) -> np.ndarray:
         """Passages containing the term: in the text, or (unquoted) in the heading or title."""
@@ -342,23 +420,26 @@ class Engine:
         return Or([scoring_query(alt.text).with_boost(boost)
                    for c in clauses for alt, boost in _expanded(c, self.lexicon)])
 
-    def _matching(self, searcher, view: IndexView, parsed: ParsedQuery, selected: list) -> "_Matching":
-        """What the query matches before facet filters, and how to rank it.
-
-        Strict AND first; when that leaves fewer than RELAX_BELOW hits after the
-        filters, passages holding most of the terms join, ranked by how many they hold.
-        """
+    def _matches(self, searcher, view: IndexView, parsed: ParsedQuery) -> "_Matches":
+        """What the query matches before facet filters, strictly (every term) and, for a query
+        of two or more terms, relaxed (most terms, ranked by how many a passage holds)."""
         if parsed.unsearchable:
-            return _Matching(docsets.EMPTY)
+            return _Matches(_Matching(docsets.EMPTY))
         excluded = docsets.union([self._alternative_docs(searcher, view, a) for a in parsed.excluded])
         if parsed.empty:
-            return _Matching(docsets.difference(view.passages, excluded))
+            return _Matches(_Matching(docsets.difference(view.passages, excluded)))
         strict = docsets.intersect([self._clause_docs(searcher, view, c) for c in parsed.clauses]
                                    + [self._in_text(searcher, view, parsed.clauses), view.passages])
-        strict = docsets.difference(strict, excluded)
+        strict = _Matching(docsets.difference(strict, excluded), self._scoring(parsed.clauses))
         units = relaxed_units(parsed, self.lexicon)
-        if len(docsets.intersect([strict] + selected)) >= RELAX_BELOW or len(units) < 2:
-            return _Matching(strict, self._scoring(parsed.clauses))
+        if len(units) < 2:
+            return _Matches(strict)
+        relaxed = view.cached(("relaxed", parsed.clauses, parsed.excluded, self._lexicon.stamp),
+                              lambda: self._relaxed(searcher, view, units, strict.docs, excluded))
+        return _Matches(strict, relaxed)
+
+    def _relaxed(self, searcher, view: IndexView, units, strict: np.ndarray, excluded: np.ndarray) -> "_Matching":
+        """Passages holding at least two thirds of the units (strict hits included, first)."""
         unit_docs = [self._clause_docs(searcher, view, u) for u in units]
         held = np.zeros(len(view.columns.passages), dtype=np.int32)
         weight = np.zeros(len(held))
@@ -390,27 +471,37 @@ class Engine:
             terms = [("areas", div.code) for v in values for div in self.gazetteer.resolve(str(v), level)]
         return docsets.union([view.term_docs(searcher, field, text) for field, text in terms])
 
-    def _facet_counts(self, view: IndexView, facet: str, matches: np.ndarray, allowed: dict,
+    def _facet_counts(self, view: IndexView, facet: str, matches: "_Matches", allowed: dict,
                       filters: Filters) -> list[Bucket]:
-        """Passage counts per value, as if this facet's own selection were not applied."""
-        base = docsets.intersect([matches] + [d for f, d in allowed.items() if f != facet and d is not None])
-        columns = view.columns
-        if facet == "topic":
-            counts = dict(zip(columns.topic_names, columns.topics[base].sum(axis=0).tolist()))
-        elif facet == "year":
-            numbers = np.bincount(columns.years[base])
-            values = np.flatnonzero(numbers)
-            counts = dict(zip(values.tolist(), numbers[values].tolist()))
-        else:
-            codes, names = ((columns.provinces, columns.province_names) if facet == "province"
-                            else (columns.cities, columns.city_names))
-            counts = dict(zip(names, np.bincount(codes[base], minlength=len(names)).tolist()))
-        counts = {value: n for value, n in counts.items() if value and n}
+        """Passage counts per value, as if this facet's own selection were not applied: each
+        is the total that selecting the value instead returns, relaxed where that is."""
+        others = [d for f, d in allowed.items() if f != facet and d is not None]
+        counts = self._value_counts(view, facet, docsets.intersect([matches.strict.docs] + others))
+        if matches.relaxed is not None:
+            relaxed = self._value_counts(view, facet, docsets.intersect([matches.relaxed.docs] + others))
+            counts = {value: counts.get(value, 0) if counts.get(value, 0) >= RELAX_BELOW else n
+                      for value, n in relaxed.items()}
         ordered = sorted(counts.items(), key=lambda kv: (-kv[1], -kv[0] if facet == "year" else 0, str(kv[0])))
         selection = getattr(filters, facet)
         return [Bucket(value, count, view.parents.get(value) if facet == "city" else None,
                        tuple(v for v in selection if value in self.selects(facet, v)))
                 for value, count in ordered]
+
+    @staticmethod
+    def _value_counts(view: IndexView, facet: str, docs: np.ndarray) -> dict:
+        """How many of `docs` hold each value of the facet (values held by none left out)."""
+        columns = view.columns
+        if facet == "topic":
+            counts = dict(zip(columns.topic_names, columns.topics[docs].sum(axis=0).tolist()))
+        elif facet == "year":
+            numbers = np.bincount(columns.years[docs])
+            values = np.flatnonzero(numbers)
+            counts = dict(zip(values.tolist(), numbers[values].tolist()))
+        else:
+            codes, names = ((columns.provinces, columns.province_names) if facet == "province"
+                            else (columns.cities, columns.city_names))
+            counts = dict(zip(names, np.bincount(codes[docs], minlength=len(names)).tolist()))
+        return {value: n for value, n in counts.items() if value and n}
 
     def highlight_terms(self, parsed: ParsedQuery, relaxed: bool) -> list[str]:
         """Every string whose occurrences a hit's snippet marks: terms, their synonyms, relaxed sub-words."""
@@ -535,6 +626,29 @@ class _Matching:
     @property
     def relaxed(self) -> bool:
         return self.coverage is not None
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held, for the view's cache."""
+        coverage = self.coverage.held.nbytes + self.coverage.weight.nbytes if self.coverage else 0
+        return self.docs.nbytes + coverage
+
+
+@dataclass(frozen=True)
+class _Matches:
+    """A query's strict match (every term) and, for two or more terms, its relaxed match
+    (most terms). Which one a selection of facet values gets depends on the selection, the
+    same way for the results and for each facet bucket, so every count is what selecting
+    its value returns."""
+
+    strict: _Matching
+    relaxed: _Matching | None = None
+
+    def for_selection(self, selected: list[np.ndarray]) -> _Matching:
+        """Strict, unless the selection leaves fewer than RELAX_BELOW strict hits."""
+        if self.relaxed is None or len(docsets.intersect([self.strict.docs] + selected)) >= RELAX_BELOW:
+            return self.strict
+        return self.relaxed
 
 
 def _check_paging(request: SearchRequest) -> None:

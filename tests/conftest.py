@@ -30,12 +30,16 @@ def seed_index(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def engine(seed_index) -> Engine:
-    return Engine(seed_index)
+    with Engine(seed_index) as engine:
+        yield engine
 
 
 @pytest.fixture
 def app(seed_index):
-    return create_app({"TESTING": True, "INDEX_DIR": str(seed_index)})
+    app = create_app({"TESTING": True, "INDEX_DIR": str(seed_index)})
+    yield app
+    if app.extensions.get("rcsearch"):
+        app.extensions["rcsearch"].close()
 
 
 @pytest.fixture

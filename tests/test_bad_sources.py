@@ -26,7 +26,8 @@ def good_report(word: str) -> str:
 
 
 def found(index_dir: Path, word: str) -> list[str]:
-    return [h.doc_id for h in Engine(index_dir).search(SearchRequest(q=f'"{word}"', limit=100)).hits]
+    with Engine(index_dir) as engine:
+        return [h.doc_id for h in engine.search(SearchRequest(q=f'"{word}"', limit=100)).hits]
 
 
 def truncated_utf8(word: str) -> bytes:
@@ -197,3 +198,96 @@ def test_an_unreadable_file_is_reported_and_its_old_version_kept():
                 if not path.is_symlink():
                     path.chmod(0o644)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def ids_and_words(index_dir: Path, words: list[str]) -> dict[str, list[str]]:
+    return {word: found(index_dir, word) for word in words}
+
+
+def test_same_named_files_in_different_folders_are_two_reports(tmp_path):
+    sources, index_dir = tmp_path / "sources", tmp_path / "index"
+    (sources / "2020").mkdir(parents=True)
+    (sources / "2021").mkdir()
+    (sources / "2020" / "工作报告.txt").write_text(good_report("鸮二〇年"), encoding="utf-8")
+    (sources / "2021" / "工作报告.txt").write_text(good_report("鸮二一年"), encoding="utf-8")
+    summary = update_index([sources], index_dir)
+    assert summary.failed == [] and summary.added == ["2020/工作报告", "2021/工作报告"]
+    assert ids_and_words(index_dir, ["鸮二〇年", "鸮二一年"]) == {"鸮二〇年": ["2020/工作报告"],
+                                                             "鸮二一年": ["2021/工作报告"]}
+
+
+def test_a_failed_file_is_carried_over_a_rebuild_by_its_path_not_its_name(tmp_path):
+    sources, index_dir = tmp_path / "sources", tmp_path / "index"
+    for folder, word in (("a", "鸮甲旧"), ("b", "鸮乙旧")):
+        (sources / folder).mkdir(parents=True)
+        (sources / folder / "x.txt").write_text(good_report(word), encoding="utf-8")
+    assert update_index([sources], index_dir).failed == []
+    (sources / "a" / "x.txt").write_text(good_report("鸮甲新"), encoding="utf-8")
+    (sources / "b" / "x.txt").write_bytes(b"")
+    summary = update_index([sources], index_dir, rebuild=True)
+    assert summary.failed == [("b/x.txt", "empty file")] and summary.added == ["a/x"]
+    assert ids_and_words(index_dir, ["鸮甲新", "鸮甲旧", "鸮乙旧"]) == {
+        "鸮甲新": ["a/x"], "鸮甲旧": [], "鸮乙旧": ["b/x"]}
+
+
+def test_hidden_files_lock_files_and_backups_are_skipped_silently(tmp_path):
+    sources, index_dir = tmp_path / "sources", tmp_path / "index"
+    (sources / ".git" / "objects").mkdir(parents=True)
+    (sources / ".git" / "config").write_text("[core]\n")
+    (sources / ".git" / "objects" / "ab12").write_bytes(bytes(range(256)))
+    (sources / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (sources / "~$工作报告.docx").write_bytes(b"\x0bOffice lock")
+    (sources / "工作报告.txt~").write_text(good_report("鸮备份"), encoding="utf-8")
+    (sources / ".工作报告.txt.swp").write_bytes(b"b0VIM 8.2")
+    (sources / "工作报告.txt.swp").write_bytes(b"b0VIM 8.2")
+    (sources / "工作报告.txt").write_text(good_report("鸮正本"), encoding="utf-8")
+    summary = update_index([sources], index_dir)
+    assert (summary.failed, summary.added) == ([], ["工作报告"])
+    assert ids_and_words(index_dir, ["鸮正本", "鸮备份"]) == {"鸮正本": ["工作报告"], "鸮备份": []}
+
+
+def test_a_missing_or_unreadable_source_changes_nothing(tmp_path):
+    from search.index import SourceError, current_generation
+
+    root = Path(tempfile.mkdtemp(prefix="rcsearch-src-"))
+    try:
+        root.chmod(0o755)
+        sources, index_dir = root / "sources", root / "index"
+        shutil.copytree(SEEDS, sources)
+        assert update_index([sources], index_dir).failed == []
+        live = current_generation(index_dir)
+        with pytest.raises(SourceError, match="no such file or folder"):
+            update_index([root / "typo"], index_dir, confirm_removal=lambda summary: True)
+        if os.geteuid() == 0:  # root reads anything: ask as `nobody`, who may not read this folder
+            sources.chmod(0o700)
+            for path in [index_dir, *index_dir.rglob("*")]:
+                if not path.is_symlink():
+                    os.chown(path, NOBODY, NOBODY)
+
+            def unreadable_run():
+                try:
+                    update_index([sources], index_dir, confirm_removal=lambda summary: True)
+                except SourceError as exc:
+                    return {"refused": str(exc)}
+                return {"refused": None}
+
+            assert as_nobody(unreadable_run) == {"refused": f"{sources}: cannot be read (permission denied)"}
+        assert current_generation(index_dir) == live
+        with Engine(index_dir) as engine:
+            assert engine.search(SearchRequest()).total_reports == 5
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_changed_data_files_reindex_every_report(tmp_path, monkeypatch):
+    from search import analysis, index
+
+    sources, index_dir = tmp_path / "sources", tmp_path / "index"
+    shutil.copytree(SEEDS, sources)
+    update_index([sources], index_dir)
+    edited = tmp_path / "userdict.txt"
+    edited.write_text(analysis.USER_DICT.read_text(encoding="utf-8") + "人道力量 300 n\n", encoding="utf-8")
+    monkeypatch.setattr(analysis, "USER_DICT", edited)
+    summary = index.update_index([sources], index_dir)
+    assert summary.data_changed and len(summary.updated) == 5
+    assert index.update_index([sources], index_dir).unchanged == sorted(summary.updated)

@@ -1,5 +1,8 @@
 """The rcsearch command: incremental indexing, bad files, search output, exit codes."""
 import json
+import os
+
+import pytest
 
 from search.cli import cli
 
@@ -132,3 +135,116 @@ def test_parallel_writer_indexes_the_same_passages(runner, tmp_path):
         assert sorted((h["doc_id"], h["passage"]) for h in one["hits"]) == \
             sorted((h["doc_id"], h["passage"]) for h in two["hits"])
     assert [h["doc_id"] for h in answers["2"][1]["hits"]] == ["r007"]
+
+
+def stats(runner, index_dir) -> dict:
+    result = runner.invoke(cli, ["stats", "--json", "--index", str(index_dir)])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def live_generation(index_dir):
+    return os.readlink(index_dir / "current")
+
+
+@pytest.mark.parametrize("extra", [[], ["--rebuild"]])
+def test_a_mistyped_source_is_a_usage_error_that_changes_nothing(runner, sources, tmp_path, extra):
+    index_dir = tmp_path / "index"
+    assert index(runner, sources, index_dir).exit_code == 0
+    generation = live_generation(index_dir)
+    result = index(runner, tmp_path / "sourcse", index_dir, *extra)
+    assert result.exit_code == 2
+    assert "sourcse: no such file or folder; nothing was changed" in result.output
+    assert live_generation(index_dir) == generation and stats(runner, index_dir)["reports"] == 5
+
+
+def test_a_run_removing_more_than_half_is_refused_without_yes(runner, sources, tmp_path):
+    index_dir = tmp_path / "index"
+    index(runner, sources, index_dir)
+    for path in sorted(sources.glob("*.txt"))[:3]:
+        path.unlink()
+    refused = index(runner, sources, index_dir)
+    assert refused.exit_code == 2
+    assert "this run would remove 3 of 5 indexed reports" in refused.output
+    assert "000_ce03444764b2e6d0" in refused.output
+    assert "refused to remove 3 of 5 indexed reports; nothing was changed" in refused.output
+    assert stats(runner, index_dir)["reports"] == 5
+    confirmed = index(runner, sources, index_dir, "--yes")
+    assert confirmed.exit_code == 0, confirmed.output
+    assert "3 removed" in confirmed.output and stats(runner, index_dir)["reports"] == 2
+
+
+def test_removing_half_or_less_needs_no_confirmation(runner, sources, tmp_path):
+    index_dir = tmp_path / "index"
+    index(runner, sources, index_dir)
+    for path in sorted(sources.glob("*.txt"))[:2]:
+        path.unlink()
+    result = index(runner, sources, index_dir)
+    assert result.exit_code == 0, result.output
+    assert "2 removed" in result.output
+
+
+def test_an_empty_source_folder_never_empties_the_index_by_itself(runner, sources, tmp_path):
+    index_dir = tmp_path / "index"
+    index(runner, sources, index_dir)
+    (tmp_path / "empty").mkdir()
+    for extra in ([], ["--rebuild"]):
+        result = index(runner, tmp_path / "empty", index_dir, *extra)
+        assert result.exit_code == 2 and "refused to remove 5 of 5" in result.output
+        assert stats(runner, index_dir)["reports"] == 5
+
+
+def test_on_a_terminal_the_removal_is_asked(sources, tmp_path):
+    """The real command on a pseudo-terminal: it lists what would go and takes 'y' for yes."""
+    import pty
+    import subprocess
+
+    from conftest import ROOT
+
+    index_dir = tmp_path / "index"
+    rcsearch = [str(ROOT / ".venv" / "bin" / "rcsearch"), "index", "--index", str(index_dir), "--workers", "1"]
+    subprocess.run(rcsearch + [str(sources)], check=True, capture_output=True)
+    (tmp_path / "empty").mkdir()
+    primary, secondary = pty.openpty()
+    run = subprocess.Popen(rcsearch + [str(tmp_path / "empty")], stdin=secondary, stdout=secondary, stderr=secondary)
+    os.close(secondary)
+    seen = b""
+    while b"remove them from the index?" not in seen:
+        seen += os.read(primary, 4096)
+    os.write(primary, b"y\n")
+    assert run.wait(timeout=60) == 0
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:  # the terminal closed with the command
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(primary)
+    text = seen.decode()
+    assert "this run would remove 5 of 5 indexed reports" in text and "5 removed" in text
+
+
+def test_an_index_an_older_rcsearch_built_is_explained_by_search_and_stats(runner, tmp_path):
+    from test_ranking import _older_index
+
+    index_dir = tmp_path / "index"
+    _older_index(index_dir)
+    for command in (["search", "红十字"], ["stats"], ["stats", "--json"]):
+        result = runner.invoke(cli, [*command, "--index", str(index_dir)])
+        assert result.exit_code == 1, result.output
+        assert result.output == (f"Error: the index in {index_dir} was built by an older rcsearch; "
+                                 "run `rcsearch index` to rebuild it\n")
+
+
+def test_workers_default_to_the_cpus_this_process_may_use(tmp_path):
+    from search.cli import MAX_WORKERS, usable_cpus
+
+    allowed = len(os.sched_getaffinity(0))
+    quota = tmp_path / "cpu.max"
+    quota.write_text("max 100000\n")
+    assert usable_cpus(quota) == min(allowed, MAX_WORKERS)
+    quota.write_text("50000 100000\n")  # half a CPU: still one worker
+    assert usable_cpus(quota) == 1
+    assert usable_cpus(tmp_path / "no-cgroup") == min(allowed, MAX_WORKERS)

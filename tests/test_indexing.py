@@ -35,7 +35,7 @@ def test_an_index_built_in_small_runs_answers_like_one_sorted_in_memory(engine, 
     monkeypatch.setattr(index, "PARALLEL_MIN_FILES", 2)
     summary = index.update_index([sources], tmp_path / "index", workers=workers)
     assert len(summary.added) == 5
-    small_runs = Engine(tmp_path / "index")
-    for q in QUERIES:
-        expected = _scored(engine, q)
-        assert _scored(small_runs, q) == expected and expected, q
+    with Engine(tmp_path / "index") as small_runs:
+        for q in QUERIES:
+            expected = _scored(engine, q)
+            assert _scored(small_runs, q) == expected and expected, q

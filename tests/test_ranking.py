@@ -125,8 +125,8 @@ def _older_index(index_dir):
 def test_an_index_built_by_an_older_rcsearch_is_rebuilt(runner, app, tmp_path):
     index_dir = tmp_path / "index"
     _older_index(index_dir)
-    with pytest.raises(OutdatedIndexError, match="rcsearch index"):
-        Engine(index_dir).search(SearchRequest(q="红十字"))
+    with pytest.raises(OutdatedIndexError, match="rcsearch index"), Engine(index_dir) as engine:
+        engine.search(SearchRequest(q="红十字"))
     app.config["INDEX_DIR"] = str(index_dir)
     answer = app.test_client().get("/api/search?q=红十字")
     assert answer.status_code == 503 and "rcsearch index" in answer.get_json()["error"]

@@ -253,6 +253,13 @@ FIXED_FILTERS = [Filters(city=("石家庄",)), Filters(topic=("无偿献血",)),
 _ENGINES: dict[Path, Engine] = {}
 
 
+@pytest.fixture(autouse=True)
+def _close_engines():
+    yield
+    while _ENGINES:
+        _ENGINES.popitem()[1].close()
+
+
 def engine_for(index_dir: Path) -> Engine:
     """One engine per index, kept across runs: it must follow every change by itself."""
     if index_dir not in _ENGINES:
@@ -315,10 +322,12 @@ def at_start(rng, since):
 
 
 def writer_open(gen_dir):
-    """Once this run's Whoosh writer is open (its temporary pool exists), plus a random delay."""
+    """Once this run's Whoosh writer is open (its temporary pool exists), plus a random delay
+    short enough to land before its commit on a busy machine too (writing a few reports takes
+    a second; a longer delay sometimes let the run finish first)."""
     def trigger(rng, since):
         target = gen_dir(since)
-        return rng.uniform(0.0, 1.5) if target and _created_since(target / "MAIN.tmp", since) else None
+        return rng.uniform(0.0, 0.05) if target and _created_since(target / "MAIN.tmp", since) else None
     return trigger
 
 

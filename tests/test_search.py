@@ -1,10 +1,11 @@
 """Query language, ranking, relaxation and snippets over the seed index."""
+import os
 import re
 
 import pytest
 
 from search import analysis
-from search.query import QueryError, parse_query, snippet
+from search.query import UNSEARCHABLE, QueryError, parse_query, snippet
 
 MARK = re.compile(r"<mark>(.*?)</mark>")
 
@@ -99,9 +100,36 @@ def test_synonyms_apply_at_query_time(find):
     assert "骨髓" in hits[0].text
 
 
-def test_word_matches_outrank_bigram_matches(find):
-    result = find("体验馆")
-    assert result.hits[0].text.count("体验馆") >= 1
+def test_word_matches_outrank_bigram_matches(tmp_path):
+    """体验 is a word of 亲身体验 and of 体验馆 (a sub-word), but in 集体验收 only two characters
+    that jieba cuts apart: that passage is found, and comes last."""
+    from search.index import update_index
+    from search.query import Engine, SearchRequest
+
+    (tmp_path / "src").mkdir()
+    for name, text in (("a", "区红十字会开展集体验收工作，全体人员参加。"),
+                       ("b", "市民走进生命健康安全体验馆参观学习。"),
+                       ("c", "他用自己的亲身体验讲述急救知识。")):
+        (tmp_path / "src" / f"{name}.txt").write_text(text, encoding="utf-8")
+    update_index([tmp_path / "src"], tmp_path / "index")
+    with Engine(tmp_path / "index") as engine:
+        hits = engine.search(SearchRequest(q="体验")).hits
+    assert sorted(h.doc_id for h in hits[:2]) == ["b", "c"] and min(h.score for h in hits[:2]) > 0
+    assert [(h.doc_id, h.score) for h in hits[2:]] == [("a", 0.0)]
+
+
+def test_edited_synonyms_apply_without_a_restart(seed_index, find, tmp_path):
+    from search.query import Engine, SearchRequest
+
+    synonyms = tmp_path / "synonyms.txt"
+    synonyms.write_text("急救 ~ 救护\n", encoding="utf-8")
+    with Engine(seed_index, synonyms_file=synonyms) as engine:
+        before = engine.search(SearchRequest(q="魔豆妈妈")).total
+        synonyms.write_text("急救 ~ 救护\n魔豆妈妈 ~ 公益直播间\n", encoding="utf-8")
+        os.utime(synonyms, ns=(synonyms.stat().st_atime_ns, synonyms.stat().st_mtime_ns + 10**9))
+        after = engine.search(SearchRequest(q="魔豆妈妈")).total
+    assert before == find("魔豆妈妈").total
+    assert after == find("魔豆妈妈 OR 公益直播间").total > before
 
 
 @pytest.mark.parametrize("text, message", [
@@ -113,10 +141,43 @@ def test_unreasonable_queries_get_a_clear_error(text, message):
         parse_query(text)
 
 
-@pytest.mark.parametrize("text", ['"未闭合的引号', "-", "!!!@@@###", '""', "OR", "- - -", "city:"])
-def test_malformed_queries_are_searched_as_best_they_can(find, text):
+@pytest.mark.parametrize("text, notice", [
+    ('"未闭合的引号', None),  # a phrase to the end of the input, found nowhere
+    ("city:", None),          # not a filter without a value: the word "city", found nowhere
+    ("-", UNSEARCHABLE), ("!!!@@@###", UNSEARCHABLE), ('""', UNSEARCHABLE), ("OR", UNSEARCHABLE),
+    ("- - -", UNSEARCHABLE),
+])
+def test_malformed_queries_are_searched_as_best_they_can(find, text, notice):
     result = find(text)
-    assert result.total >= 0
+    assert (result.total, result.hits, result.notice) == (0, [], notice)
+
+
+def clauses(text):
+    parsed = parse_query(text)
+    return [[alt.text for alt in clause] for clause in parsed.clauses], [alt.text for alt in parsed.excluded]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("a OR b", ([["a", "b"]], [])),
+    ("a b OR c", ([["a"], ["b", "c"]], [])),
+    ("a OR b c", ([["a", "b"], ["c"]], [])),
+    ("a OR b OR c", ([["a", "b", "c"]], [])),
+    ("a -b OR c", ([["a"], ["c"]], ["b"])),      # OR beside an exclusion joins nothing
+    ("a OR -b", ([["a"]], ["b"])),
+    ("a OR city:石家庄 b", ([["a"], ["b"]], [])),  # nor beside a filter
+    ("OR a", ([["a"]], [])),
+    ("a OR", ([["a"]], [])),
+])
+def test_or_binds_only_the_words_beside_it(text, expected):
+    assert clauses(text) == expected
+
+
+def test_or_beside_an_exclusion_does_not_reach_across_it(find):
+    both = find("魔豆妈妈 公益直播间", limit=100)
+    result = find("魔豆妈妈 -石家庄 OR 公益直播间", limit=100)
+    assert result.total == both.total - sum("石家庄" in h.text + h.heading + h.title for h in both.hits)
+    assert all("魔豆妈妈" in h.text + h.heading + h.title and "公益直播间" in h.text + h.heading + h.title
+               for h in result.hits)
 
 
 def test_unbalanced_quote_is_a_phrase_to_the_end(find):
@@ -127,7 +188,7 @@ def test_unbalanced_quote_is_a_phrase_to_the_end(find):
 def test_symbols_only_find_nothing_and_say_why(find):
     result = find("!!!???…")
     assert result.total == 0 and result.hits == []
-    assert "没有可检索的文字" in result.notice
+    assert "没有可检索的词" in result.notice
 
 
 def test_exclusion_alone_browses_everything_else(find):
@@ -170,5 +231,6 @@ def test_last_character_of_a_passage_is_found(tmp_path):
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "bird.txt").write_text("红十字会志愿者在湿地救助了一只鹬", encoding="utf-8")
     update_index([tmp_path / "src"], tmp_path / "index")
-    hits = Engine(tmp_path / "index").search(SearchRequest(q="鹬")).hits
+    with Engine(tmp_path / "index") as engine:
+        hits = engine.search(SearchRequest(q="鹬")).hits
     assert [(h.doc_id, h.snippet) for h in hits] == [("bird", "红十字会志愿者在湿地救助了一只<mark>鹬</mark>")]
