@@ -18,6 +18,8 @@ from pathlib import Path
 
 import ahocorasick
 
+from search.analysis import normalize
+
 TOPICS_FILE = Path(__file__).parent / "data" / "topics.toml"
 
 MUNICIPALITIES = frozenset({"11", "12", "31", "50"})  # adcode prefixes of 北京, 天津, 上海, 重庆
@@ -53,8 +55,14 @@ LEAD_BONUS = 4      # the first place named in the unit's opening sentence
 MIN_EVIDENCE = 4    # below this a unit has no region of its own
 DOMINANCE = 2 / 3   # share of the evidence the chosen division must hold among its siblings
 ORG_AFTER = ("红十字", "红会")
-# A place followed by these is a hospital advert (spam spliced into captures) or a media outlet.
-NOT_AUTHOR = re.compile(r".{0,4}?(癫痫|医院|哪家|治疗|男科|妇科|不孕|白癜风|牛皮癣|日报|晚报|电视台|广播|客户端|发布)")
+# A place followed by these is a hospital advert (spam spliced into captures), a media outlet, or
+# people from there (台湾同胞, 湖北籍): never the author of the work.
+NOT_AUTHOR = re.compile(r".{0,4}?(癫痫|医院|哪家|治疗|男科|妇科|不孕|白癜风|牛皮癣|日报|晚报|晨报|早报|商报|时报|都市报|报社"
+                        r"|电视台|广播|客户端|发布|融媒|新闻网|同胞|籍)")
+# A place right after these is a partner of the work (联合东西湖区红十字志愿者协会) or, unless it
+# names a Red Cross organisation, where aid went (向定西、陇南等地发放, 驰援武汉): not its author.
+PARTNER_BEFORE = re.compile(r"(?:联合|携手|协同|会同|联手)(?:了)?$")
+RECIPIENT_BEFORE = re.compile(r"(?:向|援助|支援|帮扶|对口|驰援|赴|前往|深入|奔赴)(?:了|到)?$")
 PLACE_LIST_SHARE = 0.6  # a line this much made of place names is a list, not prose
 COMPOUND_GAP = re.compile(r"(?:红十字会?)?[((]?")  # between 杭州市|富阳区, 浙江省|红十字(|东阳
 LEAD_SENTENCE = re.compile(r"[^。!?!?]*")
@@ -237,13 +245,17 @@ def short_name(full: str) -> str | None:
     return stem if len(stem) >= 2 else None
 
 
-def _mentions(text: str, gazetteer: Gazetteer) -> list[_Mention]:
+def _mentions(text: str, gazetteer: Gazetteer, authors_only: bool = False) -> list[_Mention]:
     """Mentions in one piece of text with their context: organisation, brackets, compounds;
-    hospital adverts and media outlets dropped."""
+    hospital adverts and media outlets dropped, and with `authors_only` partners and places
+    aid went to."""
     kept: list[_Mention] = []
     for m in gazetteer.scan(text):
         m.org = text.startswith(ORG_AFTER, m.end)
         if not m.org and NOT_AUTHOR.match(text, m.end, m.end + 8):
+            continue
+        before = text[max(0, m.start - 4):m.start]
+        if authors_only and (PARTNER_BEFORE.search(before) or (not m.org and RECIPIENT_BEFORE.search(before))):
             continue
         m.bracketed = text[m.start - 1:m.start] in ("(", "(") and text[m.end:m.end + 1] in (")", ")")
         previous = kept[-1] if kept else None
@@ -298,14 +310,14 @@ def _lines(text: str) -> list[str]:
 
 def _unit_mentions(title: str, paragraphs: list[str], gazetteer: Gazetteer, known: set[str]) -> list[_Mention]:
     """All resolved mentions of a unit, weighted by where and how they occur."""
-    in_title = _mentions(title, gazetteer)
+    in_title = _mentions(title, gazetteer, authors_only=True)
     for m in in_title:
         m.weight += TITLE_BONUS
     headings = set(_lines(title))
     body: list[_Mention] = []
     in_lead: list[_Mention] | None = None
     for paragraph in paragraphs:
-        found = _mentions(paragraph, gazetteer)
+        found = _mentions(paragraph, gazetteer, authors_only=True)
         if _is_place_list(paragraph, found):
             continue
         # The lead is the first paragraph of prose: not a short line of page furniture, nor the headings again.
@@ -331,12 +343,42 @@ def _dominant(scores: dict[str, int]) -> str | None:
     return best if best and scores[best] >= DOMINANCE * total else None
 
 
+@dataclass(frozen=True)
+class PassageText:
+    """What region detection needs of a passage: its sub-article, its section heading, its text."""
+    article: int
+    heading: str
+    text: str
+
+
+def passage_regions(lead: str, article_heads: list[str], passages: list[PassageText],
+                    gazetteer: Gazetteer) -> list[Region]:
+    """The region of each passage: the report's own (from its lead lines and all its text), a
+    sub-article's (article_heads[i - 1] heads sub-article i), or a section's whose heading
+    names a place (### 辽宁：…), each falling back to the one around it."""
+    report = detect_region(lead, [p.text for p in passages], gazetteer)
+    articles = [report] + [detect_region(head, [p.text for p in passages if p.article == number], gazetteer,
+                                         default=report)
+                           for number, head in enumerate(article_heads, start=1)]
+    sections: dict[tuple[int, str], Region] = {}
+    for p in passages:
+        key = (p.article, p.heading)
+        if key not in sections:
+            names_place = p.heading and mentioned_places(p.heading, gazetteer)
+            sections[key] = detect_region(
+                p.heading, [q.text for q in passages if (q.article, q.heading) == key], gazetteer,
+                default=articles[p.article]) if names_place else articles[p.article]
+    return [sections[(p.article, p.heading)] for p in passages]
+
+
 def detect_region(title: str, paragraphs: list[str], gazetteer: Gazetteer, default: Region | None = None) -> Region:
     """Region of the organisation that wrote a text unit (a whole report, or one sub-article of a report holding several).
-    title: headline/byline lines (strong evidence); paragraphs: body text.
+    title: headline/byline lines (strong evidence); paragraphs: body text. Traditional and
+    compatibility characters are folded first (紅十字會 reads as 红十字会).
     Returns `default` (or Region()) when the unit has no convincing evidence of its own."""
     default = default or Region()
-    mentions = _unit_mentions(title or "", list(paragraphs), gazetteer, set(default.codes()))
+    mentions = _unit_mentions(normalize(title or ""), [normalize(p) for p in paragraphs], gazetteer,
+                              set(default.codes()))
     own: dict[str, int] = defaultdict(int)           # evidence naming the division itself
     total: dict[str, int] = defaultdict(int)         # ... or anything inside it
     for m in mentions:
@@ -363,7 +405,7 @@ def detect_region(title: str, paragraphs: list[str], gazetteer: Gazetteer, defau
 
 def mentioned_places(text: str, gazetteer: Gazetteer) -> list[str]:
     """Full names of divisions (province/city/county level) a passage merely mentions, unambiguous ones only, deduplicated, in order of appearance."""
-    mentions = _mentions(text or "", gazetteer)
+    mentions = _mentions(normalize(text or ""), gazetteer)
     _resolve(mentions, gazetteer, set())
     return list(dict.fromkeys(m.division.name for m in mentions if m.division))
 
@@ -392,7 +434,7 @@ class TopicRules:
         """Rules from a topics.toml file ([[topic]] name/keywords/min_hits, [aliases] name = [topics])."""
         with open(path, "rb") as f:
             data = tomllib.load(f)
-        topics = tuple(Topic(t["name"], tuple(k.lower() for k in t["keywords"]), int(t.get("min_hits", 1)))
+        topics = tuple(Topic(t["name"], tuple(normalize(k) for k in t["keywords"]), int(t.get("min_hits", 1)))
                        for t in data.get("topic", []))
         aliases = {name: tuple(members) for name, members in data.get("aliases", {}).items()}
         unknown = {m for members in aliases.values() for m in members} - {t.name for t in topics}
@@ -407,7 +449,7 @@ class TopicRules:
 
     def topics_for(self, text: str) -> list[str]:
         """Names of the topics a passage is about, in taxonomy order."""
-        text = (text or "").lower()
+        text = normalize(text or "")
         return [t.name for t in self.topics if t.keywords and len(t.pattern.findall(text)) >= t.min_hits]
 
     def expand(self, name: str) -> list[str]:
@@ -433,12 +475,15 @@ PARTY_EVENT = re.compile("|".join(PARTY_EVENTS))
 DATELINE_SPAN = 300  # a dateline sits in the masthead, before the story
 
 
-def report_year(title: str, text: str) -> int | None:
-    """The report's year: a dateline (2020年12月22日) or year in title first, else the latest plausible year (1990..2035) the text reports on."""
-    title, text = title or "", text or ""
+def report_year(title: str, text: str, date: str | None = None) -> int | None:
+    """The report's year: a dateline (2020年12月22日) or year in title first, then the date the
+    page or file gives (YYYY-MM-DD), else the latest plausible year (1990..2035) the text reports on."""
+    title, text = normalize(title or ""), normalize(text or "")
     for match in (*YEAR.finditer(title), *DATELINE.finditer(text, 0, DATELINE_SPAN)):
         if int(match.group(1)) in YEARS:
             return int(match.group(1))
+    if date and date[:4].isdigit() and int(date[:4]) in YEARS:
+        return int(date[:4])
     reported = [int(m.group(1)) for m in YEAR.finditer(text)
                 if not FUTURE_BEFORE.search(text, max(0, m.start() - 4), m.start())
                 and not FUTURE_AFTER.match(text, m.end())]

@@ -122,6 +122,8 @@ def build_schema() -> Schema:
         source=STORED,
         format=STORED,
         hash=STORED,
+        date=STORED,
+        title_source=STORED,
         data_version=STORED,
         path=STORED,
         indexed_at=STORED,
@@ -246,18 +248,13 @@ def _not_a_file_reason(path: Path) -> str:
 
 def passage_records(doc: Document, gazetteer: enrich.Gazetteer, topics: enrich.TopicRules) -> list[dict]:
     """Whoosh field values of a report's passages, enriched with region, places, topics and year."""
-    year = enrich.report_year(doc.title + "\n" + "\n".join(doc.lead_lines), doc.source)
-    # The whole report decides its own region: an opening part may not name the place at all.
-    main_region = enrich.detect_region("\n".join(doc.lead_lines or (doc.title,)),
-                                       [p.text for p in doc.passages], gazetteer)
-    regions = [main_region]
-    for number, article in enumerate(doc.articles[1:], start=1):
-        paragraphs = [p.text for p in doc.passages if p.article == number]
-        regions.append(enrich.detect_region("\n".join(article.heading_lines), paragraphs, gazetteer,
-                                            default=main_region))
+    year = enrich.report_year(doc.title + "\n" + "\n".join(doc.lead_lines), doc.source, doc.date)
+    regions = enrich.passage_regions("\n".join(doc.lead_lines or (doc.title,)),
+                                     ["\n".join(article.heading_lines) for article in doc.articles[1:]],
+                                     [enrich.PassageText(p.article, p.heading, p.text) for p in doc.passages],
+                                     gazetteer)
     records = []
-    for passage, section in zip(doc.passages, _section_keys(doc)):
-        region = regions[passage.article]
+    for passage, section, region in zip(doc.passages, _section_keys(doc), regions):
         passage_topics = topics.topics_for(passage.heading + "\n" + passage.text)
         records.append(dict(
             kind="passage", doc_id=doc.doc_id,
@@ -308,7 +305,8 @@ def doc_record(doc: Document, records: list[dict], source: SourceFile | None, ve
     first = records[0]
     return dict(key=doc.doc_id, kind="doc", doc_id=doc.doc_id, title=doc.title, title_words=doc.title,
                 title_grams=doc.title, compact=compact_value(doc.title), source=doc.source,
-                format=doc.format, hash=doc.content_hash, data_version=version, indexed_at=time.time(),
+                format=doc.format, hash=doc.content_hash, date=doc.date or "", title_source=doc.title_source,
+                data_version=version, indexed_at=time.time(),
                 path=str(source.path.resolve()) if source else "",
                 province=first["province"], city=first["city"], county=first["county"], year=first["year"])
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import charset_normalizer
 
+from search import furniture
 from search.analysis import segmenter
 
 SUPPORTED_SUFFIXES = (".txt", ".md")
@@ -51,6 +52,10 @@ NOTE = re.compile(r"^([▲△●■◆]|[(（].*[)）]$)")
 DATELINE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日")
 
 
+HEADLINE = "headline"
+FIRST_SENTENCE = "first sentence"
+
+
 class IngestError(Exception):
     """A source file that cannot be indexed; the message says why."""
 
@@ -85,6 +90,8 @@ class Document:
     passages: tuple[Passage, ...]
     articles: tuple[Article, ...] = field(default=(Article(()),))
     lead_lines: tuple[str, ...] = ()  # title, subtitle, byline, dateline: region and year evidence
+    date: str | None = None           # YYYY-MM-DD the page or file gives, beside the text
+    title_source: str = "headline"    # HEADLINE, or FIRST_SENTENCE when the report has no headline
 
 
 @dataclass
@@ -145,17 +152,21 @@ def read_source_bytes(path: Path) -> bytes:
 def parse_document(doc_id: str, data: bytes, fmt: str) -> Document:
     """Structure decoded bytes into title, articles and passages."""
     source = decode(data, f"{doc_id}.{fmt}").replace("\r\n", "\n").replace("\r", "\n")
-    blocks = _blocks(source, markdown=fmt == "md")
+    lines, date = _page_lines(source)
+    blocks = _blocks(lines, markdown=fmt == "md")
     if not blocks:
         raise IngestError(f"{doc_id}.{fmt}: no text to index")
-    title, lead, body = _split_title(blocks)
-    paragraphs = _repair(body)
-    passages, articles = _passages(lead, paragraphs)
+    head = _split_title(blocks)
+    paragraphs = _repair(head.body)
+    passages, articles = _passages(head.lead, paragraphs)
     if not passages:
         raise IngestError(f"{doc_id}.{fmt}: no text to index")
-    return Document(doc_id=doc_id, title=title, format=fmt, source=source,
+    # A masthead names where the page was printed, not who did the work: no region evidence.
+    evidence = [line for line in head.lead if furniture.kind(line) != furniture.MASTHEAD]
+    return Document(doc_id=doc_id, title=head.title, format=fmt, source=source,
                     content_hash=content_hash(data), passages=tuple(passages),
-                    articles=tuple(articles), lead_lines=tuple(lead))
+                    articles=tuple(articles), lead_lines=tuple(evidence), date=date,
+                    title_source=head.title_source)
 
 
 def _is_heading_like(text: str) -> bool:
@@ -181,9 +192,22 @@ def _article_lines(lines: list[str]) -> list[str]:
     return lines
 
 
-def _blocks(source: str, markdown: bool) -> list[_Block]:
+def _page_lines(source: str) -> tuple[list[str], str | None]:
+    """The lines of the report without page furniture, and the date the furniture gave
+    (时间:2019-02-25 … 来源:本网), if any."""
     lines = _article_lines([line.replace("\u3000", " ").strip() for line in source.split("\n")])
-    lines = [line for line in lines if line and not FURNITURE.match(line)]
+    kept, date = [], None
+    for line in lines:
+        if not line:
+            continue
+        if FURNITURE.match(line) or furniture.is_dropped(line):
+            date = date or furniture.date_in(line)
+        else:
+            kept.append(line)
+    return kept, date
+
+
+def _blocks(lines: list[str], markdown: bool) -> list[_Block]:
     # Once a file marks its headings with '#', unmarked lines are paragraphs.
     explicit = markdown or any(MARKDOWN_HEADING.match(line) for line in lines)
     blocks = []
@@ -196,32 +220,45 @@ def _blocks(source: str, markdown: bool) -> list[_Block]:
     return [b for b in blocks if b.text]
 
 
-def _split_title(blocks: list[_Block]) -> tuple[str, list[str], list[_Block]]:
-    """Title, the lead lines around it, and the body blocks after it."""
+@dataclass(frozen=True)
+class _Head:
+    """How a report opens: its title (a headline, or failing one its first sentence), the
+    lead lines around the headline, and the body blocks that follow."""
+
+    title: str
+    title_source: str
+    lead: list[str]
+    body: list[_Block]
+
+
+def _split_title(blocks: list[_Block]) -> _Head:
     for i, block in enumerate(blocks[:12]):
         if block.heading and SUBTITLE.match(block.text) and i > 0 and blocks[i - 1].heading:
             end = i + 1
             while end < len(blocks) and BYLINE.match(blocks[end].text):
                 end += 1
             lead = [b.text for b in blocks[:i - 1] if b.heading] + [b.text for b in blocks[i - 1:end]]
-            return blocks[i - 1].text, lead, [b for b in blocks[:i - 1] if not b.heading] + blocks[end:]
+            return _Head(blocks[i - 1].text, HEADLINE, lead, [b for b in blocks[:i - 1] if not b.heading] + blocks[end:])
     explicit = next((i for i, b in enumerate(blocks[:5]) if b.explicit_heading), None)
     if explicit is not None:
-        return blocks[explicit].text, [blocks[explicit].text], blocks[:explicit] + blocks[explicit + 1:]
+        return _Head(blocks[explicit].text, HEADLINE, [blocks[explicit].text], blocks[:explicit] + blocks[explicit + 1:])
     leading = 0
     while leading < len(blocks) and blocks[leading].heading:
         leading += 1
+    lead = [b.text for b in blocks[:leading]]
     candidates = [i for i in range(leading) if _looks_like_headline(blocks[i].text)]
     if candidates:
         i = candidates[-1]
-        return blocks[i].text, [b.text for b in blocks[:leading]], blocks[i + 1:] if i + 1 >= leading else blocks[leading:]
+        return _Head(blocks[i].text, HEADLINE, lead, blocks[i + 1:] if i + 1 >= leading else blocks[leading:])
     first = blocks[leading].text if leading < len(blocks) else blocks[0].text
-    return _first_sentence(first), [b.text for b in blocks[:leading]], blocks[leading:]
+    return _Head(_first_sentence(first), FIRST_SENTENCE, lead, blocks[leading:])
 
 
 def _looks_like_headline(text: str) -> bool:
+    """Long enough to say what happened, and not a dateline, a byline nor a masthead."""
     cjk = sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
-    return cjk >= 6 and not DATELINE.match(text) and not BYLINE.match(text)
+    return (cjk >= 6 and not DATELINE.match(text) and not BYLINE.match(text)
+            and furniture.kind(text) not in (furniture.MASTHEAD, furniture.BYLINE))
 
 
 def _first_sentence(text: str) -> str:

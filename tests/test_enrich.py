@@ -1,4 +1,4 @@
-"""Enrichment: regions of the seed reports and real web captures, gazetteer look-ups,
+"""Enrichment: regions of the seed reports and composed web captures, gazetteer look-ups,
 mentioned places, topics and years."""
 from pathlib import Path
 
@@ -8,7 +8,7 @@ from search.enrich import (TOPICS_FILE, Gazetteer, Region, TopicRules, detect_re
                            mentioned_places, report_year, short_name)
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
-REAL_DEV = Path(__file__).resolve().parent / "data" / "real"
+COMPOSED = Path(__file__).resolve().parent / "data" / "composed"
 ZHEJIANG = Region("浙江省")
 
 
@@ -49,9 +49,9 @@ def report_004_units() -> dict[str, tuple[str, list[str]]]:
             for (name, _, heads), at, end in zip(starts, positions, positions[1:])}
 
 
-def real_dev(name: str) -> list[str]:
-    path = next(REAL_DEV.glob(f"{name}_*.txt"))
-    return lines_of(path.read_bytes().decode("gb18030" if name == "w04" else "utf-8"))
+def composed(name: str) -> list[str]:
+    path = next(COMPOSED.glob(f"{name}_*"))
+    return lines_of(path.read_bytes().decode("gb18030" if name == "c08" else "utf-8"))
 
 
 @pytest.mark.parametrize("stem, title_lines, expected", [
@@ -92,14 +92,17 @@ def test_seed_004_opening_alone_has_no_region(gazetteer):
 
 
 @pytest.mark.parametrize("name, headline, expected", [
-    ("w01", "今年天津将建立210支红十字应急救护志愿服务队", Region("天津市", "天津市")),   # spam: 苏州 拉萨 郑州
-    ("w02", None, Region("湖北省", "武汉市")),                 # 东西湖区 is a partner, not the author
-    ("w03", None, Region("上海市", "上海市", "青浦区")),
-    ("w04", None, Region("甘肃省", "天水市", "清水县")),       # GB18030; 清水县 is not 清水河县
-    ("w05", None, Region("湖南省", "长沙市", "长沙县")),       # 长沙县 is not 长沙市; 和县 is not there
+    ("c01", "芦溪县红十字会走进敬老院开展健康义诊", Region("江西省", "萍乡市", "芦溪县")),  # a county alone
+    ("c02", "榆次区红十字会举办造血干细胞捐献志愿者座谈会", Region("山西省", "晋中市", "榆次区")),  # 太原 masthead
+    ("c03", "铜仁市红十字会开展防汛救灾物资储备检查", Region("贵州省", "铜仁市")),  # spam: 南宁 长春 合肥
+    ("c04", "临沂市红十字会驰援受灾地区", Region("山东省", "临沂市")),  # 新乡 receives, 郑州 is a partner
+    ("c05", None, Region("上海市", "上海市", "金山区")),
+    ("c07", None, Region("广东省")),                 # traditional characters
+    ("c08", None, Region("陕西省", "榆林市", "定边县")),  # GB18030
+    ("c10", None, Region("江西省", "吉安市", "吉安县")),  # 吉安县 is not 吉安市
 ])
-def test_real_dev_region(gazetteer, name, headline, expected):
-    lines = real_dev(name)
+def test_capture_region(gazetteer, name, headline, expected):
+    lines = composed(name)
     title = headline or ""
     paragraphs = [line for line in lines if line != headline]
     assert detect_region(title, paragraphs, gazetteer) == expected

@@ -6,7 +6,6 @@ import pytest
 from search.ingest import IngestError, decode, parse_document, read_document, split_long
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
-REAL = Path(__file__).resolve().parent / "data" / "real"
 
 
 def seed(prefix: str):
@@ -84,8 +83,10 @@ def test_encodings_are_detected(encoding):
 
 
 def test_web_capture_furniture_is_not_the_title():
-    doc = read_document(REAL / "w01_tianjin.txt")
-    assert doc.title == "今年天津将建立210支红十字应急救护志愿服务队"
+    page = "汽车配件网\n\n当前位置:首页\n>>\n正文\n\n今年本市将建立80支红十字应急救护志愿服务队\n\n" \
+           "记者 王晨 昨天是世界急救日，市红十字会宣布，今年将在全市80个社区建立应急救护志愿服务队。\n"
+    doc = parse_document("capture", page.encode("utf-8"), "txt")
+    assert doc.title == "今年本市将建立80支红十字应急救护志愿服务队"
     assert all("首页" not in p.text and p.text != "正文" for p in doc.passages)
 
 
