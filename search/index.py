@@ -10,17 +10,14 @@ kernel when the process dies, so a killed run never leaves a stale lock), and
 each run first removes what a killed run left behind: half-built generations,
 temporary symlinks and unreferenced segment files in the live generation.
 Readers never write to the index directory; they survive a generation being
-swapped and deleted under them (see ``_LiveIndex``).
+swapped and deleted under them (see ``whoosh_internals.LiveIndex``).
 """
 from __future__ import annotations
 
-import bisect
 import ctypes
 import hashlib
-import errno
 import fcntl
 import functools
-import marshal
 import os
 import re
 import shutil
@@ -35,16 +32,13 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import W3Codec
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.formats import Frequency
 from whoosh.system import pack_uint
-from whoosh.writing import PostingPool
 from whoosh.filedb.filestore import FileStorage
-from whoosh.multiproc import MpWriter, SubWriterTask
 
-from search import analysis, enrich
+from search import analysis, enrich, whoosh_internals
 from search.ingest import (SUPPORTED_SUFFIXES, Document, IngestError, content_hash, parse_document, read_document,
                            read_source_bytes)
 
@@ -329,7 +323,7 @@ def _topic_rules(path: Path, mtime_ns: int) -> enrich.TopicRules:
 
 # A reader racing a rebuild may resolve `current` just before the swap and find
 # the old generation deleted a moment later; it then re-resolves the link.
-READ_RETRIES = 5
+READ_RETRIES = whoosh_internals.READ_RETRIES
 
 
 def current_generation(index_dir: Path) -> Path | None:
@@ -349,36 +343,6 @@ def current_generation(index_dir: Path) -> Path | None:
     return None
 
 
-class _LiveIndex(whoosh_index.FileIndex):
-    """A generation opened for reading that follows `current` when its folder is deleted.
-
-    A searcher over a deleted generation reports itself out of date (so it is
-    reopened), and opening a reader re-resolves `current` when the files it
-    wanted are gone; nothing here ever writes to the index directory.
-    """
-
-    index_dir: Path
-
-    def latest_generation(self):
-        try:
-            return super().latest_generation()
-        except OSError:
-            return -2  # never a reader's generation: the searcher is reopened
-
-    def reader(self, reuse=None):
-        for attempt in range(READ_RETRIES):
-            try:
-                return super().reader(reuse=reuse)
-            except (OSError, whoosh_index.EmptyIndexError) as exc:
-                if getattr(exc, "errno", None) not in (errno.ENOENT, None) or attempt == READ_RETRIES - 1:
-                    raise
-                generation = current_generation(self.index_dir)
-                if generation is None:
-                    raise
-                self.storage = FileStorage(str(generation), readonly=True)
-                reuse = None
-
-
 def open_index(index_dir: Path, readonly: bool = True):
     """Open the live generation; raises FileNotFoundError when there is none."""
     for attempt in range(READ_RETRIES):
@@ -389,7 +353,7 @@ def open_index(index_dir: Path, readonly: bool = True):
         try:
             if not readonly:
                 return storage.open_index()
-            ix = storage.open_index(indexclass=_LiveIndex)
+            ix = storage.open_index(indexclass=whoosh_internals.LiveIndex)
         except (OSError, whoosh_index.EmptyIndexError):
             if attempt == READ_RETRIES - 1:
                 raise
@@ -397,7 +361,7 @@ def open_index(index_dir: Path, readonly: bool = True):
         if not has_current_schema(ix):
             raise OutdatedIndexError(f"the index in {index_dir} was built by an older rcsearch; "
                                      "run `rcsearch index` to rebuild it")
-        ix.index_dir = Path(index_dir)
+        ix.relocate = functools.partial(current_generation, Path(index_dir))
         return ix
     raise FileNotFoundError(f"no index in {index_dir}")
 
@@ -475,8 +439,7 @@ def recover(index_dir: Path) -> None:
         if WRITER_DEBRIS.match(name):
             path = live / name
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
-    toc = whoosh_index.TOC.read(storage, WHOOSH_INDEX_NAME)
-    whoosh_index.clean_files(storage, WHOOSH_INDEX_NAME, toc.generation, toc.segments)
+    whoosh_internals.remove_unreferenced_files(storage, WHOOSH_INDEX_NAME)
 
 
 def _indexed_versions(ix) -> dict[str, tuple[str, str]]:
@@ -590,117 +553,11 @@ def _writer(ix, workers: int, lock_fd: int | None):
     segment each (kept as separate segments: merging them would be serial again)."""
     # Compound segment files are copied whole into memory by every reader (Whoosh's
     # BufferFile wraps them in BytesIO): a server would hold the index once per thread.
-    options = dict(limitmb=POOL_MB, compound=False, codec=Codec())
+    options = dict(limitmb=POOL_MB, compound=False, codec=whoosh_internals.Codec())
     if workers > 1:
-        return _ParallelWriter(ix, procs=workers, multisegment=True, lock_fd=lock_fd, **options)
-    return _with_chunked_pool(ix.writer(**options))
-
-
-class _ChunkedPool(PostingPool):
-    """Whoosh's posting pool, handling postings a chunk at a time where it handled them one
-    by one: a build too big to sort in memory spent a third of its time pickling each
-    posting to a run, unpickling it and merging the runs through a Python heap."""
-
-    CHUNK = 8192
-
-    def add(self, item):
-        # A posting costs ~170 bytes and its term twice (Whoosh's own estimate, in one step).
-        self.fieldnames.add(item[0])
-        self.current.append(item)
-        self.currentsize += 170 + 2 * len(item[1])
-        if self.currentsize > self.limit:
-            self.save()
-
-    def _write_run(self, f, items):
-        chunk = []
-        for item in items:
-            chunk.append(item)
-            if len(chunk) == self.CHUNK:
-                marshal.dump(chunk, f)
-                chunk = []
-        if chunk:
-            marshal.dump(chunk, f)
-        f.close()
-
-    def _read_chunks(self, path):
-        f = self._open_run(path)
-        try:
-            while True:
-                try:
-                    yield marshal.load(f)
-                except EOFError:
-                    return
-        finally:
-            f.close()
-            self._remove_run(path)
-
-    def _read_run(self, path):
-        for chunk in self._read_chunks(path):
-            yield from chunk
-
-    def _merge_runs(self, paths):
-        # Whatever the buffers hold up to the smallest of their last postings comes before
-        # anything still on disk: sort that (timsort merges the sorted pieces, in C) and
-        # yield it, then refill the buffers that ran dry.
-        chunks = [self._read_chunks(path) for path in paths]
-        buffers = [next(c, []) for c in chunks]
-        while any(buffers):
-            bound = min(b[-1] for b in buffers if b)
-            ready = []
-            for i, buffer in enumerate(buffers):
-                cut = bisect.bisect_right(buffer, bound)
-                ready.extend(buffer[:cut])
-                buffers[i] = buffer[cut:] or next(chunks[i], [])
-            ready.sort()
-            yield from ready
-
-
-def _with_chunked_pool(writer):
-    """The writer, its posting pool (still empty) replaced by a _ChunkedPool."""
-    if not isinstance(writer.pool, _ChunkedPool):
-        writer.pool = _ChunkedPool(writer._tempstorage, writer.newsegment, limitmb=writer.pool.limit // 2**20)
-    return writer
-
-
-class Codec(W3Codec):
-    """Whoosh's codec, with postings laid out for reading whole lists into arrays
-    (search/postings.py) rather than skipping through them: bigger blocks, and no
-    per-block length bounds (they serve only Whoosh's block-max skipping and cost a
-    field-length lookup per posting at commit)."""
-
-    length_stats = False
-
-    def __init__(self, blocklimit: int = 512, compression: int = 3, inlinelimit: int = 1):
-        super().__init__(blocklimit, compression, inlinelimit)
-
-
-class _SubWriter(SubWriterTask):
-    """A writer process that, like the analysis workers, dies with the indexer and lets go of its lock."""
-
-    def __init__(self, *args, parent: int, lock_fd: int | None):
-        super().__init__(*args)
-        self.parent, self.lock_fd = parent, lock_fd
-
-    def run(self):
-        _worker_init(self.parent, self.lock_fd)
-        super().run()
-
-    def _process_file(self, filename, doc_count):
-        _with_chunked_pool(self.writer)
-        super()._process_file(filename, doc_count)
-
-
-class _ParallelWriter(MpWriter):
-    def __init__(self, ix, lock_fd: int | None, **kwargs):
-        super().__init__(ix, **kwargs)
-        self.lock_fd = lock_fd
-
-    def _new_task(self):
-        task = _SubWriter(self.storage, self.indexname, self.jobqueue, self.resultqueue, self.subargs,
-                          self.multisegment, parent=os.getpid(), lock_fd=self.lock_fd)
-        self.tasks.append(task)
-        task.start()
-        return task
+        init = functools.partial(_worker_init, os.getpid(), lock_fd)
+        return whoosh_internals.ParallelWriter(ix, init=init, procs=workers, multisegment=True, **options)
+    return whoosh_internals.with_chunked_pool(ix.writer(**options))
 
 
 def _changed_files(files: list[SourceFile], indexed: dict[str, tuple[str, str]], version: str,

@@ -8,16 +8,14 @@ and weights), and scored with Whoosh's BM25F formulas for all of them at once.
 from __future__ import annotations
 
 import math
-from array import array
 from dataclasses import dataclass
-from pickle import loads
-import zlib
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.query import Or, Query, Term
 from whoosh.scoring import bm25
 from whoosh.util.numeric import byte_to_length
+
+from search import whoosh_internals
 
 # byte_to_length for every stored length byte (0: the document has no such field).
 _LENGTHS = np.array([0] + [byte_to_length(b) for b in range(1, 256)], dtype=np.float64)
@@ -44,7 +42,7 @@ def read_postings(reader, field: str, text: str) -> Postings:
     for segment, base in reader.leaf_readers():
         if (field, text) not in segment:
             continue
-        seg_docs, seg_weights = _segment_postings(segment, field, text)
+        seg_docs, seg_weights = whoosh_internals.segment_postings(segment, field, text)
         deleted = segment.deleted_docs_set if segment.has_deletions() else ()
         if deleted:
             live = ~np.isin(seg_docs, np.fromiter(deleted, dtype=np.int64))
@@ -56,51 +54,9 @@ def read_postings(reader, field: str, text: str) -> Postings:
     return Postings(np.concatenate(docs).astype(np.int32), np.concatenate(weights))
 
 
-def _segment_postings(segment, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-    """Docnums and weights of one segment, deletions included, a block at a time when the
-    postings live in the postings file (short lists are inlined and read one by one)."""
-    matcher = segment._terms.matcher(field, segment._text_to_bytes(field, text), segment.schema[field].format)
-    if not isinstance(matcher, W3LeafMatcher):
-        return _one_by_one(matcher)
-    deltas, weights, sizes = [], [], []
-    while matcher.is_active():
-        # A Whoosh 3 block pickles (ids as deltas from the block's start, weights or one
-        # weight for all or None for 1.0, values).
-        data = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
-        block_ids, block_weights = loads(zlib.decompress(data) if matcher._compression else data)[:2]
-        count = matcher._blocklength
-        deltas.extend(block_ids)
-        weights.extend(block_weights if isinstance(block_weights, (tuple, list, array))
-                       else (1.0 if block_weights is None else block_weights,) * count)
-        sizes.append(count)
-        matcher._next_block()
-    running = np.cumsum(np.array(deltas, dtype=np.int64))
-    block_ends = np.cumsum(sizes)
-    # Each block's deltas start again from 0: subtract what the previous blocks summed to.
-    before = np.concatenate([[0], running[block_ends[:-1] - 1]])
-    return running - np.repeat(before, sizes), np.array(weights, dtype=np.float32)
-
-
-def _one_by_one(matcher) -> tuple[np.ndarray, np.ndarray]:
-    docs, weights = [], []
-    while matcher.is_active():
-        docs.append(matcher.id())
-        weights.append(matcher.weight())
-        matcher.next()
-    return np.array(docs, dtype=np.int64), np.array(weights, dtype=np.float32)
-
-
 def read_lengths(reader, field: str) -> np.ndarray:
     """Every document's length in `field` as Whoosh's scorer sees it (quantized; 0 when absent)."""
-    parts = []
-    for segment, _ in reader.leaf_readers():
-        column = segment._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
-        count = segment.doc_count_all()
-        codes = np.zeros(count, dtype=np.uint8)
-        if column is not None and column._count:
-            stored = np.frombuffer(column._dbfile.get(column._basepos, column._count), dtype=np.uint8)
-            codes[:len(stored)] = stored
-        parts.append(_LENGTHS[codes])
+    parts = [_LENGTHS[whoosh_internals.segment_lengths(segment, field)] for segment, _ in reader.leaf_readers()]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 

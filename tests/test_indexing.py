@@ -4,15 +4,15 @@ import random
 import pytest
 from whoosh.filedb.filestore import FileStorage
 
-from search import index
+from search import index, whoosh_internals
 from search.query import Engine, SearchRequest
 
 QUERIES = ["红十字", "造血干细胞", '"博爱送万家"', "石家庄有多少志愿者加入中华骨髓库", "会"]
 
 
 def test_spilled_postings_come_back_sorted_and_complete(tmp_path, monkeypatch):
-    monkeypatch.setattr(index._ChunkedPool, "CHUNK", 1000)
-    pool = index._ChunkedPool(FileStorage(str(tmp_path)), None, limitmb=1)
+    monkeypatch.setattr(whoosh_internals.ChunkedPool, "CHUNK", 1000)
+    pool = whoosh_internals.ChunkedPool(FileStorage(str(tmp_path)), None, limitmb=1)
     postings = [("text", f"词{n:05d}".encode(), n % 97, float(n % 5), b"\x01") for n in range(40_000)]
     shuffled = random.Random(7).sample(postings, len(postings))
     for posting in shuffled:

@@ -1,0 +1,228 @@
+"""Everything rcsearch takes from below Whoosh's public API, in one place.
+
+Written for whoosh-reloaded 2.7.x (pinned `>=2.7.5,<2.8` in pyproject.toml): the W3 codec's
+block layout and length columns, the writer's posting pool, the multiprocessing writer's
+task class, FileIndex's generation look-up and TOC clean-up, and the highlighter's text
+escaping. An upgrade of Whoosh should only ever touch this module. The tests that guard it
+compare what is built here with Whoosh's own answers:
+
+- tests/test_ranking.py: posting arrays and field lengths read here equal Whoosh's matchers
+  and `doc_field_length` (segment_postings, segment_lengths), and every score equals a
+  one-at-a-time recomputation from Whoosh's postings;
+- tests/test_indexing.py: an index built through ChunkedPool runs (tiny memory, parallel
+  ParallelWriter processes) answers exactly like one sorted in memory;
+- tests/test_reliability.py: killed writers leave nothing that remove_unreferenced_files
+  and LiveIndex do not cope with; readers follow a swapped generation;
+- tests/test_search.py, tests/test_hostile.py: snippets escape exactly what MarkFormatter
+  does not mark.
+"""
+from __future__ import annotations
+
+import bisect
+import errno
+import marshal
+import zlib
+from array import array
+from pickle import loads
+from typing import Callable
+
+import numpy as np
+from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3LeafMatcher, _lenfield
+from whoosh.filedb.filestore import FileStorage
+from whoosh.multiproc import MpWriter, SubWriterTask
+from whoosh.writing import PostingPool
+
+# How many times a reader re-resolves the live generation when its files vanish under it.
+READ_RETRIES = 5
+
+
+class Codec(W3Codec):
+    """Whoosh's codec, with postings laid out for reading whole lists into arrays
+    (search/postings.py) rather than skipping through them: bigger blocks, and no
+    per-block length bounds (they serve only Whoosh's block-max skipping and cost a
+    field-length lookup per posting at commit)."""
+
+    length_stats = False
+
+    def __init__(self, blocklimit: int = 512, compression: int = 3, inlinelimit: int = 1):
+        super().__init__(blocklimit, compression, inlinelimit)
+
+
+class ChunkedPool(PostingPool):
+    """Whoosh's posting pool, handling postings a chunk at a time where it handled them one
+    by one: a build too big to sort in memory spent a third of its time pickling each
+    posting to a run, unpickling it and merging the runs through a Python heap."""
+
+    CHUNK = 8192
+
+    def add(self, item):
+        # A posting costs ~170 bytes and its term twice (Whoosh's own estimate, in one step).
+        self.fieldnames.add(item[0])
+        self.current.append(item)
+        self.currentsize += 170 + 2 * len(item[1])
+        if self.currentsize > self.limit:
+            self.save()
+
+    def _write_run(self, f, items):
+        chunk = []
+        for item in items:
+            chunk.append(item)
+            if len(chunk) == self.CHUNK:
+                marshal.dump(chunk, f)
+                chunk = []
+        if chunk:
+            marshal.dump(chunk, f)
+        f.close()
+
+    def _read_chunks(self, path):
+        f = self._open_run(path)
+        try:
+            while True:
+                try:
+                    yield marshal.load(f)
+                except EOFError:
+                    return
+        finally:
+            f.close()
+            self._remove_run(path)
+
+    def _read_run(self, path):
+        for chunk in self._read_chunks(path):
+            yield from chunk
+
+    def _merge_runs(self, paths):
+        # Whatever the buffers hold up to the smallest of their last postings comes before
+        # anything still on disk: sort that (timsort merges the sorted pieces, in C) and
+        # yield it, then refill the buffers that ran dry.
+        chunks = [self._read_chunks(path) for path in paths]
+        buffers = [next(c, []) for c in chunks]
+        while any(buffers):
+            bound = min(b[-1] for b in buffers if b)
+            ready = []
+            for i, buffer in enumerate(buffers):
+                cut = bisect.bisect_right(buffer, bound)
+                ready.extend(buffer[:cut])
+                buffers[i] = buffer[cut:] or next(chunks[i], [])
+            ready.sort()
+            yield from ready
+
+
+def with_chunked_pool(writer):
+    """The writer, its posting pool (still empty) replaced by a ChunkedPool."""
+    if not isinstance(writer.pool, ChunkedPool):
+        writer.pool = ChunkedPool(writer._tempstorage, writer.newsegment, limitmb=writer.pool.limit // 2**20)
+    return writer
+
+
+class _SubWriter(SubWriterTask):
+    """A writer process that runs `init` first (rcsearch's: die with the indexer, let go of its lock)."""
+
+    def __init__(self, *args, init: Callable[[], None]):
+        super().__init__(*args)
+        self.init = init
+
+    def run(self):
+        self.init()
+        super().run()
+
+    def _process_file(self, filename, doc_count):
+        with_chunked_pool(self.writer)
+        super()._process_file(filename, doc_count)
+
+
+class ParallelWriter(MpWriter):
+    """Whoosh's multiprocessing writer whose processes run `init` first and pool postings
+    in chunks."""
+
+    def __init__(self, ix, init: Callable[[], None], **kwargs):
+        super().__init__(ix, **kwargs)
+        self.init = init
+
+    def _new_task(self):
+        task = _SubWriter(self.storage, self.indexname, self.jobqueue, self.resultqueue, self.subargs,
+                          self.multisegment, init=self.init)
+        self.tasks.append(task)
+        task.start()
+        return task
+
+
+class LiveIndex(whoosh_index.FileIndex):
+    """A generation opened for reading that follows the live one when its folder is deleted.
+
+    A searcher over a deleted generation reports itself out of date (so it is
+    reopened), and opening a reader asks `relocate()` for the live generation when the
+    files it wanted are gone; nothing here ever writes to the index directory.
+    """
+
+    relocate: Callable[[], object]  # the live generation's folder now, or None
+
+    def latest_generation(self):
+        try:
+            return super().latest_generation()
+        except OSError:
+            return -2  # never a reader's generation: the searcher is reopened
+
+    def reader(self, reuse=None):
+        for attempt in range(READ_RETRIES):
+            try:
+                return super().reader(reuse=reuse)
+            except (OSError, whoosh_index.EmptyIndexError) as exc:
+                if getattr(exc, "errno", None) not in (errno.ENOENT, None) or attempt == READ_RETRIES - 1:
+                    raise
+                generation = self.relocate()
+                if generation is None:
+                    raise
+                self.storage = FileStorage(str(generation), readonly=True)
+                reuse = None
+
+
+def remove_unreferenced_files(storage, indexname: str) -> None:
+    """Delete the segment files that the index's table of contents does not refer to (what a
+    killed writer wrote before its commit)."""
+    toc = whoosh_index.TOC.read(storage, indexname)
+    whoosh_index.clean_files(storage, indexname, toc.generation, toc.segments)
+
+
+def segment_postings(segment, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Docnums and weights of one segment, deletions included, a block at a time when the
+    postings live in the postings file (short lists are inlined and read one by one)."""
+    matcher = segment._terms.matcher(field, segment._text_to_bytes(field, text), segment.schema[field].format)
+    if not isinstance(matcher, W3LeafMatcher):
+        return _one_by_one(matcher)
+    deltas, weights, sizes = [], [], []
+    while matcher.is_active():
+        # A Whoosh 3 block pickles (ids as deltas from the block's start, weights or one
+        # weight for all or None for 1.0, values).
+        data = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
+        block_ids, block_weights = loads(zlib.decompress(data) if matcher._compression else data)[:2]
+        count = matcher._blocklength
+        deltas.extend(block_ids)
+        weights.extend(block_weights if isinstance(block_weights, (tuple, list, array))
+                       else (1.0 if block_weights is None else block_weights,) * count)
+        sizes.append(count)
+        matcher._next_block()
+    running = np.cumsum(np.array(deltas, dtype=np.int64))
+    block_ends = np.cumsum(sizes)
+    # Each block's deltas start again from 0: subtract what the previous blocks summed to.
+    before = np.concatenate([[0], running[block_ends[:-1] - 1]])
+    return running - np.repeat(before, sizes), np.array(weights, dtype=np.float32)
+
+
+def _one_by_one(matcher) -> tuple[np.ndarray, np.ndarray]:
+    docs, weights = [], []
+    while matcher.is_active():
+        docs.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+    return np.array(docs, dtype=np.int64), np.array(weights, dtype=np.float32)
+
+
+def segment_lengths(segment, field: str) -> np.ndarray:
+    """Every document's stored length byte in `field` for one segment (0 when absent)."""
+    column = segment._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
+    codes = np.zeros(segment.doc_count_all(), dtype=np.uint8)
+    if column is not None and column._count:
+        stored = np.frombuffer(column._dbfile.get(column._basepos, column._count), dtype=np.uint8)
+        codes[:len(stored)] = stored
+    return codes
