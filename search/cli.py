@@ -50,6 +50,10 @@ def _progress(items, total):
     return tqdm(items, total=total, unit="file", desc="indexing", disable=None, file=sys.stderr)
 
 
+index_option = click.option("--index", "index_dir", metavar="DIR",
+                            help="Index folder (default: index/ or $RCSEARCH_INDEX).")
+
+
 @click.group()
 @click.version_option(package_name="rcsearch")
 def cli():
@@ -58,9 +62,10 @@ def cli():
 
 @cli.command()
 @click.argument("sources", nargs=-1, type=click.Path(path_type=str))
-@click.option("--index", "index_dir", help="Index folder (default: index/ or $RCSEARCH_INDEX).")
+@index_option
 @click.option("--rebuild", is_flag=True, help="Build a fresh index aside and swap it in.")
 @click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=usable_cpus, show_default="CPUs available",
+              metavar="N",
               help="Processes used to read and analyse files.")
 @click.option("--yes", "-y", is_flag=True, help="Remove more than half of the indexed reports without asking.")
 def index(sources, index_dir, rebuild, workers, yes):
@@ -118,15 +123,16 @@ def _confirm_removal(summary: Summary) -> bool:
 
 @cli.command()
 @click.argument("query", required=False, default="")
-@click.option("--city", multiple=True, help="Filter by city or county (repeatable).")
-@click.option("--province", multiple=True, help="Filter by province (repeatable).")
-@click.option("--topic", multiple=True, help="Filter by topic (repeatable).")
-@click.option("--year", multiple=True, type=int, help="Filter by year (repeatable).")
-@click.option("--limit", type=int, default=10, show_default=True)
-@click.option("--page", type=int, default=1, show_default=True)
-@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
+@click.option("--city", multiple=True, metavar="C", help="Filter by city or county (repeatable).")
+@click.option("--province", multiple=True, metavar="P", help="Filter by province (repeatable).")
+@click.option("--topic", multiple=True, metavar="T", help="Filter by topic (repeatable).")
+@click.option("--year", multiple=True, type=int, metavar="Y", help="Filter by year (repeatable).")
+@click.option("--limit", type=int, default=10, show_default=True, metavar="N", help="Passages per page (1-100).")
+@click.option("--page", type=int, default=1, show_default=True, metavar="N", help="Page of results.")
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True,
+              metavar="relevance|date", help="Best passages first, or newest reports first.")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly what /api/search returns.")
-@click.option("--index", "index_dir", help="Index folder (default: index/ or $RCSEARCH_INDEX).")
+@index_option
 def search(query, city, province, topic, year, limit, page, sort, as_json, index_dir):
     """Search the index and print the matching passages, highlighted."""
     engine = _engine(index_dir)
@@ -159,10 +165,10 @@ def _terminal_snippet(snippet: str) -> str:
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=5000, show_default=True)
-@click.option("--index", "index_dir", help="Index folder (default: index/ or $RCSEARCH_INDEX).")
-@click.option("--threads", type=int, default=8, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, metavar="HOST", help="Address to listen on.")
+@click.option("--port", type=int, default=5000, show_default=True, metavar="PORT", help="Port to listen on.")
+@index_option
+@click.option("--threads", type=int, default=8, show_default=True, metavar="N", help="Requests served at once.")
 def serve(host, port, index_dir, threads):
     """Serve the search UI and JSON API on a production WSGI server (waitress)."""
     from waitress import serve as waitress_serve
@@ -191,7 +197,7 @@ def serve(host, port, index_dir, threads):
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-@click.option("--index", "index_dir", help="Index folder (default: index/ or $RCSEARCH_INDEX).")
+@index_option
 def stats(as_json, index_dir):
     """Reports and passages per province, city, topic and year."""
     overview = collection_overview(_engine(index_dir))
@@ -216,6 +222,38 @@ def _engine(index_dir: str | None) -> Engine:
     except FileNotFoundError as exc:  # an index an older rcsearch built, or one removed meanwhile
         raise click.ClickException(str(exc)) from None
     return engine
+
+
+SYNOPSIS_WIDTH = 100
+
+
+def synopsis(name: str, command: click.Command) -> str:
+    """One command's usage line, written from its parameters (wrapped, continuation indented)."""
+    words = [f"rcsearch {name}"]
+    for param in command.params:
+        if isinstance(param, click.Argument):
+            meta = param.name.upper()
+            words.append(f"[{meta}...]" if param.nargs == -1 else meta if param.required else f"[{meta}]")
+        elif isinstance(param, click.Option) and not param.hidden:
+            flag = max(param.opts, key=len)
+            words.append(f"[{flag}]" if param.is_flag else f"[{flag} {param.metavar}]" + ("..." if param.multiple else ""))
+    lines = [words[0]]
+    for word in words[1:]:
+        if len(lines[-1]) + 1 + len(word) > SYNOPSIS_WIDTH:
+            lines.append(" " * (len(words[0]) + 1) + word)
+        else:
+            lines[-1] += " " + word
+    return "\n".join(lines)
+
+
+def usage_block() -> str:
+    """Every command's usage line: what `rcsearch --help` ends with and README's Use section shows."""
+    return "\n".join(synopsis(name, command) for name, command in cli.commands.items())
+
+
+cli.epilog = "\b\n" + usage_block()
+for _name, _command in cli.commands.items():
+    _command.epilog = "\b\n" + synopsis(_name, _command)
 
 
 def main():

@@ -1,6 +1,7 @@
 """The rcsearch command: incremental indexing, bad files, search output, exit codes."""
 import json
 import os
+import textwrap
 
 import pytest
 
@@ -248,3 +249,15 @@ def test_workers_default_to_the_cpus_this_process_may_use(tmp_path):
     quota.write_text("50000 100000\n")  # half a CPU: still one worker
     assert usable_cpus(quota) == 1
     assert usable_cpus(tmp_path / "no-cgroup") == min(allowed, MAX_WORKERS)
+
+
+def test_readme_usage_block_is_what_rcsearch_help_says(runner):
+    from search.cli import synopsis, usage_block
+
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"```\n{usage_block()}\n```" in readme, "paste search.cli.usage_block() into README's Use section"
+    assert textwrap.indent(usage_block(), "  ") in runner.invoke(cli, ["--help"]).output
+    for name, command in cli.commands.items():
+        assert textwrap.indent(synopsis(name, command), "  ") in runner.invoke(cli, [name, "--help"]).output
