@@ -36,7 +36,7 @@ CACHE_BYTES = 48 * 2**20
 EMPTY = np.zeros(0, dtype=np.int32)
 
 
-def _members(docs: np.ndarray, of: np.ndarray) -> np.ndarray:
+def members(docs: np.ndarray, of: np.ndarray) -> np.ndarray:
     """Which of `docs` are in the sorted set `of` (a binary search each: cheap when `docs` is small)."""
     if not len(of):
         return np.zeros(len(docs), dtype=bool)
@@ -51,7 +51,7 @@ def intersect(sets: list[np.ndarray]) -> np.ndarray:
     for other in ordered[1:]:
         if not len(result):
             break
-        result = result[_members(result, other)]
+        result = result[members(result, other)]
     return result
 
 
@@ -71,7 +71,7 @@ def union(sets: list[np.ndarray]) -> np.ndarray:
 
 def difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Docs in a but not in b."""
-    return a[~_members(a, b)] if len(a) and len(b) else a
+    return a[~members(a, b)] if len(a) and len(b) else a
 
 
 @dataclass(frozen=True)
@@ -161,56 +161,10 @@ class IndexView:
         """Docs whose field holds the term."""
         return self.postings(searcher, field, text).docs
 
-    def bm25f_scores(self, searcher, query, docs: np.ndarray) -> np.ndarray:
-        """BM25F scores of the (sorted) passages for an Or-of-Terms query: Whoosh's formulas,
-        with statistics over passages, the unit of retrieval. A title or heading is indexed
-        once, on its record, but counts, and scores, for every passage that shares it."""
-        weighting = searcher.weighting
-        scores = np.zeros(len(docs))
-        for term in postings.weighted_terms(query):
-            found = self.postings(searcher, term.field, term.text)
-            if not len(found.docs):
-                continue
-            stands_for = self.passages_per_record(searcher, term.field)
-            found_scores = term.boost * postings.bm25f(
-                found.weights, self.lengths(searcher, term.field)[found.docs],
-                doc_frequency=float(stands_for[found.docs].sum()), doc_count=len(self.passages),
-                avg_length=self.average_length(searcher, term.field), B=weighting.B, K1=weighting.K1)
-            context = CONTEXT_OF.get(term.field)
-            if context:
-                links = self.links(context)
-                by_record = np.zeros(int(links.max()) + 1)
-                by_record[links[found.docs]] = found_scores
-                scores += by_record[links[docs]]
-            else:
-                hit = _members(found.docs, docs)
-                scores[np.searchsorted(docs, found.docs[hit])] += found_scores[hit]
-        return scores
-
     def links(self, context: Context) -> np.ndarray:
         """Per docnum, the code of the record of this context the passage shares (its report,
         its section); the record itself has the same code."""
         return getattr(self.columns, context.link)
-
-    def passages_per_record(self, searcher, field: str) -> np.ndarray:
-        """Per docnum, how many passages a record holding `field` stands for: one (its own
-        text), or for a title or heading, the passages that share it."""
-        context = CONTEXT_OF.get(field)
-        if context is None:
-            return self.cached(("one each",), lambda: np.ones(len(self.columns.sections)))
-        links = self.links(context)
-        return self.cached(("sharing", context), lambda: np.bincount(
-            links[self.passages], minlength=int(links.max()) + 1)[links].astype(np.float64))
-
-    def average_length(self, searcher, field: str) -> float:
-        """The field's average length over passages (a title or heading counted once per
-        passage that shares it)."""
-        def compute() -> float:
-            context = CONTEXT_OF.get(field)
-            records = self.term_docs(searcher, "kind", context.kind) if context else self.passages
-            total = (self.lengths(searcher, field)[records] * self.passages_per_record(searcher, field)[records]).sum()
-            return float(total / max(1, len(self.passages))) or 1.0
-        return self.cached(("average length", field), compute)
 
     def substring_docs(self, searcher, text: str, where: str = "text") -> np.ndarray:
         """Passages whose text (where="text"), or report title or heading (where="heading"),

@@ -38,7 +38,7 @@ from whoosh.formats import Frequency
 from whoosh.system import pack_uint
 from whoosh.filedb.filestore import FileStorage
 
-from search import analysis, enrich, whoosh_internals
+from search import analysis, enrich, ranking, whoosh_internals
 from search.ingest import (SUPPORTED_SUFFIXES, Document, IngestError, content_hash, parse_document, read_document,
                            read_source_bytes)
 
@@ -53,9 +53,6 @@ POOL_MB = 256
 # Fewer changed files than this are written by one process: starting writer processes
 # (each loads jieba) would cost more than it saves.
 PARALLEL_MIN_FILES = 20
-# Heading and title-line passages are short, so BM25 would rank them above the
-# paragraphs that actually report something; damp them.
-SHORT_PASSAGE_BOOST = 0.5
 TOPICS_FILE = analysis.DATA_DIR / "topics.toml"
 
 
@@ -99,9 +96,9 @@ def build_schema() -> Schema:
         # No positions anywhere: the bigrams find candidates, the compact column confirms them.
         text=SegmentedText(words, stored=True),
         grams=SegmentedText(grams),
-        title_words=SegmentedText(words, field_boost=1.5),
+        title_words=SegmentedText(words, field_boost=ranking.TITLE_FIELD_BOOST),
         title_grams=SegmentedText(grams),
-        heading_words=SegmentedText(words, field_boost=2.0),
+        heading_words=SegmentedText(words, field_boost=ranking.HEADING_FIELD_BOOST),
         heading_grams=SegmentedText(grams),
         compact=COLUMN(VarBytesColumn()),
         section=COLUMN(VarBytesColumn()),  # a passage's section key, on the passage and on the section
@@ -258,7 +255,7 @@ def passage_records(doc: Document, gazetteer: enrich.Gazetteer, topics: enrich.T
             areas=",".join(region.codes()), places=",".join(enrich.mentioned_places(passage.text, gazetteer)),
             topics=",".join(passage_topics), topic_set=",".join(passage_topics),
             year=year if year is not None else 0,
-            _boost=1.0 if passage.role == "paragraph" else SHORT_PASSAGE_BOOST,
+            _boost=1.0 if passage.role == "paragraph" else ranking.SHORT_PASSAGE_BOOST,
         ))
     return records
 
@@ -334,7 +331,7 @@ def current_generation(index_dir: Path) -> Path | None:
             return None
         target = link.resolve()
         try:
-            if whoosh_index.exists_in(str(target)):
+            if whoosh_internals.holds_index(str(target)):
                 return target
         except OSError:  # deleted while we looked: a rebuild has just swapped it out
             pass
@@ -351,16 +348,19 @@ def open_index(index_dir: Path, readonly: bool = True):
             raise FileNotFoundError(f"no index in {index_dir}; run `rcsearch index` first")
         storage = FileStorage(str(generation), readonly=readonly)
         try:
-            if not readonly:
-                return storage.open_index()
-            ix = storage.open_index(indexclass=whoosh_internals.LiveIndex)
+            ix = whoosh_internals.open_storage_index(
+                storage, whoosh_internals.LiveIndex if readonly else whoosh_index.FileIndex)
         except (OSError, whoosh_index.EmptyIndexError):
             if attempt == READ_RETRIES - 1:
                 raise
             continue
-        if not has_current_schema(ix):
+        except whoosh_internals.ForeignIndexError:
+            ix = None
+        if ix is None or not has_current_schema(ix):
             raise OutdatedIndexError(f"the index in {index_dir} was built by an older rcsearch; "
                                      "run `rcsearch index` to rebuild it")
+        if not readonly:
+            return ix
         ix.relocate = functools.partial(current_generation, Path(index_dir))
         return ix
     raise FileNotFoundError(f"no index in {index_dir}")
@@ -490,8 +490,11 @@ def _update_locked(sources: list[Path], index_dir: Path, rebuild: bool, workers:
     summary = Summary()
     files = source_files(sources, summary)
     previous = current_generation(index_dir)
-    previous_ix = FileStorage(str(previous)).open_index() if previous else None
-    if previous_ix and not has_current_schema(previous_ix):
+    try:
+        previous_ix = whoosh_internals.open_storage_index(FileStorage(str(previous))) if previous else None
+    except whoosh_internals.ForeignIndexError:
+        previous_ix = None  # written by another rcsearch: rebuilt like an outdated one
+    if previous and (previous_ix is None or not has_current_schema(previous_ix)):
         rebuild = summary.rebuilt_outdated = True
         indexed = {}
     else:
@@ -528,10 +531,10 @@ def _update_locked(sources: list[Path], index_dir: Path, rebuild: bool, workers:
             _replace_document(writer, *outcome, source=source, version=version)
         for doc_id in summary.removed:
             writer.delete_by_term("doc_id", doc_id)
-        if generation != previous and previous:
-            failed = {label for label, _ in summary.failed}
-            _carry_over_failed(writer, previous, {s.doc_id for s in files if s.label in failed} & set(indexed),
-                               version)
+        failed = {label for label, _ in summary.failed}
+        carried = {s.doc_id for s in files if s.label in failed} & set(indexed)
+        if generation != previous and carried:
+            _carry_over_failed(writer, previous, carried, version)
         if summary.changed or rebuild:
             # Merging the parallel writer's segments would redo serially what it did in parallel.
             writer.commit(optimize=rebuild and not parallel)

@@ -7,12 +7,9 @@ and weights), and scored with Whoosh's BM25F formulas for all of them at once.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
-from whoosh.query import Or, Query, Term
-from whoosh.scoring import bm25
 from whoosh.util.numeric import byte_to_length
 
 from search import whoosh_internals
@@ -58,28 +55,3 @@ def read_lengths(reader, field: str) -> np.ndarray:
     """Every document's length in `field` as Whoosh's scorer sees it (quantized; 0 when absent)."""
     parts = [_LENGTHS[whoosh_internals.segment_lengths(segment, field)] for segment, _ in reader.leaf_readers()]
     return np.concatenate(parts) if parts else np.zeros(0)
-
-
-@dataclass(frozen=True)
-class WeightedTerm:
-    field: str
-    text: str
-    boost: float
-
-
-def weighted_terms(query: Query, boost: float = 1.0) -> list[WeightedTerm]:
-    """The terms of an Or-of-Terms query, each with the product of the boosts above it
-    (Whoosh scores such a query as the sum of its matching terms' boosted scores)."""
-    if isinstance(query, Term):
-        return [WeightedTerm(query.fieldname, query.text, boost * query.boost)]
-    if isinstance(query, Or):
-        return [t for sub in query.subqueries for t in weighted_terms(sub, boost * query.boost)]
-    raise TypeError(f"only Or and Term queries are scored here, not {type(query).__name__}")
-
-
-def bm25f(weights: np.ndarray, lengths: np.ndarray, doc_frequency: float, doc_count: int,
-          avg_length: float, B: float = 0.75, K1: float = 1.2) -> np.ndarray:
-    """One term's BM25F scores for the postings given (their weights and field lengths), with
-    Whoosh's idf and bm25 formulas."""
-    idf = math.log(doc_count / (doc_frequency + 1)) + 1
-    return bm25(idf, weights.astype(np.float64), lengths, avg_length, B, K1)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import html
-import math
 import os
 import re
 import threading
@@ -19,11 +18,11 @@ from pathlib import Path
 
 from whoosh import highlight
 from whoosh.analysis import Token
-from whoosh.query import Or, Query, Term
+from whoosh.query import Query
 
 import numpy as np
 
-from search import analysis, docsets, enrich
+from search import analysis, docsets, enrich, ranking
 from search.docsets import IndexView
 from search.index import CURRENT, TOPICS_FILE, open_index
 
@@ -31,10 +30,6 @@ MAX_QUERY_CHARS = 500
 MAX_TERMS = 32
 MAX_LIMIT = 100
 MAX_RESULT_DEPTH = 10_000
-# Fewer strict hits than this and the query is relaxed to "most terms match".
-RELAX_BELOW = 3
-# A relaxed query scores exactly only this many of its best-covered passages (or the page depth).
-RELAXED_SCORED = 200
 # Results ranked (and cached) per query and filters, whatever page was asked for.
 RANKED_DEPTH = 50
 SNIPPET_CHARS = 180
@@ -46,9 +41,6 @@ FILTER_SYNTAX = re.compile(r"^(city|province|topic|year|城市|省份|主题|年
 FILTER_ALIASES = {"城市": "city", "省份": "province", "主题": "topic", "年份": "year"}
 QUERY_TOKENS = re.compile(r'-?"[^"]*(?:"|$)|\S+')
 UNSEARCHABLE = "查询中没有可检索的词（只有符号或运算符）。请输入中文、字母或数字。"
-WORD_BOOST = 3.0
-GRAM_BOOST = 0.3
-SYNONYM_BOOST = 0.6
 
 
 class QueryError(ValueError):
@@ -230,26 +222,13 @@ def _alternative(raw: str) -> Alternative | None:
     return Alternative(text, exact)
 
 
-def scoring_query(text: str) -> Query:
-    """How a term scores: jieba word matches in the text and in the heading and report title
-    the passage shares (field boosts apply); bigrams add a little for strings jieba does not
-    know. An Or of Terms: the form IndexView.bm25f_scores computes in arrays."""
-    if len(text) == 1:
-        return Or([Term(f, text, boost=WORD_BOOST) for f in ("text", "heading_words")])
-    words = [text] if analysis.is_dictionary_word(text) else [w for w in analysis.cut(text) if len(w) > 1]
-    # Bigram terms are long posting lists: only for strings jieba finds no word in.
-    grams = [] if words else [Term("grams", g, boost=GRAM_BOOST) for g in analysis.query_grams(text)]
-    return Or([Term(f, w, boost=WORD_BOOST) for w in words for f in ("text", "heading_words", "title_words")]
-              + grams)
-
-
 def _expanded(clause: tuple[Alternative, ...], lexicon: analysis.Lexicon) -> list[tuple[Alternative, float]]:
     """A clause's alternatives with their synonyms, and the boost of each."""
     expanded = []
     for alt in clause:
         expanded.append((alt, 1.0))
         if not alt.exact:
-            expanded.extend((Alternative(s, False), SYNONYM_BOOST) for s in lexicon.synonyms_of(alt.text))
+            expanded.extend((Alternative(s, False), ranking.SYNONYM_BOOST) for s in lexicon.synonyms_of(alt.text))
     return expanded
 
 
@@ -417,8 +396,7 @@ class Engine:
                               for c in clauses for alt, _ in _expanded(c, self.lexicon)])
 
     def _scoring(self, clauses) -> Query:
-        return Or([scoring_query(alt.text).with_boost(boost)
-                   for c in clauses for alt, boost in _expanded(c, self.lexicon)])
+        return ranking.scoring([(alt.text, boost) for c in clauses for alt, boost in _expanded(c, self.lexicon)])
 
     def _matches(self, searcher, view: IndexView, parsed: ParsedQuery) -> "_Matches":
         """What the query matches before facet filters, strictly (every term) and, for a query
@@ -439,22 +417,13 @@ class Engine:
         return _Matches(strict, relaxed)
 
     def _relaxed(self, searcher, view: IndexView, units, strict: np.ndarray, excluded: np.ndarray) -> "_Matching":
-        """Passages holding at least two thirds of the units (strict hits included, first)."""
+        """Passages holding enough of the units (ranking.units_needed), strict hits included."""
         unit_docs = [self._clause_docs(searcher, view, u) for u in units]
-        held = np.zeros(len(view.columns.passages), dtype=np.int32)
-        weight = np.zeros(len(held))
-        for unit in unit_docs:
-            held[unit] += 1
-            # Rarer terms say more: idf-weighted coverage orders passages that hold equally many.
-            weight[unit] += math.log(1 + len(view.passages) / max(1, len(unit)))
-        needed = max(1, math.ceil(len(units) * 2 / 3))
-        covered = np.flatnonzero(held >= needed).astype(np.int32)
+        held = ranking.coverage(unit_docs, len(view.columns.passages), len(view.passages), strict)
+        covered = np.flatnonzero(held.held >= ranking.units_needed(len(units))).astype(np.int32)
         relaxed = docsets.intersect([covered, self._in_text(searcher, view, units), view.passages])
         relaxed = docsets.difference(relaxed, excluded)
-        # Strict hits hold every term: they come first.
-        weight[strict] = weight.max(initial=0.0)
-        held[strict] = len(units)
-        return _Matching(docsets.union([strict, relaxed]), self._scoring(units), _Coverage(held, weight))
+        return _Matching(docsets.union([strict, relaxed]), self._scoring(units), held)
 
     def _filter_docs(self, searcher, view: IndexView, facet: str, values: tuple) -> np.ndarray | None:
         """Passages one facet's selection allows (OR of its values), or None when nothing is selected."""
@@ -479,7 +448,7 @@ class Engine:
         counts = self._value_counts(view, facet, docsets.intersect([matches.strict.docs] + others))
         if matches.relaxed is not None:
             relaxed = self._value_counts(view, facet, docsets.intersect([matches.relaxed.docs] + others))
-            counts = {value: counts.get(value, 0) if counts.get(value, 0) >= RELAX_BELOW else n
+            counts = {value: counts.get(value, 0) if counts.get(value, 0) >= ranking.RELAX_BELOW else n
                       for value, n in relaxed.items()}
         ordered = sorted(counts.items(), key=lambda kv: (-kv[1], -kv[0] if facet == "year" else 0, str(kv[0])))
         selection = getattr(filters, facet)
@@ -540,7 +509,8 @@ class Engine:
             # Rank a few pages at once and keep them: the next page, a facet toggled back,
             # or the same popular query from another user reuse the ranking.
             depth = max(end, RANKED_DEPTH)
-            ranked = view.cached(("ranked", key, depth), lambda: self._ranked(searcher, view, matching, hits, depth))
+            ranked = view.cached(("ranked", key, depth), lambda: ranking.rank(
+                view, searcher, matching.scoring, hits, depth, matching.coverage))
             page = ranked[start:end]
             return [d for d, _ in page], [round(s, 3) for _, s in page]
         # Browsing, or by date: newest first, then report and passage order.
@@ -550,25 +520,6 @@ class Engine:
             keys += (-columns.years[hits],)
         page = hits[np.lexsort(keys)][start:end].tolist()
         return page, [0.0] * len(page)
-
-    def _ranked(self, searcher, view: IndexView, matching: "_Matching", hits: np.ndarray,
-                end: int) -> list[tuple[int, float]]:
-        """The `end` best hits with their scores, best first (ties in index order).
-
-        Passages the scoring terms do not reach (found only through the bigrams) score 0
-        and come last; a relaxed query ranks by how many terms a passage holds first.
-        """
-        if matching.relaxed:
-            held, weight = matching.coverage.at(hits)
-            # Only the best-covered hits, with room to spare, get exact scores.
-            candidates = np.sort(hits[np.lexsort((hits, -weight, -held))[:max(end, RELAXED_SCORED)]])
-            scores = view.bm25f_scores(searcher, matching.scoring, candidates)
-            order = np.lexsort((candidates, -scores, -matching.coverage.at(candidates)[0]))[:end]
-        else:
-            candidates = hits
-            scores = view.bm25f_scores(searcher, matching.scoring, candidates)
-            order = _top(scores, candidates, end)
-        return list(zip(candidates[order].tolist(), scores[order].tolist()))
 
     def _hit(self, searcher, docnum: int, score: float, parsed: ParsedQuery, relaxed: bool) -> Hit:
         fields = searcher.stored_fields(docnum)
@@ -591,29 +542,6 @@ def _link_target(index_dir: Path) -> str | None:
         return None
 
 
-def _top(scores: np.ndarray, docs: np.ndarray, end: int) -> np.ndarray:
-    """Indexes of the `end` highest scores, best first, equal scores in docnum order."""
-    if len(scores) > end:
-        threshold = np.partition(scores, len(scores) - end)[len(scores) - end]
-        chosen = np.flatnonzero(scores >= threshold)
-    else:
-        chosen = np.arange(len(scores))
-    return chosen[np.lexsort((docs[chosen], -scores[chosen]))][:end]
-
-
-@dataclass(frozen=True)
-class _Coverage:
-    """Per docnum, for a relaxed query: how many of its units a passage holds, and their
-    idf weight (rarer terms say more)."""
-
-    held: np.ndarray
-    weight: np.ndarray
-
-    def at(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Units held and their weight for each of `docs`."""
-        return self.held[docs], self.weight[docs]
-
-
 @dataclass(frozen=True)
 class _Matching:
     """Passages a query matches, the Whoosh query that scores them, and, when relaxed,
@@ -621,7 +549,7 @@ class _Matching:
 
     docs: np.ndarray
     scoring: Query | None = None
-    coverage: _Coverage | None = None
+    coverage: ranking.Coverage | None = None
 
     @property
     def relaxed(self) -> bool:
@@ -630,8 +558,7 @@ class _Matching:
     @property
     def nbytes(self) -> int:
         """Memory held, for the view's cache."""
-        coverage = self.coverage.held.nbytes + self.coverage.weight.nbytes if self.coverage else 0
-        return self.docs.nbytes + coverage
+        return self.docs.nbytes + (self.coverage.nbytes if self.coverage else 0)
 
 
 @dataclass(frozen=True)
@@ -645,8 +572,8 @@ class _Matches:
     relaxed: _Matching | None = None
 
     def for_selection(self, selected: list[np.ndarray]) -> _Matching:
-        """Strict, unless the selection leaves fewer than RELAX_BELOW strict hits."""
-        if self.relaxed is None or len(docsets.intersect([self.strict.docs] + selected)) >= RELAX_BELOW:
+        """Strict, unless the selection leaves fewer than ranking.RELAX_BELOW strict hits."""
+        if self.relaxed is None or len(docsets.intersect([self.strict.docs] + selected)) >= ranking.RELAX_BELOW:
             return self.strict
         return self.relaxed
 

@@ -14,13 +14,16 @@ compare what is built here with Whoosh's own answers:
 - tests/test_reliability.py: killed writers leave nothing that remove_unreferenced_files
   and LiveIndex do not cope with; readers follow a swapped generation;
 - tests/test_search.py, tests/test_hostile.py: snippets escape exactly what MarkFormatter
-  does not mark.
+  does not mark;
+- tests/test_cli.py: an index whose table of contents names classes this version lacks is
+  reported as outdated (ForeignIndexError), never a traceback.
 """
 from __future__ import annotations
 
 import bisect
 import errno
 import marshal
+import pickle
 import zlib
 from array import array
 from pickle import loads
@@ -177,10 +180,40 @@ class LiveIndex(whoosh_index.FileIndex):
                 reuse = None
 
 
+# What unpickling a table of contents that names missing classes raises.
+UNREADABLE_TOC = (AttributeError, ImportError, pickle.UnpicklingError, TypeError)
+
+
+class ForeignIndexError(Exception):
+    """An index whose table of contents this code cannot read: Whoosh pickles the codec and
+    segment classes into it, so an index written by another version of rcsearch may name
+    classes that no longer exist where it says."""
+
+
+def open_storage_index(storage, indexclass=whoosh_index.FileIndex):
+    """The index in a storage; ForeignIndexError when its table of contents cannot be read
+    by this code."""
+    try:
+        return storage.open_index(indexclass=indexclass)
+    except UNREADABLE_TOC as exc:
+        raise ForeignIndexError(f"unreadable table of contents ({exc})") from exc
+
+
+def holds_index(path: str) -> bool:
+    """Whether a folder holds an index (readable or not by this code)."""
+    try:
+        return whoosh_index.exists_in(path)
+    except UNREADABLE_TOC:
+        return True
+
+
 def remove_unreferenced_files(storage, indexname: str) -> None:
     """Delete the segment files that the index's table of contents does not refer to (what a
     killed writer wrote before its commit)."""
-    toc = whoosh_index.TOC.read(storage, indexname)
+    try:
+        toc = whoosh_index.TOC.read(storage, indexname)
+    except UNREADABLE_TOC:
+        return  # another version's index: the next build replaces it whole
     whoosh_index.clean_files(storage, indexname, toc.generation, toc.segments)
 
 

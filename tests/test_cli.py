@@ -261,3 +261,32 @@ def test_readme_usage_block_is_what_rcsearch_help_says(runner):
     assert textwrap.indent(usage_block(), "  ") in runner.invoke(cli, ["--help"]).output
     for name, command in cli.commands.items():
         assert textwrap.indent(synopsis(name, command), "  ") in runner.invoke(cli, [name, "--help"]).output
+
+
+def test_an_index_naming_classes_this_version_lacks_is_outdated_not_a_traceback(runner, sources, tmp_path):
+    """Whoosh pickles its codec class into the table of contents: an index written by another
+    rcsearch may name a class that is gone (here one defined in a process that has ended)."""
+    import subprocess
+    import sys
+
+    index_dir = tmp_path / "index"
+    subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+        import os
+        from whoosh import index
+        from whoosh.codec.whoosh3 import W3Codec
+        from search.index import build_schema
+        class GoneCodec(W3Codec):
+            pass
+        os.makedirs("{index_dir}/gen-old")
+        writer = index.create_in("{index_dir}/gen-old", build_schema()).writer(codec=GoneCodec())
+        writer.add_document(key="x", kind="doc", doc_id="x", hash="0")
+        writer.commit()
+        os.symlink("gen-old", "{index_dir}/current")
+    """)], check=True, cwd=str(tmp_path))
+    for command in (["search", "红十字"], ["stats"]):
+        result = runner.invoke(cli, [*command, "--index", str(index_dir)])
+        assert (result.exit_code, result.output) == (1, f"Error: the index in {index_dir} was built by an older "
+                                                        "rcsearch; run `rcsearch index` to rebuild it\n")
+    rebuilt = index(runner, sources, index_dir)
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "built by an older rcsearch: rebuilt" in rebuilt.output and stats(runner, index_dir)["reports"] == 5

@@ -11,7 +11,8 @@ from whoosh.scoring import bm25
 from search import postings
 from search.cli import cli
 from search.index import CURRENT, OutdatedIndexError, build_schema, open_index, update_index
-from search.query import Engine, SearchRequest, scoring_query
+from search.query import Engine, SearchRequest
+from search.ranking import bm25f_scores, scoring_query, weighted_terms
 
 
 def _passage_scores(searcher, query) -> tuple[list[int], dict[int, float], int]:
@@ -33,7 +34,7 @@ def _passage_scores(searcher, query) -> tuple[list[int], dict[int, float], int]:
 
     expected = dict.fromkeys(passages, 0.0)
     shared = set()
-    for term in postings.weighted_terms(query):
+    for term in weighted_terms(query):
         holders = {d: holder(term.field, d) for d in passages}
         weights = {}
         if (term.field, term.text) in reader:
@@ -57,7 +58,7 @@ def test_scores_are_bm25f_over_passages(engine, text):
     searcher, view = engine.view()
     query = scoring_query(text)
     passages, expected, shared = _passage_scores(searcher, query)
-    got = view.bm25f_scores(searcher, query, np.array(passages, dtype=np.int32))
+    got = bm25f_scores(view, searcher, query, np.array(passages, dtype=np.int32))
     assert np.allclose(got, [expected[d] for d in passages], rtol=1e-9, atol=1e-12)
     assert sum(score > 0 for score in expected.values()) >= 1
     if text == "红十字":  # in one seed title and in headings
@@ -76,7 +77,7 @@ def test_ranking_follows_the_scores(engine):
     docnums = {(f["doc_id"], f["passage"]): d for d, f in searcher.reader().iter_docs()
                if f.get("kind") == "passage"}
     top = np.array(sorted(docnums[(h.doc_id, h.passage)] for h in hits[:10]), dtype=np.int32)
-    expected = dict(zip(top.tolist(), view.bm25f_scores(searcher, scoring_query("红十字"), top).tolist()))
+    expected = dict(zip(top.tolist(), bm25f_scores(view, searcher, scoring_query("红十字"), top).tolist()))
     assert all(round(expected[docnums[(h.doc_id, h.passage)]], 3) == h.score for h in hits[:10])
 
 

@@ -28,7 +28,7 @@ SEARCH_STAGES = [  # (label, file fragment, function name)
     ("  _containing (compact column checks)", "search/docsets.py", "_containing"),
     ("_facet_counts (4 facets)", "search/query.py", "_facet_counts"),
     ("_page: ranking", "search/query.py", "_page"),
-    ("  bm25f_scores (arrays)", "search/docsets.py", "bm25f_scores"),
+    ("  bm25f_scores (arrays)", "search/ranking.py", "bm25f_scores"),
     ("_hit (10 hits)", "search/query.py", "_hit"),
     ("  stored_fields", "whoosh/searching.py", "stored_fields"),
     ("  snippet", "search/query.py", "snippet"),

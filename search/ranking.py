@@ -1,0 +1,196 @@
+"""Ranking: how the passages a query matches are ordered, every weight in one place.
+
+A passage scores BM25F (Robertson & Zaragoza, "The Probabilistic Relevance Framework:
+BM25 and Beyond", 2009; Whoosh's `idf` and `bm25` formulas, B=0.75, K1=1.2) over the
+jieba words of its own text and of the heading and report title it shares, statistics
+taken over passages, the unit of retrieval. A title or heading is indexed once, on its
+report or section record, but counts and scores for every passage that shares it.
+
+Matching is decided elsewhere (search/query.py: every term must occur as a substring);
+ranking only orders what matched:
+
+- word matches score WORD_BOOST; strings jieba finds no word in score through their
+  bigrams at GRAM_BOOST; a passage found only through bigrams scores 0 and comes last;
+- a synonym of a typed term counts SYNONYM_BOOST of it;
+- a heading counts HEADING_FIELD_BOOST, a report title TITLE_FIELD_BOOST, per word;
+- title lines and heading passages are short, so BM25 would put them above the
+  paragraphs that report something: their score is damped by SHORT_PASSAGE_BOOST
+  (an index-time document boost);
+- a relaxed query (fewer than RELAX_BELOW strict hits) admits passages holding
+  RELAXED_SHARE of its units and ranks them by how many they hold, then by the idf weight
+  of those they hold, then by BM25F; only the RELAXED_SCORED best-covered get exact scores.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from whoosh.query import Or, Query, Term
+from whoosh.scoring import bm25
+
+from search import analysis, docsets
+
+WORD_BOOST = 3.0
+GRAM_BOOST = 0.3
+SYNONYM_BOOST = 0.6
+TITLE_FIELD_BOOST = 1.5
+HEADING_FIELD_BOOST = 2.0
+SHORT_PASSAGE_BOOST = 0.5
+RELAX_BELOW = 3
+RELAXED_SHARE = 2 / 3
+RELAXED_SCORED = 200
+
+
+def scoring_query(text: str) -> Query:
+    """How a term scores: jieba word matches in the text and in the heading and report title
+    the passage shares (field boosts apply); bigrams add a little for strings jieba does not
+    know. An Or of Terms: the form bm25f_scores computes in arrays."""
+    if len(text) == 1:
+        return Or([Term(f, text, boost=WORD_BOOST) for f in ("text", "heading_words")])
+    words = [text] if analysis.is_dictionary_word(text) else [w for w in analysis.cut(text) if len(w) > 1]
+    # Bigram terms are long posting lists: only for strings jieba finds no word in.
+    grams = [] if words else [Term("grams", g, boost=GRAM_BOOST) for g in analysis.query_grams(text)]
+    return Or([Term(f, w, boost=WORD_BOOST) for w in words for f in ("text", "heading_words", "title_words")]
+              + grams)
+
+
+def scoring(terms: list[tuple[str, float]]) -> Query:
+    """The query that scores a search: each (term, boost) — typed terms 1.0, synonyms
+    SYNONYM_BOOST — as scoring_query scores it."""
+    return Or([scoring_query(text).with_boost(boost) for text, boost in terms])
+
+
+@dataclass(frozen=True)
+class WeightedTerm:
+    field: str
+    text: str
+    boost: float
+
+
+def weighted_terms(query: Query, boost: float = 1.0) -> list[WeightedTerm]:
+    """The terms of an Or-of-Terms query, each with the product of the boosts above it
+    (Whoosh scores such a query as the sum of its matching terms' boosted scores)."""
+    if isinstance(query, Term):
+        return [WeightedTerm(query.fieldname, query.text, boost * query.boost)]
+    if isinstance(query, Or):
+        return [t for sub in query.subqueries for t in weighted_terms(sub, boost * query.boost)]
+    raise TypeError(f"only Or and Term queries are scored here, not {type(query).__name__}")
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Per docnum, for a relaxed query: how many of its units a passage holds, and their
+    idf weight (rarer terms say more)."""
+
+    held: np.ndarray
+    weight: np.ndarray
+
+    def at(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Units held and their weight for each of `docs`."""
+        return self.held[docs], self.weight[docs]
+
+    @property
+    def nbytes(self) -> int:
+        return self.held.nbytes + self.weight.nbytes
+
+
+def coverage(unit_docs: list[np.ndarray], size: int, passages: int, strict: np.ndarray) -> Coverage:
+    """How many of a relaxed query's units each of `size` docnums holds, and their idf weight;
+    strict hits hold every unit and weigh the most."""
+    held = np.zeros(size, dtype=np.int32)
+    weight = np.zeros(size)
+    for unit in unit_docs:
+        held[unit] += 1
+        weight[unit] += math.log(1 + passages / max(1, len(unit)))
+    weight[strict] = weight.max(initial=0.0)
+    held[strict] = len(unit_docs)
+    return Coverage(held, weight)
+
+
+def units_needed(units: int) -> int:
+    """How many of a relaxed query's units a passage must hold."""
+    return max(1, math.ceil(units * RELAXED_SHARE))
+
+
+def rank(view, searcher, scoring_query_: Query, hits: np.ndarray, end: int,
+         held: Coverage | None = None) -> list[tuple[int, float]]:
+    """The `end` best hits with their scores, best first (ties in docnum order); with a
+    relaxed query's coverage, by units held first."""
+    if held is not None:
+        units, weight = held.at(hits)
+        # Only the best-covered hits, with room to spare, get exact scores.
+        candidates = np.sort(hits[np.lexsort((hits, -weight, -units))[:max(end, RELAXED_SCORED)]])
+        scores = bm25f_scores(view, searcher, scoring_query_, candidates)
+        order = np.lexsort((candidates, -scores, -held.at(candidates)[0]))[:end]
+    else:
+        candidates = hits
+        scores = bm25f_scores(view, searcher, scoring_query_, candidates)
+        order = _top(scores, candidates, end)
+    return list(zip(candidates[order].tolist(), scores[order].tolist()))
+
+
+def _top(scores: np.ndarray, docs: np.ndarray, end: int) -> np.ndarray:
+    """Indexes of the `end` highest scores, best first, equal scores in docnum order."""
+    if len(scores) > end:
+        threshold = np.partition(scores, len(scores) - end)[len(scores) - end]
+        chosen = np.flatnonzero(scores >= threshold)
+    else:
+        chosen = np.arange(len(scores))
+    return chosen[np.lexsort((docs[chosen], -scores[chosen]))][:end]
+
+
+def bm25f_scores(view, searcher, query: Query, docs: np.ndarray) -> np.ndarray:
+    """BM25F scores of the (sorted) passages for an Or-of-Terms query, with statistics over
+    passages: a title or heading match counts, and scores, for every passage sharing it."""
+    weighting = searcher.weighting
+    scores = np.zeros(len(docs))
+    for term in weighted_terms(query):
+        found = view.postings(searcher, term.field, term.text)
+        if not len(found.docs):
+            continue
+        stands_for = passages_per_record(view, term.field)
+        found_scores = term.boost * bm25f(
+            found.weights, view.lengths(searcher, term.field)[found.docs],
+            doc_frequency=float(stands_for[found.docs].sum()), doc_count=len(view.passages),
+            avg_length=average_length(view, searcher, term.field), B=weighting.B, K1=weighting.K1)
+        context = docsets.CONTEXT_OF.get(term.field)
+        if context:
+            links = view.links(context)
+            by_record = np.zeros(int(links.max()) + 1)
+            by_record[links[found.docs]] = found_scores
+            scores += by_record[links[docs]]
+        else:
+            hit = docsets.members(found.docs, docs)
+            scores[np.searchsorted(docs, found.docs[hit])] += found_scores[hit]
+    return scores
+
+
+def passages_per_record(view, field: str) -> np.ndarray:
+    """Per docnum, how many passages a record holding `field` stands for: one (its own
+    text), or for a title or heading, the passages that share it."""
+    context = docsets.CONTEXT_OF.get(field)
+    if context is None:
+        return view.cached(("one each",), lambda: np.ones(len(view.columns.sections)))
+    links = view.links(context)
+    return view.cached(("sharing", context), lambda: np.bincount(
+        links[view.passages], minlength=int(links.max()) + 1)[links].astype(np.float64))
+
+
+def average_length(view, searcher, field: str) -> float:
+    """The field's average length over passages (a title or heading counted once per
+    passage that shares it)."""
+    def compute() -> float:
+        context = docsets.CONTEXT_OF.get(field)
+        records = view.term_docs(searcher, "kind", context.kind) if context else view.passages
+        total = (view.lengths(searcher, field)[records] * passages_per_record(view, field)[records]).sum()
+        return float(total / max(1, len(view.passages))) or 1.0
+    return view.cached(("average length", field), compute)
+
+
+def bm25f(weights: np.ndarray, lengths: np.ndarray, doc_frequency: float, doc_count: int,
+          avg_length: float, B: float = 0.75, K1: float = 1.2) -> np.ndarray:
+    """One term's BM25F scores for the postings given (their weights and field lengths), with
+    Whoosh's idf and bm25 formulas."""
+    idf = math.log(doc_count / (doc_frequency + 1)) + 1
+    return bm25(idf, weights.astype(np.float64), lengths, avg_length, B, K1)
