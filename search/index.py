@@ -44,8 +44,8 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.multiproc import MpWriter, SubWriterTask
 
 from search import analysis, enrich
-from search.ingest import (SUPPORTED_SUFFIXES, Document, IngestError, content_hash, parse_document, read_document,
-                           read_source_bytes)
+from search.ingest import (SUPPORTED_SUFFIXES, Document, IngestError, content_hash, document_from_stored,
+                           read_document, read_source_bytes)
 
 CURRENT = "current"
 LOCK_FILE = ".lock"
@@ -120,6 +120,7 @@ def build_schema() -> Schema:
         year=_shown_and_counted(NUMERIC(stored=True, sortable=True)),
         source=STORED,
         format=STORED,
+        date=STORED,
         hash=STORED,
         indexed_at=STORED,
     )
@@ -203,6 +204,8 @@ def _not_a_file_reason(path: Path) -> str:
 def passage_records(doc: Document, gazetteer: enrich.Gazetteer, topics: enrich.TopicRules) -> list[dict]:
     """Whoosh field values of a report's passages, enriched with region, places, topics and year."""
     year = enrich.report_year(doc.title + "\n" + "\n".join(doc.lead_lines), doc.source)
+    if year is None and doc.date:
+        year = int(doc.date[:4])
     # The whole report decides its own region: an opening part may not name the place at all.
     main_region = enrich.detect_region("\n".join(doc.lead_lines or (doc.title,)),
                                        [p.text for p in doc.passages], gazetteer)
@@ -263,7 +266,7 @@ def doc_record(doc: Document, records: list[dict]) -> dict:
     first = records[0]
     return dict(key=doc.doc_id, kind="doc", doc_id=doc.doc_id, title=doc.title, title_words=doc.title,
                 title_grams=doc.title, compact=compact_value(doc.title), source=doc.source,
-                format=doc.format, hash=doc.content_hash, indexed_at=time.time(),
+                format=doc.format, hash=doc.content_hash, date=doc.date, indexed_at=time.time(),
                 province=first["province"], city=first["city"], county=first["county"], year=first["year"])
 
 
@@ -661,7 +664,8 @@ def _carry_over_failed(writer, previous: Path, files: list[SourceFile], summary:
         for source in files:
             stored = searcher.document(key=source.doc_id, kind="doc") if source.path.name in failed else None
             if stored:
-                doc = parse_document(source.doc_id, stored["source"].encode("utf-8"), stored["format"])
+                doc = document_from_stored(source.doc_id, stored["source"], stored["format"], stored["hash"],
+                                           stored.get("date"))
                 _replace_document(writer, doc, passage_records(doc, *_enrichment()))
 
 

@@ -1,9 +1,10 @@
-"""Ingest: read a report file into a clean document of titled, headed passages.
+"""Ingest: structure a report file into a clean document of titled, headed passages.
 
-Bytes are decoded with detected encoding, page furniture is dropped, the hard
-line breaks of newspaper layout are repaired (a paragraph that stops
-mid-sentence continues in the next one, even across an interrupting heading
-or photo captions), and each repaired paragraph becomes a passage.
+A reader per format (search/readers) turns the file into lines of text and headings.
+Here page furniture is dropped, the hard line breaks of newspaper layout are
+repaired (a paragraph that stops mid-sentence continues in the next one, even
+across an interrupting heading or photo captions), and each paragraph becomes a
+passage.
 """
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import charset_normalizer
-
 from search.analysis import segmenter
+# IngestError, SUPPORTED_SUFFIXES and decode are imported from here by the indexer and the tests.
+from search.readers import SUPPORTED_SUFFIXES, Extracted, IngestError, extract, from_stored, refusal  # noqa: F401
+from search.readers.text import decode  # noqa: F401
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
 # Reports are tens of kilobytes; a file over this is refused (reported, old version
 # kept) rather than read: analysing 10 MB of Chinese takes about a minute already.
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -51,10 +52,6 @@ NOTE = re.compile(r"^([▲△●■◆]|[(（].*[)）]$)")
 DATELINE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日")
 
 
-class IngestError(Exception):
-    """A source file that cannot be indexed; the message says why."""
-
-
 @dataclass(frozen=True)
 class Passage:
     """One searchable unit: a repaired paragraph (or a slice of a long one)."""
@@ -85,6 +82,7 @@ class Document:
     passages: tuple[Passage, ...]
     articles: tuple[Article, ...] = field(default=(Article(()),))
     lead_lines: tuple[str, ...] = ()  # title, subtitle, byline, dateline: region and year evidence
+    date: str | None = None  # 'YYYY-MM-DD' publication date from the file's metadata or page
 
 
 @dataclass
@@ -99,29 +97,13 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def decode(data: bytes, name: str) -> str:
-    """Text of a source file: UTF-8 (BOM or not), GB18030/GBK or Big5, detected."""
-    if not data.strip():
-        raise IngestError(f"{name}: empty file")
-    if b"\x00" in data[:4096]:
-        raise IngestError(f"{name}: binary file (contains NUL bytes), not text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        if exc.reason == "unexpected end of data" and exc.end == len(data):
-            # A file cut inside its last character: keep everything before it.
-            return data[:exc.start].decode("utf-8-sig")
-    match = charset_normalizer.from_bytes(data, cp_isolation=["gb18030", "big5"]).best()
-    if match is None or match.chaos > 0.3:
-        raise IngestError(f"{name}: cannot detect the text encoding (not UTF-8, GB18030 or Big5)")
-    return str(match)
-
-
-def read_document(path: Path) -> Document:
-    """Read and structure one source file; raises IngestError for files that cannot be indexed."""
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise IngestError(f"{path.name}: unsupported file type (use .txt or .md)")
-    return parse_document(path.stem, read_source_bytes(path), path.suffix.lower().lstrip("."))
+def read_document(path: Path, doc_id: str | None = None) -> Document:
+    """Read and structure one source file (its id defaults to the file stem); raises
+    IngestError for files that cannot be indexed."""
+    reason = refusal(path)
+    if reason:
+        raise IngestError(f"{path.name}: {reason}")
+    return parse_document(doc_id or path.stem, read_source_bytes(path), path.suffix.lower().lstrip("."))
 
 
 def read_source_bytes(path: Path) -> bytes:
@@ -142,19 +124,28 @@ def read_source_bytes(path: Path) -> bytes:
 
 
 def parse_document(doc_id: str, data: bytes, fmt: str) -> Document:
-    """Structure decoded bytes into title, articles and passages."""
-    source = decode(data, f"{doc_id}.{fmt}").replace("\r\n", "\n").replace("\r", "\n")
-    blocks = _blocks(source, markdown=fmt == "md")
+    """Read a file's bytes with the reader of its format (suffix without the dot) and structure them."""
+    return _structure(doc_id, fmt, extract(data, f"{doc_id}.{fmt}"), content_hash(data))
+
+
+def document_from_stored(doc_id: str, source: str, fmt: str, content_hash: str, date: str | None) -> Document:
+    """The Document read_document made of a file, rebuilt from what the index stores (no file needed)."""
+    return _structure(doc_id, fmt, from_stored(source, fmt, date), content_hash)
+
+
+def _structure(doc_id: str, fmt: str, extracted: Extracted, digest: str) -> Document:
+    """Title, articles and passages of a reader's lines."""
+    blocks = _blocks(extracted.text, markdown=fmt == "md")
     if not blocks:
         raise IngestError(f"{doc_id}.{fmt}: no text to index")
     title, lead, body = _split_title(blocks)
-    paragraphs = _repair(body)
+    paragraphs = body if extracted.paragraphs_final else _repair(body)
     passages, articles = _passages(lead, paragraphs)
     if not passages:
         raise IngestError(f"{doc_id}.{fmt}: no text to index")
-    return Document(doc_id=doc_id, title=title, format=fmt, source=source,
-                    content_hash=content_hash(data), passages=tuple(passages),
-                    articles=tuple(articles), lead_lines=tuple(lead))
+    return Document(doc_id=doc_id, title=title, format=fmt, source=extracted.text,
+                    content_hash=digest, passages=tuple(passages),
+                    articles=tuple(articles), lead_lines=tuple(lead), date=extracted.date)
 
 
 def _is_heading_like(text: str) -> bool:
