@@ -38,8 +38,9 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest
 
-bench: install
+bench: install browser
 	$(BIN)/python -m tests.benchmarks.run
+	$(BIN)/python -m tests.benchmarks.ingest
 
 clean:
 	rm -rf $(VENV) index/gen-* index/current

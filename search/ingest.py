@@ -22,6 +22,10 @@ from search.readers.text import decode  # noqa: F401
 # Reports are tens of kilobytes; a file over this is refused (reported, old version
 # kept) rather than read: analysing 10 MB of Chinese takes about a minute already.
 MAX_FILE_BYTES = 10 * 1024 * 1024
+# Word and PDF files carry photos and fonts, mostly not text: they may be larger (their
+# text is held to MAX_FILE_BYTES characters once read).
+MAX_PACKED_FILE_BYTES = 64 * 1024 * 1024
+PACKED_SUFFIXES = (".docx", ".pdf")
 MAX_PASSAGE_CHARS = 1000
 MAX_HEADING_CHARS = 40
 # A caption between the two halves of a broken sentence is short and complete.
@@ -107,19 +111,21 @@ def read_document(path: Path, doc_id: str | None = None) -> Document:
 
 
 def read_source_bytes(path: Path) -> bytes:
-    """A source file's bytes; IngestError when it cannot be read or is over MAX_FILE_BYTES.
+    """A source file's bytes; IngestError when it cannot be read or is over its size limit
+    (MAX_FILE_BYTES, or MAX_PACKED_FILE_BYTES for Word and PDF files).
 
-    Never reads more than MAX_FILE_BYTES + 1 bytes, even from a file that grows meanwhile.
+    Never reads more than the limit + 1 bytes, even from a file that grows meanwhile.
     """
+    limit = MAX_PACKED_FILE_BYTES if path.suffix.lower() in PACKED_SUFFIXES else MAX_FILE_BYTES
     try:
         with path.open("rb") as file:
             size = os.fstat(file.fileno()).st_size
-            data = b"" if size > MAX_FILE_BYTES else file.read(MAX_FILE_BYTES + 1)
+            data = b"" if size > limit else file.read(limit + 1)
     except OSError as exc:
         raise IngestError(f"{path.name}: cannot read file ({exc.strerror or exc})") from exc
-    if size > MAX_FILE_BYTES or len(data) > MAX_FILE_BYTES:
+    if size > limit or len(data) > limit:
         raise IngestError(f"{path.name}: file too large ({max(size, len(data)) / 2**20:.1f} MB; "
-                          f"the limit is {MAX_FILE_BYTES // 2**20} MB)")
+                          f"the limit is {limit // 2**20} MB)")
     return data
 
 
@@ -135,6 +141,9 @@ def document_from_stored(doc_id: str, source: str, fmt: str, content_hash: str, 
 
 def _structure(doc_id: str, fmt: str, extracted: Extracted, digest: str) -> Document:
     """Title, articles and passages of a reader's lines."""
+    if len(extracted.text) > MAX_FILE_BYTES:
+        raise IngestError(f"{doc_id}.{fmt}: too much text ({len(extracted.text) / 2**20:.1f} million characters; "
+                          f"the limit is {MAX_FILE_BYTES // 2**20} million): split the report into several files")
     blocks = _blocks(extracted.text, markdown=fmt == "md")
     if not blocks:
         raise IngestError(f"{doc_id}.{fmt}: no text to index")

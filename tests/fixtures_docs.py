@@ -8,6 +8,9 @@ furniture of one; plus the broken files each reader must refuse.
 from __future__ import annotations
 
 import io
+import random
+import struct
+import zlib
 from contextlib import contextmanager
 from html import escape
 
@@ -66,10 +69,13 @@ WORD_FOOTER = "内部资料 注意保存（页脚）"
 WORD_COMMENT = "审阅意见：此处数字请再核对"
 
 
-def word_report(core_title: str = "") -> bytes:
+def word_report(core_title: str = "", photo_megabytes: int = 0) -> bytes:
     """The report as Word writes it: Title and Heading 1 styles, an empty (or given) metadata
-    title, a table, a page header and footer and a comment, none of which belong in the text."""
+    title, a table, a page header and footer and a comment, none of which belong in the text;
+    and, if asked, a photo of that many megabytes."""
     document = docx.Document()
+    if photo_megabytes:
+        document.add_picture(io.BytesIO(noise_png(photo_megabytes)))
     document.core_properties.title = core_title
     section = document.sections[0]
     section.header.paragraphs[0].text = WORD_HEADER
@@ -105,6 +111,19 @@ def word_without_styles() -> bytes:
     return _saved(document)
 
 
+def noise_png(megabytes: int) -> bytes:
+    """An uncompressed PNG of random pixels (so it stays that big inside a .docx)."""
+    width = 1024
+    height = megabytes * 2**20 // (3 * width)
+    noise = random.Random(0)
+    rows = b"".join(b"\x00" + noise.randbytes(3 * width) for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows, 0)) + chunk(b"IEND", b""))
+
+
 def _saved(document) -> bytes:
     out = io.BytesIO()
     document.save(out)
@@ -123,10 +142,11 @@ table { border-collapse: collapse; margin: 12px 0; } td { border: 1px solid #000
 """
 
 
-def report_html() -> str:
-    """The report as a page to print: every paragraph breaks over several lines."""
+def report_html(copies: int = 1) -> str:
+    """The report as a page to print (its sections `copies` times over): every paragraph breaks
+    over several lines."""
     body = [f"<h1>{escape(TITLE)}</h1>"]
-    for heading, paragraphs in SECTIONS:
+    for heading, paragraphs in SECTIONS * copies:
         body.append(f"<h2>{escape(heading)}</h2>")
         body += [f"<p>{escape(text)}</p>" for text in paragraphs]
     return (f'<!doctype html><html><head><meta charset="utf-8"><style>{PDF_STYLE}</style></head>'

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 import fixtures_docs as docs
 from search.index import update_index
-from search.ingest import IngestError, document_from_stored, parse_document, read_document, split_long
+from search.ingest import MAX_FILE_BYTES, IngestError, document_from_stored, parse_document, read_document, split_long
 from search.query import Engine, SearchRequest, document
 from search.readers import SUPPORTED_SUFFIXES, refusal
 from search.readers.lines import fold_ideographs
@@ -76,6 +76,14 @@ def test_word_typed_without_styles_keeps_its_centred_title_and_bold_heading():
         ("paragraph", "一、组织建设", "电话：0571-1234567"),
     ]
     assert "Microsoft Word" not in doc.source
+
+
+def test_word_file_with_photos_larger_than_the_text_limit_is_read(tmp_path):
+    path = tmp_path / "有照片的报告.docx"
+    path.write_bytes(docs.word_report(photo_megabytes=12))
+    assert path.stat().st_size > MAX_FILE_BYTES
+    doc = read_document(path)
+    assert seen(doc) == report_passages(with_table=True)
 
 
 # ------------------------------------------------------------------------------------------- PDF

@@ -35,6 +35,8 @@ logging.getLogger("pdfminer").setLevel(logging.ERROR)
 # Running heads and page numbers sit in this share of the page height, at the top and at the bottom.
 EDGE = 0.12
 EDGE_LINES = 2
+# Running heads and footers are set smaller than the text (chromium's, Word's 小五 under 三号 text).
+SMALL_PRINT = 0.85
 PAGE_NUMBER = re.compile(r"(第\d+页([,，/]?共\d+页)?|共\d+页[,，]?第\d+页|[-—–]\d+[-—–]|\d+(/\d+)?|page\d+(of\d+)?)",
                          re.IGNORECASE)
 BOLD_FONT = re.compile(r"bold|heavy|black|semibold|demibold|simhei|heiti", re.IGNORECASE)
@@ -47,6 +49,8 @@ INDENT = 0.8
 PARAGRAPH_GAP = 1.25
 # A heading's font is at least this much larger than the body's.
 HEADING_SIZE = 1.15
+# A gap this many characters wide beside CJK text separates words (a menu, a title in two parts).
+WORD_GAP = 0.6
 MAX_HEADING_CHARS = 60
 SENTENCE_END = "。！？!?"
 CLOSERS = "”’」』)）》】\"'"
@@ -94,7 +98,7 @@ class _Layout:
 def read(data: bytes, name: str) -> Extracted:
     """Paragraphs and headings of a PDF's text layer."""
     pages = _pages(data, name)
-    lines = _without_furniture(pages)
+    lines = _without_furniture(pages, _body_size([line for page in pages for line in page]))
     if not lines:
         raise IngestError(f"{name}: the PDF has no text layer (a scan, or pictures of text): run OCR on it "
                           "(for example ocrmypdf, or 'recognize text' in a PDF editor) and index the result")
@@ -149,19 +153,20 @@ def _walk(element):
 
 
 def _line_text(line: LTTextLineHorizontal) -> str:
-    """A line's text: the PDF's own characters and spaces; of the spaces pdfminer infers from
-    gaps, only those between Latin words (a gap beside a CJK character is letter spacing)."""
+    """A line's text: the PDF's own characters and spaces, and of the spaces pdfminer infers
+    from gaps, those between Latin words and wide gaps beside CJK text (a narrow one there is
+    letter spacing, as justified text has)."""
     items = list(line)
     out = []
     for i, item in enumerate(items):
-        char = item.get_text()
-        if isinstance(item, LTAnno):
-            before = items[i - 1].get_text() if i > 0 else " "
-            after = items[i + 1].get_text() if i + 1 < len(items) else " "
-            if char == " " and not (_wide(before[-1:]) or _wide(after[:1])):
+        if not isinstance(item, LTAnno):
+            out.append(item.get_text())
+        elif item.get_text() == " " and 0 < i < len(items) - 1:
+            before, after = items[i - 1], items[i + 1]
+            if isinstance(before, LTChar) and isinstance(after, LTChar) and (
+                    not (_wide(before.get_text()) or _wide(after.get_text()))
+                    or after.x0 - before.x1 >= WORD_GAP * before.size):
                 out.append(" ")
-        else:
-            out.append(char)
     return " ".join("".join(out).split())
 
 
@@ -173,13 +178,15 @@ def _furniture_key(text: str) -> str:
     return re.sub(r"\d+", "0", "".join(text.split()))
 
 
-def _without_furniture(pages: list[list[_Line]]) -> list[_Line]:
-    """The lines of all pages, less running heads, footers and page numbers."""
+def _without_furniture(pages: list[list[_Line]], body_size: float) -> list[_Line]:
+    """The lines of all pages, less running heads, footers and page numbers: at the edge of a
+    page, lines repeated on most pages (digits aside), page numbers and small print."""
     edges = [_edge_lines(page) for page in pages]
     counts = Counter(key for lines in edges for key in {_furniture_key(line.text) for line in lines})
     repeated = {key for key, n in counts.items() if n >= max(2, math.ceil(len(pages) / 2))}
     furniture = {id(line) for lines in edges for line in lines
-                 if _furniture_key(line.text) in repeated or PAGE_NUMBER.fullmatch("".join(line.text.split()))}
+                 if _furniture_key(line.text) in repeated or PAGE_NUMBER.fullmatch("".join(line.text.split()))
+                 or line.size <= SMALL_PRINT * body_size}
     return [line for page in pages for line in page if id(line) not in furniture]
 
 
@@ -196,11 +203,16 @@ def _edge_lines(page: list[_Line]) -> list[_Line]:
     return [line for line in page if round(line.y) in edge]
 
 
-def _layout(lines: list[_Line]) -> _Layout:
+def _body_size(lines: list[_Line]) -> float:
+    """The font size most of the text is set in."""
     weights = Counter()
     for line in lines:
         weights[line.size] += len(line.text)
-    size = weights.most_common(1)[0][0]
+    return weights.most_common(1)[0][0] if weights else 0.0
+
+
+def _layout(lines: list[_Line]) -> _Layout:
+    size = _body_size(lines)
     body = [line for line in lines if abs(line.size - size) <= 0.1 * size] or lines
     left = Counter(round(line.x0) for line in body).most_common(1)[0][0]
     right = sorted(line.x1 for line in body)[int(0.9 * (len(body) - 1))]
