@@ -252,3 +252,25 @@ def news_page(charset: str = "utf-8") -> bytes:
 <script>console.log("footer");</script>
 </body></html>"""
     return page.encode("gb18030" if charset.lower() in ("gbk", "gb2312") else charset)
+
+
+OLD_NEWS_TITLE = "某县红十字会举办应急救护师资培训班"
+OLD_NEWS_DATE = "2023-11-08"
+OLD_NEWS_PARAGRAPHS = [
+    "11月6日至8日，某县红十字会举办应急救护师资培训班，来自全县各乡镇和学校的四十名学员参加培训。",
+    "培训采用理论讲授与实操演练相结合的方式，学员们系统学习了心肺复苏、创伤止血包扎和气道异物梗阻急救等内容。",
+    "经考核，三十八名学员取得应急救护师资证书，将在各自单位开展普及培训。",
+]
+
+
+def old_news_page() -> bytes:
+    """A page from an old table-layout site, saved in GBK without a declared charset: the
+    headline in bold, paragraphs separated by <br> and full-width spaces, the date in Chinese."""
+    paragraphs = "<br>".join("\u3000\u3000" + escape(text) for text in OLD_NEWS_PARAGRAPHS)
+    page = f"""<html><head><title>{OLD_NEWS_TITLE}_县红十字会</title></head><body>
+<table width="100%"><tr><td><a href="/">网站首页</a> | <a href="/gk/">信息公开</a> | <a href="/fw/">志愿服务</a></td></tr></table>
+<table width="760"><tr><td class="title"><b>{OLD_NEWS_TITLE}</b></td></tr>
+<tr><td class="info">发布日期：2023年11月8日 来源：县红十字会 【字体：大 中 小】 【打印】 【关闭】</td></tr>
+<tr><td id="zoom">{paragraphs}</td></tr></table>
+<table width="100%"><tr><td>Copyright 某县红十字会 版权所有</td></tr></table></body></html>"""
+    return page.encode("gbk")

@@ -138,6 +138,14 @@ def test_news_page_without_h1_takes_the_title_without_site_and_channel_names():
     assert doc.title == docs.NEWS_TITLE
 
 
+def test_old_table_page_with_br_paragraphs_a_detected_charset_and_a_chinese_date():
+    doc = parse_document("old", docs.old_news_page(), "htm")
+    assert (doc.title, doc.date) == (docs.OLD_NEWS_TITLE, docs.OLD_NEWS_DATE)
+    paragraphs = [p.text for p in doc.passages if p.role == "paragraph"]
+    assert paragraphs[-3:] == docs.OLD_NEWS_PARAGRAPHS
+    assert [text for text in paragraphs if re.search("首页|信息公开|志愿服务|版权所有|Copyright", text)] == []
+
+
 def test_page_without_an_article_is_refused():
     page = "<html><head><title>首页</title></head><body><ul><li><a href=/>首页</a></li></ul></body></html>"
     with pytest.raises(IngestError, match="^nav.html: no article text found in this web page"):

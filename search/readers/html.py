@@ -6,6 +6,11 @@ its publication date; it parses the string it is given and fetches nothing. The
 title is the article's <h1> where the page has one, else trafilatura's, without
 the site name a <title> appends. The page is decoded with the charset it declares
 (GB2312 and GBK read as their superset GB18030), else a detected one.
+
+htmldate reads dates from metadata, markup and URLs, but not Chinese dates in the
+text (2024年1月26日), and when it searches the text it turns a bare year into
+January 1st: it does not search the text here, and a labelled Chinese date
+(发布时间：2024年1月26日, or the date before 来源) is taken when it finds none.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import re
 
 import trafilatura
 from lxml.html import HtmlElement
+from trafilatura.settings import set_date_params
 
 from search.readers import Extracted, IngestError
 from search.readers.lines import joined_lines, table_lines
@@ -26,19 +32,26 @@ GBK_LABELS = {"gb2312", "gbk", "x-gbk", "gb_2312", "gb_2312-80", "chinese", "csg
 TITLE_SEPARATOR = re.compile(r"(\s*(?:_|\||｜|\s[-–—]\s|(?<![-–—A-Za-z0-9])[-–](?![-–A-Za-z0-9]))\s*)")
 MAX_SITE_NAME_CHARS = 20
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# trafilatura's elements that start a line of their own.
+BLOCK_TAGS = {"p", "head", "list", "item", "quote", "lb", "table", "row", "cell", "code"}
+CHINESE_DATE = r"((?:19|20)\d{2})\s*(?:年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日|[-/.](\d{1,2})[-/.](\d{1,2}))"
+LABELLED_DATE = re.compile(rf"(?:发布|发表|更新)?(?:时间|日期)\s*[:：]\s*{CHINESE_DATE}"
+                           rf"|{CHINESE_DATE}(?:\s*\d{{1,2}}:\d{{2}}(?::\d{{2}})?)?\s*(?:来源|作者|编辑)")
 
 
 def read(data: bytes, name: str) -> Extracted:
     """The article of a saved web page: headline, headed paragraphs, list items, table rows, date."""
     page = decode_page(data, name)
-    article = trafilatura.bare_extraction(page, with_metadata=True, include_comments=False, include_tables=True)
+    article = trafilatura.bare_extraction(page, with_metadata=True, include_comments=False, include_tables=True,
+                                          date_extraction_params=set_date_params(extensive=False))
     lines = _body_lines(article.body) if article is not None and article.body is not None else []
-    title = _title(trafilatura.load_html(page), article.title) if lines else None
-    lines = [line for line in lines if line.lstrip("# ") != title]
+    tree = trafilatura.load_html(page)
+    title = _title(tree, article.title) if lines else None
+    lines = _after_headline(lines, title)
     if not lines:
         raise IngestError(f"{name}: no article text found in this web page (a page that loads its text "
                           "with JavaScript saves without it): open the page in a browser and save it as PDF")
-    date = article.date if article.date and DATE.match(article.date) else None
+    date = article.date if article.date and DATE.match(article.date) else _labelled_date(tree)
     return Extracted(text="\n".join(([f"# {title}"] if title else []) + lines), paragraphs_final=True, date=date)
 
 
@@ -61,23 +74,59 @@ def _body_lines(body) -> list[str]:
         if element.tag == "head":
             rend = element.get("rend", "")
             level = int(rend[1]) if re.fullmatch(r"h[1-6]", rend) else 2
-            lines.append("#" * max(level, 2) + " " + _text(element))
-        elif element.tag == "list":
-            lines.extend(_text(item) for item in element.iter("item"))
+            lines.append("#" * max(level, 2) + " " + joined_lines(_lines(element)))
         elif element.tag == "table":
-            rows = [[_text(cell) for cell in row.iter("cell")] for row in element.iter("row")]
-            header = any(cell.get("role") == "head" for cell in next(element.iter("row")).iter("cell"))
-            lines.extend(table_lines(rows, header))
+            lines.extend(_table_lines(element))
         else:
-            lines.append(_text(element))
-    return [line for line in lines if line.lstrip("# ")]
+            lines.extend(_lines(element))
+    # A line of separators alone (the | between menu links) says nothing.
+    return [line for line in lines if any(char.isalnum() for char in line.lstrip("# "))]
 
 
-def _text(element) -> str:
-    # trafilatura marks a <br> as an empty <lb/>: give it the line break it stands for.
-    for lb in element.iter("lb"):
-        lb.text = "\n"
-    return joined_lines("".join(element.itertext()).split("\n"))
+def _table_lines(table) -> list[str]:
+    """A table's rows, one line each; a one-column table (a page laid out in a table) as its lines."""
+    rows = [list(row.iter("cell")) for row in table.iter("row")]
+    if all(len(cells) <= 1 for cells in rows):
+        return [line for cells in rows for cell in cells for line in _lines(cell)]
+    header = any(cell.get("role") == "head" for cell in rows[0])
+    return table_lines([[" ".join(_lines(cell)) for cell in cells] for cells in rows], header)
+
+
+def _lines(element) -> list[str]:
+    """The lines of an element's text: each paragraph, list item or heading in it, and each
+    <br> (trafilatura's <lb/>, with which old sites separate paragraphs), starts a line.
+    trafilatura's fallback for a page it cannot make out separates blocks with line breaks;
+    elsewhere it has turned the line breaks of the page's source into spaces."""
+    parts: list[str] = []
+    _collect(element, parts)
+    return [line for line in (joined_lines([line]) for line in "".join(parts).split("\n")) if line]
+
+
+def _collect(node, parts: list[str]) -> None:
+    block = node.tag in BLOCK_TAGS
+    parts.append("\n" if block else "")
+    parts.append(node.text or "")
+    for child in node:
+        _collect(child, parts)
+        parts.append(child.tail or "")
+    parts.append("\n" if block else "")
+
+
+def _after_headline(lines: list[str], title: str | None) -> list[str]:
+    """The lines after the headline where the text holds it (what precedes it, when trafilatura
+    had to take a whole page, is the site's header and menus), without repeats of it."""
+    texts = [line.lstrip("# ") for line in lines]
+    start = texts.index(title) + 1 if title in texts else 0
+    return [line for line, text in zip(lines[start:], texts[start:]) if text != title]
+
+
+def _labelled_date(tree: HtmlElement | None) -> str | None:
+    """The first date in the page labelled as the publication date (发布时间：…, … 来源：…)."""
+    match = LABELLED_DATE.search(" ".join(tree.text_content().split())) if tree is not None else None
+    if not match:
+        return None
+    year, month, day = [int(g) for g in match.groups() if g]
+    return f"{year:04d}-{month:02d}-{day:02d}" if 1 <= month <= 12 and 1 <= day <= 31 else None
 
 
 def _title(tree: HtmlElement | None, extracted: str | None) -> str | None:
