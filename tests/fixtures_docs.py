@@ -16,6 +16,8 @@ from html import escape
 
 import docx
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import parse_xml
+from docx.oxml.ns import nsdecls
 
 from search.readers.lines import fold_ideographs
 
@@ -97,14 +99,19 @@ def word_report(core_title: str = "", photo_megabytes: int = 0) -> bytes:
 
 def word_without_styles() -> bytes:
     """A report typed without styles: a centred first line for its title, a bold line for a
-    heading, a soft line break inside a paragraph, a leftover program name as metadata title."""
+    heading, a soft line break and tracked changes inside a paragraph, a leftover program name
+    as metadata title."""
     document = docx.Document()
     document.core_properties.title = "Microsoft Word - 旧模板.doc"
     document.add_paragraph("某县红十字会工作总结").alignment = WD_ALIGN_PARAGRAPH.CENTER
     document.add_paragraph().add_run("一、组织建设").bold = True
     paragraph = document.add_paragraph("今年以来，县红十字会完成换届，")
     paragraph.add_run().add_break()
-    paragraph.add_run("新发展团体会员十二个。")
+    paragraph.add_run("新发展团体会员十二个")
+    for change in (f'<w:ins {nsdecls("w")} w:id="1" w:author="审阅人"><w:r><w:t>，其中学校红十字会两个</w:t></w:r></w:ins>',
+                   f'<w:del {nsdecls("w")} w:id="2" w:author="审阅人"><w:r><w:delText>和企业</w:delText></w:r></w:del>'):
+        paragraph._p.append(parse_xml(change))
+    paragraph.add_run("。")
     table = document.add_table(rows=2, cols=2)
     for r, (label, value) in enumerate([("联系人", "李红"), ("电话：", "0571-1234567")]):
         table.cell(r, 0).text, table.cell(r, 1).text = label, value

@@ -65,13 +65,13 @@ def test_word_own_title_wins_over_the_metadata_title():
     assert "模板里的旧标题" not in doc.source
 
 
-def test_word_typed_without_styles_keeps_its_centred_title_and_bold_heading():
+def test_word_typed_without_styles_keeps_its_centred_title_bold_heading_and_tracked_insertion():
     doc = parse_document("总结", docs.word_without_styles(), "docx")
     assert doc.title == "某县红十字会工作总结"
     assert seen(doc) == [
         ("lead", "", "某县红十字会工作总结"),
         ("heading", "一、组织建设", "一、组织建设"),
-        ("paragraph", "一、组织建设", "今年以来，县红十字会完成换届，新发展团体会员十二个。"),
+        ("paragraph", "一、组织建设", "今年以来，县红十字会完成换届，新发展团体会员十二个，其中学校红十字会两个。"),
         ("paragraph", "一、组织建设", "联系人：李红"),
         ("paragraph", "一、组织建设", "电话：0571-1234567"),
     ]

@@ -13,6 +13,7 @@ import io
 import re
 import zipfile
 import zlib
+from dataclasses import dataclass
 
 import docx
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -21,8 +22,6 @@ from docx.oxml.ns import qn
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 from lxml.etree import XMLSyntaxError
-
-from dataclasses import dataclass
 
 from search.readers import Extracted, IngestError
 from search.readers.lines import fold_ideographs, joined_lines, table_lines
@@ -34,6 +33,11 @@ TOC_STYLE = re.compile(r"^(toc|目录)\s*\d", re.IGNORECASE)
 MAX_HEADING_CHARS = 40
 MAX_TITLE_CHARS = 60
 SENTENCE_END = "。！？!?；;"
+# The text of a paragraph, in order: python-docx's Paragraph.text leaves out tracked
+# insertions, fields and inline content controls. Not the tab stops of its properties, not
+# the text of a text box anchored in it (Word stores a text box twice), not moved-away text.
+PARAGRAPH_TEXT = ("./*[not(self::w:pPr)]//*[self::w:t or self::w:tab or self::w:br or self::w:cr]"
+                  "[not(ancestor::w:txbxContent or ancestor::w:moveFrom)]")
 # A core-properties title that only names the program or template says nothing.
 PLACEHOLDER_TITLE = re.compile(r"^(microsoft word\b.*|文档\s*\d*|document\s*\d*|untitled|无标题.*|标题)$",
                                re.IGNORECASE)
@@ -75,7 +79,7 @@ def _blocks(container, document):
         if child.tag == qn("w:p"):
             paragraph = Paragraph(child, document)
             if not _is_toc_entry(paragraph):
-                yield _Block(joined_lines(paragraph.text.split("\n")), _level(paragraph), _looks_like_title(paragraph))
+                yield _Block(_paragraph_text(child), _level(paragraph), _looks_like_title(paragraph))
         elif child.tag == qn("w:tbl"):
             yield from _table_blocks(Table(child, document), document)
         elif child.tag == qn("w:sdt") and not _is_toc(child):
@@ -84,12 +88,20 @@ def _blocks(container, document):
                 yield from _blocks(content, document)
 
 
+def _paragraph_text(p) -> str:
+    """A paragraph as one line: line breaks in it joined (without a space inside CJK text)."""
+    text = "".join(node.text or "" if node.tag == qn("w:t") else "\t" if node.tag == qn("w:tab") else "\n"
+                   for node in p.xpath(PARAGRAPH_TEXT))
+    return joined_lines(text.split("\n"))
+
+
 def _is_toc(sdt) -> bool:
     return bool(sdt.xpath("./w:sdtPr/w:docPartObj/w:docPartGallery[@w:val='Table of Contents']"))
 
 
 def _is_toc_entry(paragraph: Paragraph) -> bool:
-    return bool(TOC_STYLE.match(paragraph.style.name or "")) if paragraph.style is not None else False
+    style = paragraph.style
+    return style is not None and bool(TOC_STYLE.match(style.name or ""))
 
 
 def _level(paragraph: Paragraph) -> int | None:
@@ -148,7 +160,7 @@ def _table_blocks(table: Table, document):
 
 def _cell_text(cell) -> str:
     """A table cell's paragraphs on one line, a space between them."""
-    return " ".join(filter(None, (joined_lines(p.text.split("\n")) for p in cell.paragraphs)))
+    return " ".join(filter(None, (_paragraph_text(p._p) for p in cell.paragraphs)))
 
 
 def _distinct(cells) -> list:

@@ -115,23 +115,34 @@ def _pages(data: bytes, name: str) -> list[list[_Line]]:
     if b"%%EOF" not in data[-4096:]:
         raise IngestError(f"{name}: the PDF is truncated (its end is missing; it was not completely "
                           "downloaded or copied): get a complete copy of the file")
-    try:
-        return [list(_page_lines(page, number))
-                for number, page in enumerate(extract_pages(io.BytesIO(data), laparams=LAParams(all_texts=True)))]
-    except PDFPasswordIncorrect:
-        raise IngestError(f"{name}: the PDF is encrypted with a password: save a copy without the password "
-                          "(open it with the password and print or export it to a new PDF)") from None
-    except PDFEncryptionError as exc:
-        raise IngestError(f"{name}: the PDF is encrypted in a way that cannot be read ({exc}): save a copy "
-                          "without encryption") from None
-    # A damaged PDF fails inside pdfminer with whatever error its broken structure leads to
-    # (PDFSyntaxError, KeyError, TypeError, struct.error ...).
-    except Exception as exc:  # noqa: BLE001
-        raise IngestError(f"{name}: the PDF is damaged and cannot be read ({type(exc).__name__}: {exc}): "
-                          "open it in a PDF reader and save or print it to a new PDF") from None
+    return [list(_page_lines(page, number)) for number, page in enumerate(_layouts(data, name))]
+
+
+def _layouts(data: bytes, name: str):
+    """pdfminer's layout of each page, one at a time (a long PDF's characters would not all fit in
+    memory at once); IngestError for a PDF that pdfminer cannot read."""
+    pages = extract_pages(io.BytesIO(data), laparams=LAParams(all_texts=True))
+    while True:
+        try:
+            page = next(pages)
+        except StopIteration:
+            return
+        except PDFPasswordIncorrect:
+            raise IngestError(f"{name}: the PDF is encrypted with a password: save a copy without the password "
+                              "(open it with the password and print or export it to a new PDF)") from None
+        except PDFEncryptionError as exc:
+            raise IngestError(f"{name}: the PDF is encrypted in a way that cannot be read ({exc}): save a copy "
+                              "without encryption") from None
+        # A damaged PDF fails inside pdfminer with whatever error its broken structure leads to
+        # (PDFSyntaxError, KeyError, TypeError, struct.error ...).
+        except Exception as exc:  # noqa: BLE001
+            raise IngestError(f"{name}: the PDF is damaged and cannot be read ({type(exc).__name__}: {exc}): "
+                              "open it in a PDF reader and save or print it to a new PDF") from None
+        yield page
 
 
 def _page_lines(page, number: int):
+    """A page's text lines, with their position and font."""
     for element in _walk(page):
         chars = [c for c in element if isinstance(c, LTChar)]
         text = _line_text(element)
