@@ -56,7 +56,6 @@ SECTIONS = [
 ]
 TABLE = [["项目", "2022年", "2023年"], ["救护员培训", "3900人", "4200人"], ["无偿献血", "3500单位", "3800单位"]]
 TABLE_LINES = ["项目：救护员培训；2022年：3900人；2023年：4200人", "项目：无偿献血；2022年：3500单位；2023年：3800单位"]
-PHRASE_HEADINGS = [heading for heading, _ in SECTIONS]
 
 
 def folded(text: str) -> str:

@@ -124,7 +124,7 @@ NEWS_PASSAGES = [("lead", "", docs.NEWS_TITLE)] + [("paragraph", "", text) for t
     ("heading", docs.NEWS_HEADING, docs.NEWS_HEADING), ("paragraph", docs.NEWS_HEADING, docs.NEWS_LAST)]
 
 
-@pytest.mark.parametrize("charset", ["utf-8", "gbk", "gb2312"])
+@pytest.mark.parametrize("charset", ["utf-8", "gbk", "gb2312", "utf-16"])
 def test_news_page_gives_the_article_its_headline_and_date(charset):
     doc = parse_document("news", docs.news_page(charset), "html")
     assert (doc.title, doc.date) == (docs.NEWS_TITLE, docs.NEWS_DATE)

@@ -56,7 +56,10 @@ def read(data: bytes, name: str) -> Extracted:
 
 
 def decode_page(data: bytes, name: str) -> str:
-    """A page's text, in the charset its <meta> declares, else as a text file is decoded."""
+    """A page's text: UTF-16 by its byte order mark, else in the charset its <meta> declares,
+    else as a text file is decoded."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
     declared = DECLARED_CHARSET.search(data[:4096])
     if declared and not data.startswith(b"\xef\xbb\xbf"):
         label = declared.group(1).decode("ascii").lower()
