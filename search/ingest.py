@@ -22,9 +22,10 @@ from search.readers.text import decode  # noqa: F401
 # Reports are tens of kilobytes; a file over this is refused (reported, old version
 # kept) rather than read: analysing 10 MB of Chinese takes about a minute already.
 MAX_FILE_BYTES = 10 * 1024 * 1024
-# Word and PDF files carry photos and fonts, mostly not text: they may be larger (their
-# text is held to MAX_FILE_BYTES characters once read).
+# Word and PDF files carry photos and fonts, mostly not text: they may be larger, and their
+# text is held to MAX_TEXT_CHARS once read.
 MAX_PACKED_FILE_BYTES = 64 * 1024 * 1024
+MAX_TEXT_CHARS = 10_000_000
 PACKED_SUFFIXES = (".docx", ".pdf")
 MAX_PASSAGE_CHARS = 1000
 MAX_HEADING_CHARS = 40
@@ -141,9 +142,9 @@ def document_from_stored(doc_id: str, source: str, fmt: str, content_hash: str, 
 
 def _structure(doc_id: str, fmt: str, extracted: Extracted, digest: str) -> Document:
     """Title, articles and passages of a reader's lines."""
-    if len(extracted.text) > MAX_FILE_BYTES:
-        raise IngestError(f"{doc_id}.{fmt}: too much text ({len(extracted.text) / 2**20:.1f} million characters; "
-                          f"the limit is {MAX_FILE_BYTES // 2**20} million): split the report into several files")
+    if len(extracted.text) > MAX_TEXT_CHARS:
+        raise IngestError(f"{doc_id}.{fmt}: too much text ({len(extracted.text) / 1e6:.1f} million characters; "
+                          f"the limit is {MAX_TEXT_CHARS / 1e6:.0f} million): split the report into several files")
     blocks = _blocks(extracted.text, markdown=fmt == "md")
     if not blocks:
         raise IngestError(f"{doc_id}.{fmt}: no text to index")

@@ -86,6 +86,13 @@ def test_word_file_with_photos_larger_than_the_text_limit_is_read(tmp_path):
     assert seen(doc) == report_passages(with_table=True)
 
 
+def test_more_text_than_a_report_holds_is_refused():
+    with pytest.raises(IngestError) as error:
+        document_from_stored("巨型", "红十字会开展救护培训。\n" * 1_000_000, "docx", "0" * 64, None)
+    assert str(error.value) == ("巨型.docx: too much text (12.0 million characters; the limit is 10 million): "
+                                "split the report into several files")
+
+
 # ------------------------------------------------------------------------------------------- PDF
 
 def test_printed_pdf_is_a_multi_page_text_layer_with_furniture_and_radicals(pdfs):
