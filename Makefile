@@ -22,10 +22,11 @@ run: install
 	$(BIN)/rcsearch serve --host 127.0.0.1 --port 5000
 
 # Debian's chromium drives the browser tests (Playwright's own download does not work here);
-# a CJK font makes the screenshots readable.
-BROWSER_PACKAGES := chromium fonts-wqy-microhei
+# a CJK font makes the screenshots readable, and Noto CJK gives the PDFs chromium prints for
+# the reader tests a real CJK text layer.
+BROWSER_PACKAGES := chromium fonts-wqy-microhei fonts-noto-cjk
 browser:
-	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -q "Noto Serif CJK SC"; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  for try in 1 2 3; do \
 	    $$SUDO apt-get update -qq && \
@@ -37,8 +38,9 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest
 
-bench: install
+bench: install browser
 	$(BIN)/python -m tests.benchmarks.run
+	$(BIN)/python -m tests.benchmarks.ingest
 
 clean:
 	rm -rf $(VENV) index/gen-* index/current

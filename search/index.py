@@ -38,9 +38,8 @@ from whoosh.formats import Frequency
 from whoosh.system import pack_uint
 from whoosh.filedb.filestore import FileStorage
 
-from search import analysis, enrich, ranking, whoosh_internals
-from search.ingest import (SUPPORTED_SUFFIXES, Document, IngestError, content_hash, parse_document, read_document,
-                           read_source_bytes)
+from search import analysis, enrich, ranking, readers, whoosh_internals
+from search.ingest import Document, IngestError, content_hash, document_from_stored, read_document, read_source_bytes
 
 CURRENT = "current"
 LOCK_FILE = ".lock"
@@ -206,7 +205,7 @@ def source_files(sources: Iterable[Path], summary: Summary) -> list[SourceFile]:
             paths = [(source, Path(source.name))]
         for path, relative in paths:
             label = relative.as_posix()
-            refused = _refusal(path)
+            refused = readers.refusal(path)
             if refused:
                 if path.name.lower() != "readme" and path.is_file():
                     summary.failed.append((label, refused))
@@ -217,13 +216,6 @@ def source_files(sources: Iterable[Path], summary: Summary) -> list[SourceFile]:
             else:
                 seen[doc_id] = SourceFile(doc_id, path, label)
     return list(seen.values())
-
-
-def _refusal(path: Path) -> str | None:
-    """Why a file is not read as a report, or None when its format is supported."""
-    if path.suffix.lower() in SUPPORTED_SUFFIXES:
-        return None
-    return "unsupported file type (use .txt or .md)"
 
 
 def _not_a_file_reason(path: Path) -> str:
@@ -599,7 +591,7 @@ def _carry_over_failed(writer, previous: Path, doc_ids: set[str], version: str) 
     with FileStorage(str(previous), readonly=True).open_index().searcher() as searcher:
         for doc_id in sorted(doc_ids):
             stored = searcher.document(key=doc_id, kind="doc")
-            doc = parse_document(doc_id, stored["source"].encode("utf-8"), stored["format"])
+            doc = document_from_stored(doc_id, stored["source"], stored["format"], stored["hash"], stored.get("date") or None)
             kept = SourceFile(doc_id, Path(stored.get("path", "")), doc_id)
             _replace_document(writer, doc, passage_records(doc, *_enrichment()), kept if stored.get("path") else None,
                               version)

@@ -1,9 +1,10 @@
-"""Ingest: read a report file into a clean document of titled, headed passages.
+"""Ingest: structure a report file into a clean document of titled, headed passages.
 
-Bytes are decoded with detected encoding, page furniture is dropped, the hard
-line breaks of newspaper layout are repaired (a paragraph that stops
-mid-sentence continues in the next one, even across an interrupting heading
-or photo captions), and each repaired paragraph becomes a passage.
+A reader per format (search/readers) turns the file into lines of text and headings.
+Here page furniture is dropped, the hard line breaks of newspaper layout are
+repaired (a paragraph that stops mid-sentence continues in the next one, even
+across an interrupting heading or photo captions), and each paragraph becomes a
+passage.
 """
 from __future__ import annotations
 
@@ -13,15 +14,20 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import charset_normalizer
-
 from search import furniture
 from search.analysis import segmenter
+# IngestError, SUPPORTED_SUFFIXES and decode are imported from here by the indexer and the tests.
+from search.readers import SUPPORTED_SUFFIXES, Extracted, IngestError, extract, from_stored, refusal  # noqa: F401
+from search.readers.text import decode  # noqa: F401
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
 # Reports are tens of kilobytes; a file over this is refused (reported, old version
 # kept) rather than read: analysing 10 MB of Chinese takes about a minute already.
 MAX_FILE_BYTES = 10 * 1024 * 1024
+# Word and PDF files carry photos and fonts, mostly not text: they may be larger, and their
+# text is held to MAX_TEXT_CHARS once read.
+MAX_PACKED_FILE_BYTES = 64 * 1024 * 1024
+MAX_TEXT_CHARS = 10_000_000
+PACKED_SUFFIXES = (".docx", ".pdf")
 MAX_PASSAGE_CHARS = 1000
 MAX_HEADING_CHARS = 40
 # A caption between the two halves of a broken sentence is short and complete.
@@ -54,10 +60,6 @@ DATELINE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日")
 
 HEADLINE = "headline"
 FIRST_SENTENCE = "first sentence"
-
-
-class IngestError(Exception):
-    """A source file that cannot be indexed; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -106,67 +108,63 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def decode(data: bytes, name: str) -> str:
-    """Text of a source file: UTF-8 (BOM or not), GB18030/GBK or Big5, detected."""
-    if not data.strip():
-        raise IngestError(f"{name}: empty file")
-    if b"\x00" in data[:4096]:
-        raise IngestError(f"{name}: binary file (contains NUL bytes), not text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        if exc.reason == "unexpected end of data" and exc.end == len(data):
-            # A file cut inside its last character: keep everything before it.
-            return data[:exc.start].decode("utf-8-sig")
-    match = charset_normalizer.from_bytes(data, cp_isolation=["gb18030", "big5"]).best()
-    if match is None or match.chaos > 0.3:
-        raise IngestError(f"{name}: cannot detect the text encoding (not UTF-8, GB18030 or Big5)")
-    return str(match)
-
-
 def read_document(path: Path, doc_id: str | None = None) -> Document:
-    """Read and structure one source file (its id defaults to the file's stem); raises
+    """Read and structure one source file (its id defaults to the file stem); raises
     IngestError for files that cannot be indexed."""
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise IngestError(f"{path.name}: unsupported file type (use .txt or .md)")
+    reason = refusal(path)
+    if reason:
+        raise IngestError(f"{path.name}: {reason}")
     return parse_document(doc_id or path.stem, read_source_bytes(path), path.suffix.lower().lstrip("."))
 
 
 def read_source_bytes(path: Path) -> bytes:
-    """A source file's bytes; IngestError when it cannot be read or is over MAX_FILE_BYTES.
+    """A source file's bytes; IngestError when it cannot be read or is over its size limit
+    (MAX_FILE_BYTES, or MAX_PACKED_FILE_BYTES for Word and PDF files).
 
-    Never reads more than MAX_FILE_BYTES + 1 bytes, even from a file that grows meanwhile.
+    Never reads more than the limit + 1 bytes, even from a file that grows meanwhile.
     """
+    limit = MAX_PACKED_FILE_BYTES if path.suffix.lower() in PACKED_SUFFIXES else MAX_FILE_BYTES
     try:
         with path.open("rb") as file:
             size = os.fstat(file.fileno()).st_size
-            data = b"" if size > MAX_FILE_BYTES else file.read(MAX_FILE_BYTES + 1)
+            data = b"" if size > limit else file.read(limit + 1)
     except OSError as exc:
         raise IngestError(f"{path.name}: cannot read file ({exc.strerror or exc})") from exc
-    if size > MAX_FILE_BYTES or len(data) > MAX_FILE_BYTES:
+    if size > limit or len(data) > limit:
         raise IngestError(f"{path.name}: file too large ({max(size, len(data)) / 2**20:.1f} MB; "
-                          f"the limit is {MAX_FILE_BYTES // 2**20} MB)")
+                          f"the limit is {limit // 2**20} MB)")
     return data
 
 
 def parse_document(doc_id: str, data: bytes, fmt: str) -> Document:
-    """Structure decoded bytes into title, articles and passages."""
-    source = decode(data, f"{doc_id}.{fmt}").replace("\r\n", "\n").replace("\r", "\n")
-    lines, date = _page_lines(source)
+    """Read a file's bytes with the reader of its format (suffix without the dot) and structure them."""
+    return _structure(doc_id, fmt, extract(data, f"{doc_id}.{fmt}"), content_hash(data))
+
+
+def document_from_stored(doc_id: str, source: str, fmt: str, content_hash: str, date: str | None) -> Document:
+    """The Document read_document made of a file, rebuilt from what the index stores (no file needed)."""
+    return _structure(doc_id, fmt, from_stored(source, fmt, date), content_hash)
+
+
+def _structure(doc_id: str, fmt: str, extracted: Extracted, digest: str) -> Document:
+    """Title, articles and passages of a reader's lines."""
+    if len(extracted.text) > MAX_TEXT_CHARS:
+        raise IngestError(f"{doc_id}.{fmt}: too much text ({len(extracted.text) / 1e6:.1f} million characters; "
+                          f"the limit is {MAX_TEXT_CHARS / 1e6:.0f} million): split the report into several files")
+    lines, page_date = _page_lines(extracted.text)
     blocks = _blocks(lines, markdown=fmt == "md")
     if not blocks:
         raise IngestError(f"{doc_id}.{fmt}: no text to index")
     head = _split_title(blocks)
-    paragraphs = _repair(head.body)
+    paragraphs = head.body if extracted.paragraphs_final else _repair(head.body)
     passages, articles = _passages(head.lead, paragraphs)
     if not passages:
         raise IngestError(f"{doc_id}.{fmt}: no text to index")
     # A masthead names where the page was printed, not who did the work: no region evidence.
     evidence = [line for line in head.lead if furniture.kind(line) != furniture.MASTHEAD]
-    return Document(doc_id=doc_id, title=head.title, format=fmt, source=source,
-                    content_hash=content_hash(data), passages=tuple(passages),
-                    articles=tuple(articles), lead_lines=tuple(evidence), date=date,
-                    title_source=head.title_source)
+    return Document(doc_id=doc_id, title=head.title, format=fmt, source=extracted.text,
+                    content_hash=digest, passages=tuple(passages), articles=tuple(articles),
+                    lead_lines=tuple(evidence), date=extracted.date or page_date, title_source=head.title_source)
 
 
 def _is_heading_like(text: str) -> bool:
