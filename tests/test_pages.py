@@ -1,4 +1,8 @@
 """Server-rendered pages (they work without JavaScript)."""
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
 
 
 def test_search_page_shows_results_with_marks(client):
@@ -33,11 +37,53 @@ def test_overview_page_lists_facets(client):
     assert "5 篇报告" in html
 
 
+class _FacetTree(HTMLParser):
+    """The region facet as a user reads it: [(province, count, [(city, count), …]), …]."""
+
+    def __init__(self):
+        super().__init__()
+        self.tree, self.depth, self.span, self.entry = [], 0, None, []
+
+    def handle_starttag(self, tag, attrs):
+        self.depth += tag == "ul"
+        self.span = dict(attrs).get("class") if tag == "span" else None
+
+    def handle_endtag(self, tag):
+        self.depth -= tag == "ul"
+
+    def handle_data(self, data):
+        if self.span == "label":
+            self.entry = [data]
+        elif self.span == "count":
+            value, count = self.entry[0], int(data)
+            if self.depth == 1:
+                self.tree.append((value, count, []))
+            else:
+                self.tree[-1][2].append((value, count))
+        self.span = None
+
+
+def facet_tree(html: str) -> list:
+    parser = _FacetTree()
+    parser.feed(html[html.index('<ul class="tree">'):html.index("</section>", html.index('<ul class="tree">'))])
+    return parser.tree
+
+
 def test_region_facet_is_a_province_city_tree(client):
-    html = client.get("/?q=红十字").get_data(as_text=True)
-    tree = html[html.index('class="tree"'):html.index("facet-topic")]
-    assert tree.index("浙江省") < tree.index("绍兴市") < tree.index("杭州市") or tree.index("浙江省") < tree.index("杭州市")
-    assert tree.index("河北省") < tree.index("石家庄市")
+    tree = facet_tree(client.get("/?q=红十字").get_data(as_text=True))
+    # Each seed's city under its province (DESIGN's table), 四川 at province level only.
+    assert [(province, [city for city, _ in cities]) for province, _, cities in tree] == [
+        ("河北省", ["石家庄市"]),
+        ("浙江省", ["杭州市", "绍兴市", "湖州市", "金华市"]),
+        ("陕西省", ["西安市"]),
+        ("云南省", ["昭通市"]),
+        ("四川省", []),
+    ]
+    # The counts are the API's, in its order (most passages first).
+    facets = client.get("/api/search", query_string={"q": "红十字"}).get_json()["facets"]
+    assert [(value, count) for value, count, _ in tree] == [(b["value"], b["count"]) for b in facets["province"]]
+    shown = {city: (province, count) for province, _, cities in tree for city, count in cities}
+    assert shown == {b["value"]: (b["parent"], b["count"]) for b in facets["city"]}
 
 
 def test_selected_filters_are_chips_with_remove_and_clear_links(client):
