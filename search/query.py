@@ -13,8 +13,9 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 from whoosh import highlight
 from whoosh.analysis import Token
@@ -266,11 +267,13 @@ class Engine:
     """The search engine over one index directory; safe to share between threads."""
 
     def __init__(self, index_dir: Path, gazetteer: enrich.Gazetteer | None = None,
-                 topics: enrich.TopicRules | None = None, lexicon: analysis.Lexicon | None = None):
+                 topics: enrich.TopicRules | None = None, lexicon: analysis.Lexicon | None = None,
+                 clock: Callable[[], float] = time.perf_counter):
         self.index_dir = Path(index_dir)
         self.gazetteer = gazetteer or enrich.Gazetteer.load()
         self.topics = topics or enrich.TopicRules.load(TOPICS_FILE)
         self.lexicon = lexicon or analysis.Lexicon.load()
+        self.clock = clock
         analysis.segmenter()  # load jieba now, not during the first user's query
         self._local = threading.local()
         self._views: dict = {}
@@ -297,10 +300,22 @@ class Engine:
                 self._views[key] = view
         return searcher, view
 
+    def close(self) -> None:
+        """Close the searcher of the calling thread (each thread that searched holds one)."""
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is not None:
+            searcher.close()
+            self._local.searcher = None
+
     # -- search -------------------------------------------------------
     def search(self, request: SearchRequest) -> SearchResult:
-        """Run a search: hits of the requested page, totals and disjunctive facet counts."""
-        started = time.perf_counter()
+        """Run a search: hits of the requested page, totals and disjunctive facet counts;
+        took_ms covers all of it, snippets and did-you-mean included."""
+        started = self.clock()
+        result = self._results(request)
+        return replace(result, took_ms=round((self.clock() - started) * 1000, 1))
+
+    def _results(self, request: SearchRequest) -> SearchResult:
         _check_paging(request)
         parsed = parse_query(request.q, self.lexicon)
         filters = request.filters.merged(parsed.filters)
@@ -314,8 +329,7 @@ class Engine:
                                      key=(parsed.clauses, parsed.excluded, filters))
         return SearchResult(
             query=request.q, total=len(hits), total_reports=int(np.count_nonzero(np.bincount(view.columns.doc_ids[hits]))),
-            page=request.page, limit=request.limit,
-            took_ms=round((time.perf_counter() - started) * 1000, 1),
+            page=request.page, limit=request.limit, took_ms=0.0,
             hits=[self._hit(searcher, d, s, parsed, matching.relaxed) for d, s in zip(docnums, scores)],
             facets=facets, relaxed=matching.relaxed, filters=filters,
             did_you_mean=self.did_you_mean(request.q) if not len(hits) and not parsed.empty else None,

@@ -1,5 +1,9 @@
 """The HTTP JSON API: contract, errors, security headers."""
+from __future__ import annotations
+
 import pytest
+
+from search.query import Engine, SearchRequest
 
 
 def search(client, **params):
@@ -67,3 +71,40 @@ def test_document_api_and_path_traversal(client):
 def test_suggest_completes_indexed_words(client):
     suggestions = client.get("/api/suggest", query_string={"q": "造血"}).get_json()["suggestions"]
     assert "造血干细胞" in suggestions
+
+
+# -- took_ms is the time of the whole search ---------------------------------------------------
+
+class StandingClock:
+    """A clock that moves only when something moves it."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class SlowEngine(Engine):
+    """The real engine, on a clock that passes a second for every snippet it cuts (each asks
+    for the terms to mark) and ten seconds for a did-you-mean."""
+
+    def highlight_terms(self, parsed, relaxed):
+        self.clock.now += 1.0
+        return super().highlight_terms(parsed, relaxed)
+
+    def did_you_mean(self, q):
+        self.clock.now += 10.0
+        return super().did_you_mean(q)
+
+
+@pytest.mark.parametrize("q, took_ms, correction", [
+    ("红十字", 3000.0, None),         # three snippets
+    ("造血干细包", 10000.0, "造血干细胞"),  # no hit: a did-you-mean
+])
+def test_took_ms_covers_snippets_and_did_you_mean(engine, q, took_ms, correction):
+    slow = SlowEngine(engine.index_dir, engine.gazetteer, engine.topics, engine.lexicon, clock=StandingClock())
+    result = slow.search(SearchRequest(q=q, limit=3))
+    slow.close()
+    assert (result.took_ms, result.did_you_mean) == (took_ms, correction)
+
