@@ -572,7 +572,8 @@ class _MarkFormatter(highlight.HtmlFormatter):
         return html.escape(text, quote=False)
 
 
-SNIPPET_FRAGMENTER = highlight.SentenceFragmenter(maxchars=SNIPPET_CHARS, sentencechars="。！？!?；;")
+SENTENCE_ENDS = "。！？!?；;"
+SNIPPET_FRAGMENTER = highlight.SentenceFragmenter(maxchars=SNIPPET_CHARS, sentencechars=SENTENCE_ENDS)
 CONTEXT_FRAGMENTER = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=40)
 SNIPPET_FORMATTER = _MarkFormatter(between="…")
 
@@ -628,12 +629,34 @@ def snippet(text: str, needles: list[str], weights: dict[str, float] | None = No
                      or list(CONTEXT_FRAGMENTER.fragment_tokens(text, _tokens(text, spans))))
         best = highlight.top_fragments(fragments, 1, highlight.BasicFragmentScorer(), highlight.SCORE)
         if best:
-            prefix = "…" if best[0].startchar > 0 else ""
-            suffix = "…" if best[0].endchar < len(text) else ""
-            # The fragmenter starts a fragment at the previous sentence's closing mark.
-            return prefix + SNIPPET_FORMATTER.format(best).lstrip("。！？!?；;") + suffix
+            fragment = _whole_sentences(text, best[0])
+            prefix = "…" if fragment.startchar > 0 else ""
+            suffix = "…" if fragment.endchar < len(text) else ""
+            return prefix + SNIPPET_FORMATTER.format_fragment(fragment) + suffix
     head = text[:SNIPPET_CHARS]
     return html.escape(head, quote=False) + ("…" if len(text) > SNIPPET_CHARS else "")
+
+
+def _whole_sentences(text: str, fragment: highlight.Fragment) -> highlight.Fragment:
+    """The fragment from its first sentence's first character to its last sentence's closing
+    mark: Whoosh's SentenceFragmenter starts a fragment at the previous sentence's closing
+    mark and ends it before its own."""
+    first_match = min((t.startchar for t in fragment.matches), default=fragment.endchar)
+    while fragment.startchar < first_match and text[fragment.startchar] in SENTENCE_ENDS:
+        fragment.startchar += 1
+    while fragment.endchar < len(text) and text[fragment.endchar] in SENTENCE_ENDS:
+        fragment.endchar += 1
+    return fragment
+
+
+def highlighted(text: str, needles: list[str]) -> str:
+    """The whole text as HTML, every match in <mark>: marked first, then escaped, so a
+    term never matches inside an entity (q=amp leaves `&` alone)."""
+    pieces, cursor = [], 0
+    for start, end, _ in match_spans(text, needles):
+        pieces += [html.escape(text[cursor:start]), "<mark>", html.escape(text[start:end]), "</mark>"]
+        cursor = end
+    return "".join(pieces) + html.escape(text[cursor:])
 
 
 @dataclass(frozen=True)

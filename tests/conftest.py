@@ -43,6 +43,15 @@ def client(app):
     return app.test_client()
 
 
+def client_over(index_dir: Path):
+    """A test client of an app over index_dir, for a fixture to yield; the searcher the
+    requests opened (in this thread) is closed afterwards."""
+    app = create_app({"TESTING": True, "INDEX_DIR": str(index_dir)})
+    yield app.test_client()
+    if app.extensions.get("rcsearch"):
+        app.extensions["rcsearch"].close()
+
+
 @pytest.fixture
 def runner():
     return CliRunner()

@@ -4,6 +4,12 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import pytest
+
+from search.index import update_index
+
+from conftest import client_over
+
 
 def test_search_page_shows_results_with_marks(client):
     html = client.get("/?q=博爱送万家").get_data(as_text=True)
@@ -133,3 +139,63 @@ def test_overview_shows_build_time_and_charts(client):
     html = client.get("/overview").get_data(as_text=True)
     assert "索引于" in html and "来自 5 个文件" in html
     assert html.count("<svg") >= 5
+
+
+# -- highlighting marks the text, then escapes it ---------------------------------------------
+
+SYMBOLS_TEXT = """符号测试报告
+
+红十字会收到 Johnson & Johnson 捐赠，另有 a<b 与 "标题" 字样。
+
+红十字会的 amp 放大器、lt 标记与 quot 引文都要标出。
+"""
+SYMBOLS_MD = SYMBOLS_TEXT.replace("符号测试报告", "# 符号测试报告")
+
+
+@pytest.fixture(scope="module")
+def symbols(tmp_path_factory):
+    root = tmp_path_factory.mktemp("symbols")
+    (root / "sources").mkdir()
+    (root / "sources" / "symbols_txt.txt").write_text(SYMBOLS_TEXT, encoding="utf-8")
+    (root / "sources" / "symbols_md.md").write_text(SYMBOLS_MD, encoding="utf-8")
+    assert update_index([root / "sources"], root / "index", workers=1).failed == []
+    yield from client_over(root / "index")
+
+
+def paragraphs(html: str) -> list[str]:
+    return re.findall(r'<div class="para" id="p\d+">(.*?)</div>', html, re.DOTALL)
+
+
+SYMBOLS_ESCAPED = "红十字会收到 Johnson &amp; Johnson 捐赠，另有 a&lt;b 与 &quot;标题&quot; 字样。"
+
+
+@pytest.mark.parametrize("doc_id", ["symbols_txt", "symbols_md"])
+@pytest.mark.parametrize("q, marked", [
+    ("amp", "红十字会的 <mark>amp</mark> 放大器、lt 标记与 quot 引文都要标出。"),
+    ("lt", "红十字会的 amp 放大器、<mark>lt</mark> 标记与 quot 引文都要标出。"),
+    ("quot", "红十字会的 amp 放大器、lt 标记与 <mark>quot</mark> 引文都要标出。"),
+    ("34", "红十字会的 amp 放大器、lt 标记与 quot 引文都要标出。"),
+])
+def test_document_page_marks_terms_never_entities(symbols, doc_id, q, marked):
+    html = symbols.get(f"/doc/{doc_id}", query_string={"q": q}).get_data(as_text=True)
+    assert paragraphs(html) == [f"<p>{SYMBOLS_ESCAPED}</p>", f"<p>{marked}</p>"]
+
+
+@pytest.mark.parametrize("doc_id", ["symbols_txt", "symbols_md"])
+def test_document_page_marks_terms_next_to_symbols(symbols, doc_id):
+    html = symbols.get(f"/doc/{doc_id}", query_string={"q": "Johnson"}).get_data(as_text=True)
+    assert paragraphs(html)[0] == ("<p>红十字会收到 <mark>Johnson</mark> &amp; <mark>Johnson</mark> 捐赠，"
+                                   "另有 a&lt;b 与 &quot;标题&quot; 字样。</p>")
+
+
+@pytest.mark.parametrize("q, snippets", [
+    ("amp", ["红十字会的 <mark>amp</mark> 放大器、lt 标记与 quot 引文都要标出。"]),
+    ("标题", ['红十字会收到 Johnson &amp; Johnson 捐赠，另有 a&lt;b 与 "<mark>标题</mark>" 字样。']),
+    ("Johnson", ['红十字会收到 <mark>Johnson</mark> &amp; <mark>Johnson</mark> 捐赠，另有 a&lt;b 与 "标题" 字样。']),
+])
+def test_snippets_mark_terms_never_entities(symbols, q, snippets):
+    hits = symbols.get("/api/search", query_string={"q": q}).get_json()["hits"]
+    assert sorted(hit["doc_id"] for hit in hits) == ["symbols_md", "symbols_txt"]
+    assert {hit["snippet"] for hit in hits} == set(snippets)
+    page = symbols.get("/", query_string={"q": q}).get_data(as_text=True)
+    assert page.count(snippets[0]) == 2
