@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypedDict
 
 from whoosh import highlight
 from whoosh.analysis import Token
@@ -26,6 +26,7 @@ import numpy as np
 from search import analysis, docsets, enrich
 from search.docsets import IndexView
 from search.index import CURRENT, TOPICS_FILE, open_index
+from search.serialize import INTERNAL, OPTIONAL, exact_keys, to_json
 
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 32
@@ -105,6 +106,8 @@ class SearchRequest:
 
 @dataclass(frozen=True)
 class Hit:
+    """One passage found: its text, the snippet with the matches marked, and its report's facets."""
+
     doc_id: str
     title: str
     passage: int
@@ -126,20 +129,13 @@ class Bucket:
 
     value: str | int
     count: int
-    parent: str | None = None  # the province of a city
-    selected_by: tuple = ()   # raw filter values (short or full names) that select this value
+    parent: str | None = field(default=None, metadata=OPTIONAL)  # the province of a city
+    # Raw filter values (short or full names) that select this value: what a link removes.
+    selected_by: tuple = field(default=(), metadata=INTERNAL)
+    selected: bool = field(init=False, default=False, metadata=OPTIONAL)
 
-    @property
-    def selected(self) -> bool:
-        return bool(self.selected_by)
-
-    def to_json(self) -> dict:
-        data = {"value": self.value, "count": self.count}
-        if self.parent:
-            data["parent"] = self.parent
-        if self.selected:
-            data["selected"] = True
-        return data
+    def __post_init__(self):
+        object.__setattr__(self, "selected", bool(self.selected_by))
 
 
 @dataclass(frozen=True)
@@ -153,25 +149,14 @@ class SearchResult:
     limit: int
     took_ms: float
     hits: list[Hit]
-    facets: dict[str, list[Bucket]]
+    facets: dict[str, list[Bucket]] = field(metadata=exact_keys(FACETS))
     relaxed: bool = False
-    filters: Filters = field(default_factory=Filters)
-    did_you_mean: str | None = None
-    notice: str | None = None
+    filters: Filters = field(default_factory=Filters, metadata=INTERNAL)
+    did_you_mean: str | None = field(default=None, metadata=OPTIONAL)
+    notice: str | None = field(default=None, metadata=OPTIONAL)
 
     def to_json(self) -> dict:
-        answer = {
-            "query": self.query, "total": self.total, "total_reports": self.total_reports,
-            "page": self.page, "limit": self.limit, "took_ms": self.took_ms,
-            "relaxed": self.relaxed,
-            "hits": [hit.__dict__ for hit in self.hits],
-            "facets": {name: [b.to_json() for b in buckets] for name, buckets in self.facets.items()},
-        }
-        if self.did_you_mean:
-            answer["did_you_mean"] = self.did_you_mean
-        if self.notice:
-            answer["notice"] = self.notice
-        return answer
+        return to_json(self)
 
 
 def parse_query(text: str, lexicon: analysis.Lexicon | None = None) -> ParsedQuery:
@@ -680,6 +665,19 @@ class Overview:
                 "facets": {name: [row.__dict__ for row in rows] for name, rows in self.facets.items()}}
 
 
+class DocumentPassage(TypedDict):
+    """One passage of a report in the document view."""
+
+    passage: int
+    role: str
+    heading: str
+    text: str
+    topics: list[str]
+    province: str | None
+    city: str | None
+    county: str | None
+
+
 @dataclass(frozen=True)
 class DocumentView:
     """A whole report as stored in the index."""
@@ -692,7 +690,7 @@ class DocumentView:
     city: str | None
     county: str | None
     year: int | None
-    passages: list[dict]
+    passages: list[DocumentPassage]
 
 
 DOC_ID = re.compile(r"^[\w.\-]{1,200}$")
@@ -733,11 +731,11 @@ def document(engine: Engine, doc_id: str) -> DocumentView | None:
         source=record.get("source", ""), province=record.get("province") or None,
         city=record.get("city") or None, county=record.get("county") or None,
         year=record.get("year") or None,
-        passages=[{"passage": p["passage"], "role": p.get("role", "paragraph"),
-                   "heading": p.get("heading", ""), "text": p["text"],
-                   "topics": [t for t in p.get("topics", "").split(",") if t],
-                   "province": p.get("province") or None, "city": p.get("city") or None,
-                   "county": p.get("county") or None} for p in passages])
+        passages=[DocumentPassage(passage=p["passage"], role=p.get("role", "paragraph"),
+                                  heading=p.get("heading", ""), text=p["text"],
+                                  topics=[t for t in p.get("topics", "").split(",") if t],
+                                  province=p.get("province") or None, city=p.get("city") or None,
+                                  county=p.get("county") or None) for p in passages])
 
 
 def suggestions(engine: Engine, prefix: str, limit: int = 8) -> list[str]:
