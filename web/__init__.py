@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from web import api, pages
 from web.answers import Error
-from web.engine import init_app as init_engine
+from web.engine import init_app as init_engine, unavailable_reason
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -53,6 +53,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         if allow:
             response.headers["Allow"] = allow
         return response
+
+    @app.errorhandler(FileNotFoundError)
+    def index_unavailable(error: FileNotFoundError):
+        """No index, or one an older rcsearch built (OutdatedIndexError): 503 saying what to run."""
+        return _error_response(app, 503, unavailable_reason(error))
 
     return app
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from search.index import current_generation
+from search.index import OutdatedIndexError
 from search.query import QueryError, document, suggestions
 from search.serialize import to_json
-from web.answers import Error, Suggestions
-from web.engine import get_engine, search_request
+from web.answers import Error, Health, Suggestions
+from web.engine import get_engine, search_request, unavailable_reason
 from web.openapi import SPEC
 
 bp = Blueprint("api", __name__)
@@ -23,12 +23,6 @@ def answer(result, status: int = 200):
 @bp.errorhandler(QueryError)
 def bad_query(error):
     return answer(Error(str(error)), 400)
-
-
-@bp.errorhandler(FileNotFoundError)
-def no_index(error):
-    return answer(Error("索引尚未建立或已过期，请运行 rcsearch index (no index, or one built by an older rcsearch: "
-                        "run rcsearch index)"), 503)
 
 
 @bp.get("/api/search")
@@ -61,6 +55,10 @@ def openapi():
 
 @bp.get("/healthz")
 def healthz():
-    """Liveness and whether an index is being served."""
-    ready = current_generation(get_engine().index_dir) is not None
-    return jsonify({"status": "ok" if ready else "no index", "index": ready}), 200 if ready else 503
+    """Ready when the index can be searched; otherwise 503 with the reason and what to run."""
+    try:
+        get_engine().view()
+    except FileNotFoundError as error:
+        status = "outdated index" if isinstance(error, OutdatedIndexError) else "no index"
+        return answer(Health(status, False, unavailable_reason(error)), 503)
+    return answer(Health("ok", True))

@@ -6,8 +6,12 @@ from decimal import Decimal
 
 from flask import Flask, current_app
 
+from search.index import OutdatedIndexError
 from search.query import Engine, Filters, QueryError, SearchRequest
 
+NO_INDEX = "还没有可检索的索引，请先运行 rcsearch index (no index to search: run `rcsearch index`)"
+OUTDATED_INDEX = ("索引由旧版 rcsearch 建立，字段与当前版本不同，请运行 rcsearch index 重建 "
+                  "(the index was built by an older rcsearch with other fields: run `rcsearch index` to rebuild it)")
 
 
 def init_app(app: Flask) -> None:
@@ -22,6 +26,11 @@ def get_engine() -> Engine:
         engine = Engine(current_app.config["INDEX_DIR"])
         current_app.extensions["rcsearch"] = engine
     return engine
+
+
+def unavailable_reason(error: FileNotFoundError) -> str:
+    """Why the index cannot be searched (open_index raised `error`), and what to run."""
+    return OUTDATED_INDEX if isinstance(error, OutdatedIndexError) else NO_INDEX
 
 
 # A whole number the way JSON Schema counts one (7, 2.0, 1e3), as a query string carries it;

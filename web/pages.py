@@ -30,8 +30,6 @@ def search_page():
             result = get_engine().search(req)
     except QueryError as exc:
         error, status = str(exc), 400
-    except FileNotFoundError:
-        error, status = "索引尚未建立或已过期，请运行 rcsearch index。", 503
     return render_template("search.html", result=result, error=error, args=request.args,
                            groups=_grouped(result.hits) if result else [], labels=FACET_LABELS,
                            chips=_chips(), state=_search_state(), url=_search_url), status
@@ -145,9 +143,6 @@ class _TextMarker(HTMLParser):
 @bp.get("/overview")
 def overview_page():
     """The collection at a glance."""
-    try:
-        data = overview(get_engine())
-    except FileNotFoundError:
-        data = None
-    built = time.strftime("%Y-%m-%d %H:%M", time.localtime(data.built_at)) if data and data.built_at else None
+    data = overview(get_engine())
+    built = time.strftime("%Y-%m-%d %H:%M", time.localtime(data.built_at)) if data.built_at else None
     return render_template("overview.html", args=request.args, data=data, built=built)
