@@ -697,8 +697,21 @@ DOC_ID = re.compile(r"^[\w.\-]{1,200}$")
 
 
 def overview(engine: Engine) -> Overview:
-    """Reports and passages per province, city, topic and year."""
-    searcher, view = engine.view()
+    """Reports and passages per province, city, topic and year, computed once per index version."""
+    _, view = engine.view()
+    return view.cached("overview", lambda: _overview(view, _built_at(engine.index_dir)))
+
+
+def _built_at(index_dir: Path) -> float | None:
+    """When the index was last written: its last commit (the report records hold the
+    time too, but reading them would load every report's full text)."""
+    try:
+        return open_index(index_dir).last_modified()
+    except OSError:
+        return None
+
+
+def _overview(view: IndexView, built_at: float | None) -> Overview:
     columns, passages = view.columns, view.passages
     doc_ids = columns.doc_ids[passages]
     per_value = {
@@ -712,8 +725,7 @@ def overview(engine: Engine) -> Overview:
                              for value, mask in rows if mask.any()),
                             key=lambda row: (-row.passages, str(row.value)))
               for facet, rows in per_value.items()}
-    built = [f.get("indexed_at") for f in searcher.documents(kind="doc")]
-    return Overview(len(np.unique(doc_ids)), len(passages), facets, max(filter(None, built), default=None))
+    return Overview(len(np.unique(doc_ids)), len(passages), facets, built_at)
 
 
 def document(engine: Engine, doc_id: str) -> DocumentView | None:

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import re
+import time
 from html.parser import HTMLParser
 
 import pytest
+from whoosh.reading import SegmentReader
 
 from search.index import update_index
+from search.query import Engine, overview
 
 from conftest import client_over
 
@@ -199,3 +202,30 @@ def test_snippets_mark_terms_never_entities(symbols, q, snippets):
     assert {hit["snippet"] for hit in hits} == set(snippets)
     page = symbols.get("/", query_string={"q": q}).get_data(as_text=True)
     assert page.count(snippets[0]) == 2
+
+
+# -- the overview is computed once per index version -------------------------------------------
+
+def test_overview_is_computed_once_per_index_version_without_reading_reports(tmp_path, monkeypatch):
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "sources" / "a.txt").write_text("甲报告\n\n石家庄市红十字会开展应急救护培训。\n", encoding="utf-8")
+    built_before = time.time()
+    update_index([tmp_path / "sources"], tmp_path / "index", workers=1)
+    built_after = time.time()
+    engine = Engine(tmp_path / "index")
+    engine.view()
+    stored_reads = []
+    original = SegmentReader.stored_fields
+    monkeypatch.setattr(SegmentReader, "stored_fields",
+                        lambda reader, docnum: stored_reads.append(docnum) or original(reader, docnum))
+    first = overview(engine)
+    assert (first.reports, first.passages, stored_reads) == (1, 2, [])  # no report's text was loaded
+    assert overview(engine) is first
+    assert built_before <= first.built_at <= built_after
+
+    (tmp_path / "sources" / "b.txt").write_text("乙报告\n\n杭州市红十字会开展救灾。\n", encoding="utf-8")
+    update_index([tmp_path / "sources"], tmp_path / "index", workers=1)
+    second = overview(engine)
+    assert (second.reports, second.passages) == (2, 4) and overview(engine) is second
+    assert second.built_at >= first.built_at
+    engine.close()
