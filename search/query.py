@@ -158,6 +158,11 @@ class SearchResult:
     def to_json(self) -> dict:
         return to_json(self)
 
+    @property
+    def last_page(self) -> int:
+        """The last page there is: where the results end, or where paging stops (MAX_RESULT_DEPTH)."""
+        return min(math.ceil(self.total / self.limit), MAX_RESULT_DEPTH // self.limit)
+
 
 def parse_query(text: str, lexicon: analysis.Lexicon | None = None) -> ParsedQuery:
     """Split user input into clauses: words (AND), "phrases", -exclusions, OR, field:value filters."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 import re
 import time
 from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from whoosh.reading import SegmentReader
 
 from search.index import update_index
-from search.query import Engine, overview
+from search.query import MAX_RESULT_DEPTH, Engine, overview
 
 from conftest import client_over
 
@@ -142,6 +143,53 @@ def test_overview_shows_build_time_and_charts(client):
     html = client.get("/overview").get_data(as_text=True)
     assert "索引于" in html and "来自 5 个文件" in html
     assert html.count("<svg") >= 5
+
+
+# -- the pager stops at the last page there is ----------------------------------------------
+
+DEEP_REPORTS, DEEP_PASSAGES = 10, 1010  # 10,100 passages hold 志愿者: more than MAX_RESULT_DEPTH
+
+
+@pytest.fixture(scope="module")
+def deep(tmp_path_factory):
+    """A client over a collection where one word has more hits than paging reaches."""
+    root = tmp_path_factory.mktemp("deep")
+    (root / "sources").mkdir()
+    for report in range(DEEP_REPORTS):
+        paragraphs = "\n\n".join(f"志愿者第{report}组第{n}次服务。" for n in range(DEEP_PASSAGES))
+        (root / "sources" / f"deep{report}.txt").write_text(f"志愿服务记录{report}\n\n{paragraphs}\n", encoding="utf-8")
+    summary = update_index([root / "sources"], root / "index", workers=1)
+    assert summary.failed == [] and len(summary.added) == DEEP_REPORTS
+    yield from client_over(root / "index")
+
+
+def pager(html: str) -> tuple[str, dict[str, int]]:
+    """The current page and every pager link, by its text."""
+    nav = html[html.index('<nav class="pager"'):html.index("</nav>", html.index('<nav class="pager"'))]
+    current = re.search(r'<strong aria-current="page">(\d+)</strong>', nav).group(1)
+    links = {text.strip(): int(parse_qs(urlsplit(href.replace("&amp;", "&")).query)["page"][0])
+             for href, text in re.findall(r'<a[^>]*href="([^"]+)"[^>]*>([^<]+)</a>', nav)}
+    return current, links
+
+
+@pytest.mark.parametrize("page, links", [
+    (98, {"‹ 上一页": 97, "95": 95, "96": 96, "97": 97, "99": 99, "100": 100, "下一页 ›": 99}),
+    (100, {"‹ 上一页": 99, "97": 97, "98": 98, "99": 99}),
+])
+def test_the_pager_stops_at_the_last_page_there_is(deep, page, links):
+    response = deep.get("/", query_string={"q": "志愿者", "limit": 100, "page": page})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert f"共 {DEEP_REPORTS * DEEP_PASSAGES} 条结果" in html
+    assert pager(html) == (str(page), links)
+    for target in set(links.values()):
+        assert deep.get("/", query_string={"q": "志愿者", "limit": 100, "page": target}).status_code == 200
+
+
+def test_the_page_after_the_last_is_refused(deep):
+    assert 100 * 100 == MAX_RESULT_DEPTH
+    response = deep.get("/", query_string={"q": "志愿者", "limit": 100, "page": 101})
+    assert response.status_code == 400 and "页码过大" in response.get_data(as_text=True)
 
 
 # -- highlighting marks the text, then escapes it ---------------------------------------------
