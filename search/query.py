@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, TypedDict
+from urllib.parse import quote
 
 from whoosh import highlight
 from whoosh.analysis import Token
@@ -121,6 +122,11 @@ class Hit:
     topics: list[str]
     year: int | None
     url: str
+
+
+def document_url(doc_id: str, passage: int) -> str:
+    """A passage on its report's page: the id percent-encoded (its folders stay readable)."""
+    return f"/doc/{quote(doc_id, safe='/')}#p{passage}"
 
 
 @dataclass(frozen=True)
@@ -493,7 +499,7 @@ class Engine:
                             {alt.text: TERM_WEIGHT for c in parsed.clauses for alt in c}), score=score,
             province=fields.get("province") or None, city=fields.get("city") or None,
             county=fields.get("county") or None, topics=topics, year=fields.get("year") or None,
-            url=f"/doc/{fields['doc_id']}#p{fields['passage']}")
+            url=document_url(fields["doc_id"], fields["passage"]))
 
 
 def _link_target(index_dir: Path) -> str | None:
@@ -698,7 +704,10 @@ class DocumentView:
     passages: list[DocumentPassage]
 
 
-DOC_ID = re.compile(r"^[\w.\-]{1,200}$")
+# An id is whatever the file name held (spaces, brackets, dots, folders with `/`); it is
+# only ever looked up in the index. Control characters and absurd lengths are no id.
+MAX_DOC_ID_CHARS = 1000
+NOT_IN_DOC_IDS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def overview(engine: Engine) -> Overview:
@@ -735,7 +744,7 @@ def _overview(view: IndexView, built_at: float | None) -> Overview:
 
 def document(engine: Engine, doc_id: str) -> DocumentView | None:
     """A report by id, or None when there is no such report (ids never touch the filesystem)."""
-    if not DOC_ID.match(doc_id):
+    if not 0 < len(doc_id) <= MAX_DOC_ID_CHARS or NOT_IN_DOC_IDS.search(doc_id):
         return None
     searcher, _ = engine.view()
     record = searcher.document(key=doc_id, kind="doc")

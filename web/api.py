@@ -38,7 +38,7 @@ def api_suggest():
     return answer(Suggestions(q, suggestions(get_engine(), q)))
 
 
-@bp.get("/api/documents/<doc_id>")
+@bp.get("/api/documents/<path:doc_id>", merge_slashes=False)
 def api_document(doc_id):
     """One whole report with its passages."""
     view = document(get_engine(), doc_id)

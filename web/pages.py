@@ -70,7 +70,8 @@ def _chips() -> list[tuple[str, str, str]]:
             for name in FACET_LABELS for value in request.args.getlist(name) if value.strip()]
 
 
-@bp.get("/doc/<doc_id>")
+# An id is never normalized (no merged slashes, no redirect): it is looked up as it came.
+@bp.get("/doc/<path:doc_id>", merge_slashes=False)
 def document_page(doc_id):
     """A whole report, query terms highlighted, with a table of contents."""
     view = document(get_engine(), doc_id)
