@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import difflib
 import html
+import math
 import os
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable, TypedDict
+from urllib.parse import quote
 
 from whoosh import highlight
 from whoosh.analysis import Token
@@ -25,6 +28,7 @@ import numpy as np
 from search import analysis, docsets, enrich, ranking
 from search.docsets import IndexView
 from search.index import CURRENT, TOPICS_FILE, open_index
+from search.serialize import INTERNAL, OPTIONAL, exact_keys, to_json
 
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 32
@@ -98,6 +102,8 @@ class SearchRequest:
 
 @dataclass(frozen=True)
 class Hit:
+    """One passage found: its text, the snippet with the matches marked, and its report's facets."""
+
     doc_id: str
     title: str
     passage: int
@@ -113,26 +119,24 @@ class Hit:
     url: str
 
 
+def document_url(doc_id: str, passage: int) -> str:
+    """A passage on its report's page: the id percent-encoded (its folders stay readable)."""
+    return f"/doc/{quote(doc_id, safe='/')}#p{passage}"
+
+
 @dataclass(frozen=True)
 class Bucket:
     """One facet value: how many passages it would return, and which selected filter values pick it."""
 
     value: str | int
     count: int
-    parent: str | None = None  # the province of a city
-    selected_by: tuple = ()   # raw filter values (short or full names) that select this value
+    parent: str | None = field(default=None, metadata=OPTIONAL)  # the province of a city
+    # Raw filter values (short or full names) that select this value: what a link removes.
+    selected_by: tuple = field(default=(), metadata=INTERNAL)
+    selected: bool = field(init=False, default=False, metadata=OPTIONAL)
 
-    @property
-    def selected(self) -> bool:
-        return bool(self.selected_by)
-
-    def to_json(self) -> dict:
-        data = {"value": self.value, "count": self.count}
-        if self.parent:
-            data["parent"] = self.parent
-        if self.selected:
-            data["selected"] = True
-        return data
+    def __post_init__(self):
+        object.__setattr__(self, "selected", bool(self.selected_by))
 
 
 @dataclass(frozen=True)
@@ -146,25 +150,19 @@ class SearchResult:
     limit: int
     took_ms: float
     hits: list[Hit]
-    facets: dict[str, list[Bucket]]
+    facets: dict[str, list[Bucket]] = field(metadata=exact_keys(FACETS))
     relaxed: bool = False
-    filters: Filters = field(default_factory=Filters)
-    did_you_mean: str | None = None
-    notice: str | None = None
+    filters: Filters = field(default_factory=Filters, metadata=INTERNAL)
+    did_you_mean: str | None = field(default=None, metadata=OPTIONAL)
+    notice: str | None = field(default=None, metadata=OPTIONAL)
 
     def to_json(self) -> dict:
-        answer = {
-            "query": self.query, "total": self.total, "total_reports": self.total_reports,
-            "page": self.page, "limit": self.limit, "took_ms": self.took_ms,
-            "relaxed": self.relaxed,
-            "hits": [hit.__dict__ for hit in self.hits],
-            "facets": {name: [b.to_json() for b in buckets] for name, buckets in self.facets.items()},
-        }
-        if self.did_you_mean:
-            answer["did_you_mean"] = self.did_you_mean
-        if self.notice:
-            answer["notice"] = self.notice
-        return answer
+        return to_json(self)
+
+    @property
+    def last_page(self) -> int:
+        """The last page there is: where the results end, or where paging stops (MAX_RESULT_DEPTH)."""
+        return min(math.ceil(self.total / self.limit), MAX_RESULT_DEPTH // self.limit)
 
 
 def parse_query(text: str, lexicon: analysis.Lexicon | None = None) -> ParsedQuery:
@@ -275,12 +273,13 @@ class Engine:
 
     def __init__(self, index_dir: Path, gazetteer: enrich.Gazetteer | None = None,
                  topics_file: Path = TOPICS_FILE, synonyms_file: Path = analysis.SYNONYMS,
-                 stopwords_file: Path = analysis.STOPWORDS):
+                 stopwords_file: Path = analysis.STOPWORDS, clock: Callable[[], float] = time.perf_counter):
         self.index_dir = Path(index_dir)
         self.gazetteer = gazetteer or enrich.Gazetteer.load()
         self._topics = Watched(lambda: enrich.TopicRules.load(topics_file), topics_file)
         self._lexicon = Watched(lambda: analysis.Lexicon.load(synonyms_file, stopwords_file),
                                 synonyms_file, stopwords_file)
+        self.clock = clock
         analysis.segmenter()  # load jieba now, not during the first user's query
         self._local = threading.local()
         self._views: dict = {}
@@ -338,8 +337,13 @@ class Engine:
 
     # -- search -------------------------------------------------------
     def search(self, request: SearchRequest) -> SearchResult:
-        """Run a search: hits of the requested page, totals and disjunctive facet counts."""
-        started = time.perf_counter()
+        """Run a search: hits of the requested page, totals and disjunctive facet counts;
+        took_ms covers all of it, snippets and did-you-mean included."""
+        started = self.clock()
+        result = self._results(request)
+        return replace(result, took_ms=round((self.clock() - started) * 1000, 1))
+
+    def _results(self, request: SearchRequest) -> SearchResult:
         _check_paging(request)
         parsed = parse_query(request.q, self.lexicon)
         filters = request.filters.merged(parsed.filters)
@@ -355,8 +359,7 @@ class Engine:
                                      key=(parsed.clauses, parsed.excluded, filters, self._lexicon.stamp))
         return SearchResult(
             query=request.q, total=len(hits), total_reports=int(np.count_nonzero(np.bincount(view.columns.doc_ids[hits]))),
-            page=request.page, limit=request.limit,
-            took_ms=round((time.perf_counter() - started) * 1000, 1),
+            page=request.page, limit=request.limit, took_ms=0.0,
             hits=[self._hit(searcher, d, s, parsed, matching.relaxed) for d, s in zip(docnums, scores)],
             facets=facets, relaxed=matching.relaxed, filters=filters,
             did_you_mean=self.did_you_mean(request.q) if not len(hits) and not parsed.empty else None,
@@ -531,7 +534,7 @@ class Engine:
                             {alt.text: TERM_WEIGHT for c in parsed.clauses for alt in c}), score=score,
             province=fields.get("province") or None, city=fields.get("city") or None,
             county=fields.get("county") or None, topics=topics, year=fields.get("year") or None,
-            url=f"/doc/{fields['doc_id']}#p{fields['passage']}")
+            url=document_url(fields["doc_id"], fields["passage"]))
 
 
 def _link_target(index_dir: Path) -> str | None:
@@ -599,7 +602,8 @@ class _MarkFormatter(highlight.HtmlFormatter):
         return html.escape(text, quote=False)
 
 
-SNIPPET_FRAGMENTER = highlight.SentenceFragmenter(maxchars=SNIPPET_CHARS, sentencechars="。！？!?；;")
+SENTENCE_ENDS = "。！？!?；;"
+SNIPPET_FRAGMENTER = highlight.SentenceFragmenter(maxchars=SNIPPET_CHARS, sentencechars=SENTENCE_ENDS)
 CONTEXT_FRAGMENTER = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=40)
 SNIPPET_FORMATTER = _MarkFormatter(between="…")
 
@@ -655,12 +659,34 @@ def snippet(text: str, needles: list[str], weights: dict[str, float] | None = No
                      or list(CONTEXT_FRAGMENTER.fragment_tokens(text, _tokens(text, spans))))
         best = highlight.top_fragments(fragments, 1, highlight.BasicFragmentScorer(), highlight.SCORE)
         if best:
-            prefix = "…" if best[0].startchar > 0 else ""
-            suffix = "…" if best[0].endchar < len(text) else ""
-            # The fragmenter starts a fragment at the previous sentence's closing mark.
-            return prefix + SNIPPET_FORMATTER.format(best).lstrip("。！？!?；;") + suffix
+            fragment = _whole_sentences(text, best[0])
+            prefix = "…" if fragment.startchar > 0 else ""
+            suffix = "…" if fragment.endchar < len(text) else ""
+            return prefix + SNIPPET_FORMATTER.format_fragment(fragment) + suffix
     head = text[:SNIPPET_CHARS]
     return html.escape(head, quote=False) + ("…" if len(text) > SNIPPET_CHARS else "")
+
+
+def _whole_sentences(text: str, fragment: highlight.Fragment) -> highlight.Fragment:
+    """The fragment from its first sentence's first character to its last sentence's closing
+    mark: Whoosh's SentenceFragmenter starts a fragment at the previous sentence's closing
+    mark and ends it before its own."""
+    first_match = min((t.startchar for t in fragment.matches), default=fragment.endchar)
+    while fragment.startchar < first_match and text[fragment.startchar] in SENTENCE_ENDS:
+        fragment.startchar += 1
+    while fragment.endchar < len(text) and text[fragment.endchar] in SENTENCE_ENDS:
+        fragment.endchar += 1
+    return fragment
+
+
+def highlighted(text: str, needles: list[str]) -> str:
+    """The whole text as HTML, every match in <mark>: marked first, then escaped, so a
+    term never matches inside an entity (q=amp leaves `&` alone)."""
+    pieces, cursor = [], 0
+    for start, end, _ in match_spans(text, needles):
+        pieces += [html.escape(text[cursor:start]), "<mark>", html.escape(text[start:end]), "</mark>"]
+        cursor = end
+    return "".join(pieces) + html.escape(text[cursor:])
 
 
 @dataclass(frozen=True)
@@ -684,6 +710,19 @@ class Overview:
                 "facets": {name: [row.__dict__ for row in rows] for name, rows in self.facets.items()}}
 
 
+class DocumentPassage(TypedDict):
+    """One passage of a report in the document view."""
+
+    passage: int
+    role: str
+    heading: str
+    text: str
+    topics: list[str]
+    province: str | None
+    city: str | None
+    county: str | None
+
+
 @dataclass(frozen=True)
 class DocumentView:
     """A whole report as stored in the index."""
@@ -696,15 +735,31 @@ class DocumentView:
     city: str | None
     county: str | None
     year: int | None
-    passages: list[dict]
+    passages: list[DocumentPassage]
 
 
-DOC_ID = re.compile(r"^[\w.\-]{1,200}$")
+# An id is whatever the file name held (spaces, brackets, dots, folders with `/`); it is
+# only ever looked up in the index. Control characters and absurd lengths are no id.
+MAX_DOC_ID_CHARS = 1000
+NOT_IN_DOC_IDS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def overview(engine: Engine) -> Overview:
-    """Reports and passages per province, city, topic and year."""
-    searcher, view = engine.view()
+    """Reports and passages per province, city, topic and year, computed once per index version."""
+    _, view = engine.view()
+    return view.cached("overview", lambda: _overview(view, _built_at(engine.index_dir)))
+
+
+def _built_at(index_dir: Path) -> float | None:
+    """When the index was last written: its last commit (the report records hold the
+    time too, but reading them would load every report's full text)."""
+    try:
+        return open_index(index_dir).last_modified()
+    except OSError:
+        return None
+
+
+def _overview(view: IndexView, built_at: float | None) -> Overview:
     columns, passages = view.columns, view.passages
     doc_ids = columns.doc_ids[passages]
     per_value = {
@@ -718,13 +773,12 @@ def overview(engine: Engine) -> Overview:
                              for value, mask in rows if mask.any()),
                             key=lambda row: (-row.passages, str(row.value)))
               for facet, rows in per_value.items()}
-    built = [f.get("indexed_at") for f in searcher.documents(kind="doc")]
-    return Overview(len(np.unique(doc_ids)), len(passages), facets, max(filter(None, built), default=None))
+    return Overview(len(np.unique(doc_ids)), len(passages), facets, built_at)
 
 
 def document(engine: Engine, doc_id: str) -> DocumentView | None:
     """A report by id, or None when there is no such report (ids never touch the filesystem)."""
-    if not DOC_ID.match(doc_id):
+    if not 0 < len(doc_id) <= MAX_DOC_ID_CHARS or NOT_IN_DOC_IDS.search(doc_id):
         return None
     searcher, _ = engine.view()
     record = searcher.document(key=doc_id, kind="doc")
@@ -737,11 +791,11 @@ def document(engine: Engine, doc_id: str) -> DocumentView | None:
         source=record.get("source", ""), province=record.get("province") or None,
         city=record.get("city") or None, county=record.get("county") or None,
         year=record.get("year") or None,
-        passages=[{"passage": p["passage"], "role": p.get("role", "paragraph"),
-                   "heading": p.get("heading", ""), "text": p["text"],
-                   "topics": [t for t in p.get("topics", "").split(",") if t],
-                   "province": p.get("province") or None, "city": p.get("city") or None,
-                   "county": p.get("county") or None} for p in passages])
+        passages=[DocumentPassage(passage=p["passage"], role=p.get("role", "paragraph"),
+                                  heading=p.get("heading", ""), text=p["text"],
+                                  topics=[t for t in p.get("topics", "").split(",") if t],
+                                  province=p.get("province") or None, city=p.get("city") or None,
+                                  county=p.get("county") or None) for p in passages])
 
 
 def suggestions(engine: Engine, prefix: str, limit: int = 8) -> list[str]:

@@ -28,6 +28,31 @@ def seed_index(tmp_path_factory) -> Path:
     return index_dir
 
 
+# Reports named the way people name files; each holds a word no other report has.
+NAMED_REPORTS = {
+    "2021年工作报告（定稿）.txt": ("2021年红十字会工作报告", "全年组织定稿演练四十场次，群众广泛参与。"),
+    "邢台日报 2024-10-21（转）.txt": ("邢台市红十字会开展博爱送万家", "邢台转载专稿：红十字志愿者走访困难家庭。"),
+    "宁波 第二例造血干细胞捐献 (1).txt": ("宁波第二例造血干细胞捐献", "宁波副本捐献者完成采集，红十字会全程陪同。"),
+    "v1.2.final.md": ("# 志愿服务工作总结", "## 一、志愿服务\n\n版本终稿记录：红十字志愿者开展应急救护培训。"),
+}
+
+
+def write_named_reports(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, (title, body) in NAMED_REPORTS.items():
+        (folder / name).write_text(f"{title}\n\n{body}\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def named_index(tmp_path_factory) -> Path:
+    """An index of the NAMED_REPORTS, under their file names."""
+    root = tmp_path_factory.mktemp("named")
+    write_named_reports(root / "sources")
+    summary = update_index([root / "sources"], root / "index", workers=1)
+    assert summary.failed == [] and len(summary.added) == len(NAMED_REPORTS)
+    return root / "index"
+
+
 @pytest.fixture(scope="session")
 def engine(seed_index) -> Engine:
     with Engine(seed_index) as engine:
@@ -45,6 +70,15 @@ def app(seed_index):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+def client_over(index_dir: Path):
+    """A test client of an app over index_dir, for a fixture to yield; the searcher the
+    requests opened (in this thread) is closed afterwards."""
+    app = create_app({"TESTING": True, "INDEX_DIR": str(index_dir)})
+    yield app.test_client()
+    if app.extensions.get("rcsearch"):
+        app.extensions["rcsearch"].close()
 
 
 @pytest.fixture

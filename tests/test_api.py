@@ -1,5 +1,16 @@
 """The HTTP JSON API: contract, errors, security headers."""
+from __future__ import annotations
+
+import shutil
+
 import pytest
+from whoosh.filedb.filestore import FileStorage
+
+from search.index import current_generation, update_index
+from search.query import Engine, SearchRequest
+from web.engine import NO_INDEX, OUTDATED_INDEX
+
+from conftest import SEEDS, client_over
 
 
 def search(client, **params):
@@ -51,7 +62,8 @@ def test_security_headers_on_every_response(client):
 
 
 def test_healthz_and_openapi(client):
-    assert client.get("/healthz").get_json() == {"status": "ok", "index": True}
+    response = client.get("/healthz")
+    assert (response.status_code, response.get_json()) == (200, {"status": "ok", "index": True})
     spec = client.get("/openapi.json").get_json()
     assert "/api/search" in spec["paths"]
 
@@ -67,3 +79,83 @@ def test_document_api_and_path_traversal(client):
 def test_suggest_completes_indexed_words(client):
     suggestions = client.get("/api/suggest", query_string={"q": "造血"}).get_json()["suggestions"]
     assert "造血干细胞" in suggestions
+
+
+# -- took_ms is the time of the whole search ---------------------------------------------------
+
+class StandingClock:
+    """A clock that moves only when something moves it."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class SlowEngine(Engine):
+    """The real engine, on a clock that passes a second for every snippet it cuts (each asks
+    for the terms to mark) and ten seconds for a did-you-mean."""
+
+    def highlight_terms(self, parsed, relaxed):
+        self.clock.now += 1.0
+        return super().highlight_terms(parsed, relaxed)
+
+    def did_you_mean(self, q):
+        self.clock.now += 10.0
+        return super().did_you_mean(q)
+
+
+@pytest.mark.parametrize("q, took_ms, correction", [
+    ("红十字", 3000.0, None),         # three snippets
+    ("造血干细包", 10000.0, "造血干细胞"),  # no hit: a did-you-mean
+])
+def test_took_ms_covers_snippets_and_did_you_mean(engine, q, took_ms, correction):
+    slow = SlowEngine(engine.index_dir, engine.gazetteer, clock=StandingClock())
+    result = slow.search(SearchRequest(q=q, limit=3))
+    slow.close()
+    assert (result.took_ms, result.did_you_mean) == (took_ms, correction)
+
+
+# -- an index no search can use: 503 with the reason and what to run --------------------------------
+
+@pytest.fixture
+def outdated(tmp_path):
+    """A client over an index as an older rcsearch left it: one of today's fields is missing."""
+    (tmp_path / "sources").mkdir()
+    shutil.copy(SEEDS / "001_77d36a74d18f4973.txt", tmp_path / "sources")
+    update_index([tmp_path / "sources"], tmp_path / "index", workers=1)
+    with FileStorage(str(current_generation(tmp_path / "index"))).open_index().writer() as writer:
+        writer.remove_field("places")
+    yield from client_over(tmp_path / "index")
+
+
+@pytest.fixture
+def no_index(tmp_path):
+    yield from client_over(tmp_path / "never-built")
+
+
+API_PATHS = ["/api/search?q=红十字", "/api/search?city=石家庄", "/api/suggest?q=红",
+             "/api/documents/001_77d36a74d18f4973"]
+PAGE_PATHS = ["/?q=红十字", "/doc/001_77d36a74d18f4973", "/overview"]
+
+
+@pytest.mark.parametrize("index, reason, status, cause", [
+    ("outdated", OUTDATED_INDEX, "outdated index", "built by an older rcsearch"),
+    ("no_index", NO_INDEX, "no index", "no index"),
+])
+def test_an_index_that_cannot_be_searched_is_a_503_that_says_what_to_run(request, index, reason, status, cause):
+    client = request.getfixturevalue(index)
+    assert cause in reason and "run `rcsearch index`" in reason
+    for path in API_PATHS:
+        response = client.get(path)
+        assert (response.status_code, response.get_json()) == (503, {"error": reason}), path
+    for path in PAGE_PATHS:
+        response = client.get(path)
+        page = response.get_data(as_text=True)
+        assert (response.status_code, response.mimetype) == (503, "text/html"), path
+        assert reason in page and "Traceback" not in page, path
+    health = client.get("/healthz")
+    assert (health.status_code, health.get_json()) == (503, {"status": status, "index": False, "reason": reason})
+    assert client.get("/").status_code == 200  # the empty search page needs no index
+

@@ -24,11 +24,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(seed_index):
+def _serve(index_dir: Path):
+    """`rcsearch serve` over index_dir, for a fixture to yield: its URL once it answers."""
     port = _free_port()
     rcsearch = Path(sys.executable).with_name("rcsearch")
-    proc = subprocess.Popen([str(rcsearch), "serve", "--port", str(port), "--index", str(seed_index)],
+    proc = subprocess.Popen([str(rcsearch), "serve", "--port", str(port), "--index", str(index_dir)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
@@ -44,6 +44,18 @@ def server(seed_index):
     yield url
     proc.terminate()
     proc.wait(timeout=20)
+    proc.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def server(seed_index):
+    yield from _serve(seed_index)
+
+
+@pytest.fixture(scope="module")
+def named_server(named_index):
+    """A server over reports named the way people name files (NAMED_REPORTS)."""
+    yield from _serve(named_index)
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +138,8 @@ def test_keyboard_only_search_and_facet(page, server):
     page.keyboard.type("红十字")
     page.keyboard.press("Enter")
     expect(page.locator(".summary")).to_contain_text("条结果")
+    # The new page focuses its search box itself (autofocus): Tab from there, not before it.
+    expect(page.locator("#q")).to_be_focused()
     page.keyboard.press("Tab")
     focused = page.evaluate("document.activeElement.textContent")
     assert focused.strip()
@@ -134,3 +148,15 @@ def test_keyboard_only_search_and_facet(page, server):
     page.keyboard.press("Enter")
     expect(page.locator(".chips")).to_contain_text("省份：河北省")
     shot(page, "filtered")
+
+
+def test_a_report_named_with_spaces_and_full_width_brackets_opens(page, named_server):
+    page.goto(named_server + "/")
+    page.locator("#q").fill("转载专稿")
+    page.locator("#q").press("Enter")
+    expect(page.locator(".summary")).to_contain_text("共 1 条结果")
+    page.locator(".report h3 a", has_text="邢台市红十字会开展博爱送万家").click()
+    expect(page.locator("article.document h1")).to_have_text("邢台市红十字会开展博爱送万家")
+    assert page.url.startswith(named_server + "/doc/%E9%82%A2%E5%8F%B0%E6%97%A5%E6%8A%A5%202024-10-21%EF%BC%88")
+    expect(page.locator(".document mark")).to_have_text("转载专稿")
+    shot(page, "document-named")

@@ -1,4 +1,18 @@
 """Server-rendered pages (they work without JavaScript)."""
+from __future__ import annotations
+
+import re
+import time
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from whoosh.reading import SegmentReader
+
+from search.index import update_index
+from search.query import MAX_RESULT_DEPTH, Engine, overview
+
+from conftest import client_over
 
 
 def test_search_page_shows_results_with_marks(client):
@@ -33,11 +47,53 @@ def test_overview_page_lists_facets(client):
     assert "5 篇报告" in html
 
 
+class _FacetTree(HTMLParser):
+    """The region facet as a user reads it: [(province, count, [(city, count), …]), …]."""
+
+    def __init__(self):
+        super().__init__()
+        self.tree, self.depth, self.span, self.entry = [], 0, None, []
+
+    def handle_starttag(self, tag, attrs):
+        self.depth += tag == "ul"
+        self.span = dict(attrs).get("class") if tag == "span" else None
+
+    def handle_endtag(self, tag):
+        self.depth -= tag == "ul"
+
+    def handle_data(self, data):
+        if self.span == "label":
+            self.entry = [data]
+        elif self.span == "count":
+            value, count = self.entry[0], int(data)
+            if self.depth == 1:
+                self.tree.append((value, count, []))
+            else:
+                self.tree[-1][2].append((value, count))
+        self.span = None
+
+
+def facet_tree(html: str) -> list:
+    parser = _FacetTree()
+    parser.feed(html[html.index('<ul class="tree">'):html.index("</section>", html.index('<ul class="tree">'))])
+    return parser.tree
+
+
 def test_region_facet_is_a_province_city_tree(client):
-    html = client.get("/?q=红十字").get_data(as_text=True)
-    tree = html[html.index('class="tree"'):html.index("facet-topic")]
-    assert tree.index("浙江省") < tree.index("绍兴市") < tree.index("杭州市") or tree.index("浙江省") < tree.index("杭州市")
-    assert tree.index("河北省") < tree.index("石家庄市")
+    tree = facet_tree(client.get("/?q=红十字").get_data(as_text=True))
+    # Each seed's city under its province (DESIGN's table), 四川 at province level only.
+    assert [(province, [city for city, _ in cities]) for province, _, cities in tree] == [
+        ("河北省", ["石家庄市"]),
+        ("浙江省", ["杭州市", "绍兴市", "湖州市", "金华市"]),
+        ("陕西省", ["西安市"]),
+        ("云南省", ["昭通市"]),
+        ("四川省", []),
+    ]
+    # The counts are the API's, in its order (most passages first).
+    facets = client.get("/api/search", query_string={"q": "红十字"}).get_json()["facets"]
+    assert [(value, count) for value, count, _ in tree] == [(b["value"], b["count"]) for b in facets["province"]]
+    shown = {city: (province, count) for province, _, cities in tree for city, count in cities}
+    assert shown == {b["value"]: (b["parent"], b["count"]) for b in facets["city"]}
 
 
 def test_selected_filters_are_chips_with_remove_and_clear_links(client):
@@ -87,3 +143,137 @@ def test_overview_shows_build_time_and_charts(client):
     html = client.get("/overview").get_data(as_text=True)
     assert "索引于" in html and "来自 5 个文件" in html
     assert html.count("<svg") >= 5
+
+
+# -- the pager stops at the last page there is ----------------------------------------------
+
+DEEP_REPORTS, DEEP_PASSAGES = 10, 1010  # 10,100 passages hold 志愿者: more than MAX_RESULT_DEPTH
+
+
+@pytest.fixture(scope="module")
+def deep(tmp_path_factory):
+    """A client over a collection where one word has more hits than paging reaches."""
+    root = tmp_path_factory.mktemp("deep")
+    (root / "sources").mkdir()
+    for report in range(DEEP_REPORTS):
+        paragraphs = "\n\n".join(f"志愿者第{report}组第{n}次服务。" for n in range(DEEP_PASSAGES))
+        (root / "sources" / f"deep{report}.txt").write_text(f"志愿服务记录{report}\n\n{paragraphs}\n", encoding="utf-8")
+    summary = update_index([root / "sources"], root / "index", workers=1)
+    assert summary.failed == [] and len(summary.added) == DEEP_REPORTS
+    yield from client_over(root / "index")
+
+
+def pager(html: str) -> tuple[str, dict[str, int]]:
+    """The current page and every pager link, by its text."""
+    nav = html[html.index('<nav class="pager"'):html.index("</nav>", html.index('<nav class="pager"'))]
+    current = re.search(r'<strong aria-current="page">(\d+)</strong>', nav).group(1)
+    links = {text.strip(): int(parse_qs(urlsplit(href.replace("&amp;", "&")).query)["page"][0])
+             for href, text in re.findall(r'<a[^>]*href="([^"]+)"[^>]*>([^<]+)</a>', nav)}
+    return current, links
+
+
+@pytest.mark.parametrize("page, links", [
+    (98, {"‹ 上一页": 97, "95": 95, "96": 96, "97": 97, "99": 99, "100": 100, "下一页 ›": 99}),
+    (100, {"‹ 上一页": 99, "97": 97, "98": 98, "99": 99}),
+])
+def test_the_pager_stops_at_the_last_page_there_is(deep, page, links):
+    response = deep.get("/", query_string={"q": "志愿者", "limit": 100, "page": page})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert f"共 {DEEP_REPORTS * DEEP_PASSAGES} 条结果" in html
+    assert pager(html) == (str(page), links)
+    for target in set(links.values()):
+        assert deep.get("/", query_string={"q": "志愿者", "limit": 100, "page": target}).status_code == 200
+
+
+def test_the_page_after_the_last_is_refused(deep):
+    assert 100 * 100 == MAX_RESULT_DEPTH
+    response = deep.get("/", query_string={"q": "志愿者", "limit": 100, "page": 101})
+    assert response.status_code == 400 and "页码过大" in response.get_data(as_text=True)
+
+
+# -- highlighting marks the text, then escapes it ---------------------------------------------
+
+SYMBOLS_TEXT = """符号测试报告
+
+红十字会收到 Johnson & Johnson 捐赠，另有 a<b 与 "标题" 字样。
+
+红十字会的 amp 放大器、lt 标记与 quot 引文都要标出。
+"""
+SYMBOLS_MD = SYMBOLS_TEXT.replace("符号测试报告", "# 符号测试报告")
+
+
+@pytest.fixture(scope="module")
+def symbols(tmp_path_factory):
+    root = tmp_path_factory.mktemp("symbols")
+    (root / "sources").mkdir()
+    (root / "sources" / "symbols_txt.txt").write_text(SYMBOLS_TEXT, encoding="utf-8")
+    (root / "sources" / "symbols_md.md").write_text(SYMBOLS_MD, encoding="utf-8")
+    assert update_index([root / "sources"], root / "index", workers=1).failed == []
+    yield from client_over(root / "index")
+
+
+def paragraphs(html: str) -> list[str]:
+    return re.findall(r'<div class="para" id="p\d+">(.*?)</div>', html, re.DOTALL)
+
+
+SYMBOLS_ESCAPED = "红十字会收到 Johnson &amp; Johnson 捐赠，另有 a&lt;b 与 &quot;标题&quot; 字样。"
+
+
+@pytest.mark.parametrize("doc_id", ["symbols_txt", "symbols_md"])
+@pytest.mark.parametrize("q, marked", [
+    ("amp", "红十字会的 <mark>amp</mark> 放大器、lt 标记与 quot 引文都要标出。"),
+    ("lt", "红十字会的 amp 放大器、<mark>lt</mark> 标记与 quot 引文都要标出。"),
+    ("quot", "红十字会的 amp 放大器、lt 标记与 <mark>quot</mark> 引文都要标出。"),
+    ("34", "红十字会的 amp 放大器、lt 标记与 quot 引文都要标出。"),
+])
+def test_document_page_marks_terms_never_entities(symbols, doc_id, q, marked):
+    html = symbols.get(f"/doc/{doc_id}", query_string={"q": q}).get_data(as_text=True)
+    assert paragraphs(html) == [f"<p>{SYMBOLS_ESCAPED}</p>", f"<p>{marked}</p>"]
+
+
+@pytest.mark.parametrize("doc_id", ["symbols_txt", "symbols_md"])
+def test_document_page_marks_terms_next_to_symbols(symbols, doc_id):
+    html = symbols.get(f"/doc/{doc_id}", query_string={"q": "Johnson"}).get_data(as_text=True)
+    assert paragraphs(html)[0] == ("<p>红十字会收到 <mark>Johnson</mark> &amp; <mark>Johnson</mark> 捐赠，"
+                                   "另有 a&lt;b 与 &quot;标题&quot; 字样。</p>")
+
+
+@pytest.mark.parametrize("q, snippets", [
+    ("amp", ["红十字会的 <mark>amp</mark> 放大器、lt 标记与 quot 引文都要标出。"]),
+    ("标题", ['红十字会收到 Johnson &amp; Johnson 捐赠，另有 a&lt;b 与 "<mark>标题</mark>" 字样。']),
+    ("Johnson", ['红十字会收到 <mark>Johnson</mark> &amp; <mark>Johnson</mark> 捐赠，另有 a&lt;b 与 "标题" 字样。']),
+])
+def test_snippets_mark_terms_never_entities(symbols, q, snippets):
+    hits = symbols.get("/api/search", query_string={"q": q}).get_json()["hits"]
+    assert sorted(hit["doc_id"] for hit in hits) == ["symbols_md", "symbols_txt"]
+    assert {hit["snippet"] for hit in hits} == set(snippets)
+    page = symbols.get("/", query_string={"q": q}).get_data(as_text=True)
+    assert page.count(snippets[0]) == 2
+
+
+# -- the overview is computed once per index version -------------------------------------------
+
+def test_overview_is_computed_once_per_index_version_without_reading_reports(tmp_path, monkeypatch):
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "sources" / "a.txt").write_text("甲报告\n\n石家庄市红十字会开展应急救护培训。\n", encoding="utf-8")
+    built_before = time.time()
+    update_index([tmp_path / "sources"], tmp_path / "index", workers=1)
+    built_after = time.time()
+    engine = Engine(tmp_path / "index")
+    engine.view()
+    stored_reads = []
+    original = SegmentReader.stored_fields
+    monkeypatch.setattr(SegmentReader, "stored_fields",
+                        lambda reader, docnum: stored_reads.append(docnum) or original(reader, docnum))
+    first = overview(engine)
+    assert (first.reports, first.passages, stored_reads) == (1, 2, [])  # no report's text was loaded
+    assert overview(engine) is first
+    assert built_before <= first.built_at <= built_after
+
+    (tmp_path / "sources" / "b.txt").write_text("乙报告\n\n杭州市红十字会开展救灾。\n", encoding="utf-8")
+    update_index([tmp_path / "sources"], tmp_path / "index", workers=1)
+    second = overview(engine)
+    assert (second.reports, second.passages) == (2, 4) and overview(engine) is second
+    assert second.built_at >= first.built_at
+    engine.close()

@@ -4,12 +4,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, jsonify, request
+from flask import Flask, request
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from web import api, pages
-from web.engine import init_app as init_engine
+from web.answers import Error
+from web.engine import init_app as init_engine, unavailable_reason
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -47,18 +48,26 @@ def create_app(test_config: dict | None = None) -> Flask:
         with its traceback (app.logger); with TESTING on it propagates instead.
         """
         message = GENERIC_500 if isinstance(error, InternalServerError) else ERROR_MESSAGES.get(error.code, error.name)
-        if _is_api_path(request.path):
-            response = jsonify({"error": message})
-        else:
-            response = app.response_class(ERROR_PAGE.format(code=error.code, message=escape(message)),
-                                          mimetype="text/html")
-        response.status_code = error.code or 500
+        response = _error_response(app, error.code or 500, message)
         allow = dict(error.get_headers()).get("Allow")
         if allow:
             response.headers["Allow"] = allow
         return response
 
+    @app.errorhandler(FileNotFoundError)
+    def index_unavailable(error: FileNotFoundError):
+        """No index, or one an older rcsearch built (OutdatedIndexError): 503 saying what to run."""
+        return _error_response(app, 503, unavailable_reason(error))
+
     return app
+
+
+def _error_response(app: Flask, status: int, message: str):
+    """An error as JSON for the API, as a plain page otherwise."""
+    if _is_api_path(request.path):
+        return api.answer(Error(message), status)
+    return app.response_class(ERROR_PAGE.format(code=status, message=escape(message)), status=status,
+                              mimetype="text/html")
 
 
 GENERIC_500 = "服务器内部错误，请稍后再试 (internal server error)"

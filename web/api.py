@@ -1,55 +1,50 @@
 """JSON API: /api/search, /api/suggest, /api/documents/<id>, /openapi.json, /healthz."""
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from flask import Blueprint, jsonify, request
 
-from search.index import current_generation
+from search.index import OutdatedIndexError
 from search.query import QueryError, document, suggestions
-from web.engine import get_engine, search_request
+from search.serialize import to_json
+from web.answers import Error, Health, Suggestions
+from web.engine import get_engine, search_request, unavailable_reason
 from web.openapi import SPEC
 
 bp = Blueprint("api", __name__)
 
 
-def _error(message: str, status: int):
-    response = jsonify({"error": message})
+def answer(result, status: int = 200):
+    """A result object as the JSON response the OpenAPI document describes."""
+    response = jsonify(to_json(result))
     response.status_code = status
     return response
 
 
 @bp.errorhandler(QueryError)
 def bad_query(error):
-    return _error(str(error), 400)
-
-
-@bp.errorhandler(FileNotFoundError)
-def no_index(error):
-    return _error("索引尚未建立或已过期，请运行 rcsearch index (no index, or one built by an older rcsearch: "
-                  "run rcsearch index)", 503)
+    return answer(Error(str(error)), 400)
 
 
 @bp.get("/api/search")
 def api_search():
     """Search passages; the answer is what `rcsearch search --json` prints."""
-    return jsonify(get_engine().search(search_request(request.args)).to_json())
+    return answer(get_engine().search(search_request(request.args)))
 
 
 @bp.get("/api/suggest")
 def api_suggest():
     """Completions for what the user has typed so far."""
     q = request.args.get("q", "")
-    return jsonify({"query": q, "suggestions": suggestions(get_engine(), q)})
+    return answer(Suggestions(q, suggestions(get_engine(), q)))
 
 
-@bp.get("/api/documents/<doc_id>")
+@bp.get("/api/documents/<path:doc_id>", merge_slashes=False)
 def api_document(doc_id):
     """One whole report with its passages."""
     view = document(get_engine(), doc_id)
     if view is None:
-        return _error(f"没有这个报告：{doc_id[:100]} (no such document)", 404)
-    return jsonify(asdict(view))
+        return answer(Error(f"没有这个报告：{doc_id[:100]} (no such document)"), 404)
+    return answer(view)
 
 
 @bp.get("/openapi.json")
@@ -60,6 +55,10 @@ def openapi():
 
 @bp.get("/healthz")
 def healthz():
-    """Liveness and whether an index is being served."""
-    ready = current_generation(get_engine().index_dir) is not None
-    return jsonify({"status": "ok" if ready else "no index", "index": ready}), 200 if ready else 503
+    """Ready when the index can be searched; otherwise 503 with the reason and what to run."""
+    try:
+        get_engine().view()
+    except FileNotFoundError as error:
+        status = "outdated index" if isinstance(error, OutdatedIndexError) else "no index"
+        return answer(Health(status, False, unavailable_reason(error)), 503)
+    return answer(Health("ok", True))

@@ -1,9 +1,17 @@
 """One shared search engine per app, and request-argument parsing shared by pages and API."""
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+
 from flask import Flask, current_app
 
+from search.index import OutdatedIndexError
 from search.query import Engine, Filters, QueryError, SearchRequest
+
+NO_INDEX = "还没有可检索的索引，请先运行 rcsearch index (no index to search: run `rcsearch index`)"
+OUTDATED_INDEX = ("索引由旧版 rcsearch 建立，字段与当前版本不同，请运行 rcsearch index 重建 "
+                  "(the index was built by an older rcsearch with other fields: run `rcsearch index` to rebuild it)")
 
 
 def init_app(app: Flask) -> None:
@@ -20,26 +28,38 @@ def get_engine() -> Engine:
     return engine
 
 
-def _int(args, name: str, default: int) -> int:
-    value = args.get(name, "")
-    if value == "":
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise QueryError(f"{name} 必须是整数：{value[:20]!r} ({name} must be a whole number)") from None
+def unavailable_reason(error: FileNotFoundError) -> str:
+    """Why the index cannot be searched (open_index raised `error`), and what to run."""
+    return OUTDATED_INDEX if isinstance(error, OutdatedIndexError) else NO_INDEX
+
+
+# A whole number the way JSON Schema counts one (7, 2.0, 1e3), as a query string carries it;
+# longer than this it is no page, limit or year anyone means.
+WHOLE_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]{1,3})?")
+MAX_NUMBER_CHARS = 50
+
+
+def _whole_number(name: str, value: str) -> int:
+    number = Decimal(value) if len(value) <= MAX_NUMBER_CHARS and WHOLE_NUMBER.fullmatch(value) else None
+    if number is None or number != number.to_integral_value():
+        raise QueryError(f"{name} 必须是整数：{value[:20]!r} ({name} must be a whole number)")
+    return int(number)
+
+
+def _single(args, name: str, default: str) -> str:
+    """The value of a parameter that takes one, or its default when it is absent."""
+    values = args.getlist(name)
+    if len(values) > 1:
+        raise QueryError(f"{name} 只能给一次 ({name} may be given only once)")
+    return values[0] if values else default
 
 
 def search_request(args) -> SearchRequest:
     """A SearchRequest from query-string arguments; QueryError for values that are not numbers."""
-    years = []
-    for value in args.getlist("year"):
-        if value.strip():
-            try:
-                years.append(int(value))
-            except ValueError:
-                raise QueryError(f"year 必须是整数：{value[:20]!r} (year must be a whole number)") from None
+    years = tuple(_whole_number("year", value) for value in args.getlist("year"))
     filters = Filters(*(tuple(v for v in args.getlist(name) if v.strip()) for name in ("city", "province", "topic")),
-                      tuple(years))
-    return SearchRequest(q=args.get("q", ""), filters=filters, page=_int(args, "page", 1),
-                         limit=_int(args, "limit", 10), sort=args.get("sort", "relevance") or "relevance")
+                      years)
+    return SearchRequest(q=_single(args, "q", ""), filters=filters,
+                         page=_whole_number("page", _single(args, "page", "1")),
+                         limit=_whole_number("limit", _single(args, "limit", "10")),
+                         sort=_single(args, "sort", "relevance"))

@@ -1,55 +1,120 @@
-"""The OpenAPI 3 description served at /openapi.json (also what schemathesis tests against)."""
+"""The OpenAPI 3.1 description served at /openapi.json (also what schemathesis tests against).
 
-_FILTERS = [
-    {"name": name, "in": "query", "required": False, "description": description,
-     "schema": {"type": "array", "items": {"type": kind}}, "style": "form", "explode": True}
-    for name, kind, description in (
-        ("city", "string", "City or county, short or full name; repeatable (OR)"),
-        ("province", "string", "Province, short or full name; repeatable (OR)"),
-        ("topic", "string", "Topic name or the alias 三献; repeatable (OR)"),
-        ("year", "integer", "Report year; repeatable (OR)"),
-    )
-]
-_ERROR = {"description": "Bad request", "content": {"application/json": {"schema": {
-    "type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}}}}
+Response schemas are generated from the classes the API serializes (`search.serialize`
+reads the same fields to write the JSON), so the contract cannot drift from the answers.
+"""
+from __future__ import annotations
 
-SPEC = {
-    "openapi": "3.0.3",
-    "info": {"title": "rcsearch", "version": "1.0.0",
-             "description": "Full-text search over Chinese Red Cross work reports."},
-    "paths": {
+import dataclasses
+import types
+import typing
+
+from search.query import MAX_LIMIT, MAX_QUERY_CHARS, MAX_RESULT_DEPTH, DocumentView, SearchResult
+from search.serialize import json_fields
+from web.answers import Error, Health, Suggestions
+
+PRIMITIVES = {str: "string", int: "integer", float: "number", bool: "boolean"}
+
+
+def schema_of(tp, components: dict) -> dict:
+    """The JSON Schema of a Python type; result classes are added to `components` and referenced."""
+    if tp in PRIMITIVES:
+        return {"type": PRIMITIVES[tp]}
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (types.UnionType, typing.Union):
+        options = [schema_of(arg, components) for arg in args if arg is not types.NoneType]
+        if types.NoneType in args:
+            options.append({"type": "null"})
+        return {"anyOf": options}
+    if origin in (list, tuple):
+        return {"type": "array", "items": schema_of(args[0], components)}
+    if origin is dict:
+        return {"type": "object", "additionalProperties": schema_of(args[1], components)}
+    if dataclasses.is_dataclass(tp) or typing.is_typeddict(tp):
+        if tp.__name__ not in components:
+            components[tp.__name__] = _object_schema(tp, components)
+        return {"$ref": f"#/components/schemas/{tp.__name__}"}
+    raise TypeError(f"no JSON schema for {tp!r}")
+
+
+def _object_schema(cls, components: dict) -> dict:
+    fields = json_fields(cls)
+    properties = {}
+    for field in fields:
+        # An optional field is left out rather than sent empty: never null.
+        schema = schema_of(field.type if field.required else _not_none(field.type), components)
+        if field.keys:
+            schema = {"type": "object", "properties": {key: schema["additionalProperties"] for key in field.keys},
+                      "required": list(field.keys), "additionalProperties": False}
+        properties[field.name] = schema
+    return {"type": "object", "description": (cls.__doc__ or "").strip().split("\n")[0],
+            "properties": properties, "required": [f.name for f in fields if f.required],
+            "additionalProperties": False}
+
+
+def _not_none(tp):
+    options = [arg for arg in typing.get_args(tp) if arg is not types.NoneType]
+    return typing.Union[tuple(options)] if options else tp
+
+
+def _json(description: str, cls, components: dict) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema_of(cls, components)}}}
+
+
+def _query(name: str, schema: dict, description: str) -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def build_spec() -> dict:
+    """The whole OpenAPI document."""
+    components: dict = {}
+    no_index = _json("No index to search, or one built by an older rcsearch (the error says what to run)",
+                     Error, components)
+    filters = [
+        {**_query(name, {"type": "array", "items": {"type": kind}}, description), "style": "form", "explode": True}
+        for name, kind, description in (
+            ("city", "string", "City or county, short or full name; repeatable (OR); an unknown name is a "
+                               "400 naming the nearest known ones"),
+            ("province", "string", "Province, short or full name; repeatable (OR); an unknown name is a 400"),
+            ("topic", "string", "Topic name or the alias 三献; repeatable (OR); an unknown topic is a 400"),
+            ("year", "integer", "Report year; repeatable (OR)"),
+        )
+    ]
+    search_params = [
+        _query("q", {"type": "string", "maxLength": MAX_QUERY_CHARS}, "What to search for (see the query language)"),
+        *filters,
+        _query("page", {"type": "integer", "minimum": 1},
+               f"1-based page; page × limit may not exceed {MAX_RESULT_DEPTH} (a 400 says so)"),
+        _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+               "Hits per page (default 10)"),
+        _query("sort", {"type": "string", "enum": ["relevance", "date"]}, "Order of the hits (default relevance)"),
+    ]
+    paths = {
         "/api/search": {"get": {
-            "summary": "Search passages",
-            "parameters": [
-                {"name": "q", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 500}},
-                *_FILTERS,
-                {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
-                {"name": "limit", "in": "query", "required": False,
-                 "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
-                {"name": "sort", "in": "query", "required": False,
-                 "schema": {"type": "string", "enum": ["relevance", "date"]}},
-            ],
-            "responses": {"200": {"description": "Results", "content": {"application/json": {"schema": {
-                "type": "object",
-                "required": ["query", "total", "total_reports", "page", "limit", "took_ms", "hits", "facets"],
-                "properties": {"total": {"type": "integer"}, "hits": {"type": "array"},
-                               "facets": {"type": "object"}}}}}},
-                "400": _ERROR},
-        }},
+            "summary": "Search passages", "parameters": search_params,
+            "responses": {"200": _json("One page of hits with facet counts", SearchResult, components),
+                          "400": _json("Bad parameters", Error, components), "503": no_index}}},
         "/api/suggest": {"get": {
             "summary": "Completions",
-            "parameters": [{"name": "q", "in": "query", "required": False, "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "Suggestions", "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"suggestions": {"type": "array", "items": {"type": "string"}}}}}}}},
-        }},
+            "parameters": [_query("q", {"type": "string"}, "What has been typed so far")],
+            "responses": {"200": _json("Indexed words starting with q", Suggestions, components),
+                          "503": no_index}}},
         "/api/documents/{doc_id}": {"get": {
             "summary": "One report",
-            "parameters": [{"name": "doc_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "The report", "content": {"application/json": {
-                "schema": {"type": "object"}}}}, "404": _ERROR},
-        }},
-        "/healthz": {"get": {"summary": "Health", "responses": {
-            "200": {"description": "Serving", "content": {"application/json": {"schema": {"type": "object"}}}},
-            "503": {"description": "No index", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
-    },
-}
+            "parameters": [{"name": "doc_id", "in": "path", "required": True, "schema": {"type": "string"},
+                            "description": "The report's id (its file name without extension; may hold `/`)"}],
+            "responses": {"200": _json("The report and its passages", DocumentView, components),
+                          "404": _json("No such report", Error, components), "503": no_index}}},
+        "/healthz": {"get": {
+            "summary": "Health",
+            "responses": {"200": _json("The index is being served", Health, components),
+                          "503": _json("No index, or an outdated one: the reason says what to run",
+                                       Health, components)}}},
+    }
+    return {"openapi": "3.1.0",
+            "info": {"title": "rcsearch", "version": "1.0.0",
+                     "description": "Full-text search over Chinese Red Cross work reports."},
+            "paths": paths, "components": {"schemas": components}}
+
+
+SPEC = build_spec()

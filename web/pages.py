@@ -1,15 +1,15 @@
 """HTML pages: search, document view, overview. They only render what the engine returns."""
 from __future__ import annotations
 
-import re
 import time
+from html.parser import HTMLParser
 
 import markdown
 import nh3
 from flask import Blueprint, abort, render_template, request, url_for
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
-from search.query import QueryError, match_spans, overview, document, parse_query
+from search.query import QueryError, document, highlighted, overview, parse_query
 from web.engine import get_engine, search_request
 
 bp = Blueprint("pages", __name__)
@@ -30,8 +30,6 @@ def search_page():
             result = get_engine().search(req)
     except QueryError as exc:
         error, status = str(exc), 400
-    except FileNotFoundError:
-        error, status = "索引尚未建立或已过期，请运行 rcsearch index。", 503
     return render_template("search.html", result=result, error=error, args=request.args,
                            groups=_grouped(result.hits) if result else [], labels=FACET_LABELS,
                            chips=_chips(), state=_search_state(), url=_search_url), status
@@ -72,7 +70,8 @@ def _chips() -> list[tuple[str, str, str]]:
             for name in FACET_LABELS for value in request.args.getlist(name) if value.strip()]
 
 
-@bp.get("/doc/<doc_id>")
+# An id is never normalized (no merged slashes, no redirect): it is looked up as it came.
+@bp.get("/doc/<path:doc_id>", merge_slashes=False)
 def document_page(doc_id):
     """A whole report, query terms highlighted, with a table of contents."""
     view = document(get_engine(), doc_id)
@@ -99,40 +98,52 @@ def document_page(doc_id):
 
 
 def _passage_html(text: str, fmt: str, needles: list[str]) -> Markup:
-    """Passage text as safe HTML: Markdown rendered and sanitized for .md, escaped for .txt; terms marked."""
-    if fmt == "md":
-        rendered = nh3.clean(markdown.markdown(text), tags={"strong", "em", "code", "a", "p", "br"},
-                             url_schemes={"http", "https", "mailto"})
-    else:
-        rendered = f"<p>{escape(text)}</p>"
-    return Markup(_mark_html(rendered, needles))
+    """Passage text as safe HTML, terms marked: Markdown rendered and sanitized for .md, escaped for .txt."""
+    if fmt != "md":
+        return Markup(f"<p>{highlighted(text, needles)}</p>")
+    rendered = nh3.clean(markdown.markdown(text), tags={"strong", "em", "code", "a", "p", "br"},
+                         url_schemes={"http", "https", "mailto"})
+    return Markup(_TextMarker(needles).marked(rendered))
 
 
-def _mark_html(rendered: str, needles: list[str]) -> str:
-    """Wrap query terms in <mark> inside the text (never inside tags) of sanitized HTML."""
-    if not needles:
-        return rendered
-    parts = re.split(r"(<[^>]+>)", rendered)
-    out = []
-    for part in parts:
-        if part.startswith("<"):
-            out.append(part)
-            continue
-        spans = match_spans(part, needles)
-        cursor, pieces = 0, []
-        for start, end, _ in spans:
-            pieces += [part[cursor:start], "<mark>", part[start:end], "</mark>"]
-            cursor = end
-        out.append("".join(pieces) + part[cursor:])
-    return "".join(out)
+class _TextMarker(HTMLParser):
+    """Sanitized HTML with its tags as they are and its text nodes marked: each node's
+    text is unescaped, marked, then escaped again, so a term never matches inside an
+    entity or a tag."""
+
+    def __init__(self, needles: list[str]):
+        super().__init__(convert_charrefs=True)
+        self.needles = needles
+        self.parts: list[str] = []
+        self.text: list[str] = []
+
+    def marked(self, html: str) -> str:
+        self.feed(html)
+        self.close()
+        self._flush()
+        return "".join(self.parts)
+
+    def _flush(self):
+        self.parts.append(highlighted("".join(self.text), self.needles))
+        self.text = []
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def handle_starttag(self, tag, attrs):
+        self._flush()
+        self.parts.append(self.get_starttag_text())
+
+    handle_startendtag = handle_starttag
+
+    def handle_endtag(self, tag):
+        self._flush()
+        self.parts.append(f"</{tag}>")
 
 
 @bp.get("/overview")
 def overview_page():
     """The collection at a glance."""
-    try:
-        data = overview(get_engine())
-    except FileNotFoundError:
-        data = None
-    built = time.strftime("%Y-%m-%d %H:%M", time.localtime(data.built_at)) if data and data.built_at else None
+    data = overview(get_engine())
+    built = time.strftime("%Y-%m-%d %H:%M", time.localtime(data.built_at)) if data.built_at else None
     return render_template("overview.html", args=request.args, data=data, built=built)

@@ -1,0 +1,77 @@
+"""File names as people write them: the id is the file name, whatever it holds, end to end."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from search.index import update_index
+
+from conftest import NAMED_REPORTS, client_over, write_named_reports
+
+FOUND_BY = {  # a word only that report holds -> (its id, its title)
+    "定稿演练": ("2021年工作报告（定稿）", "2021年红十字会工作报告"),
+    "转载专稿": ("邢台日报 2024-10-21（转）", "邢台市红十字会开展博爱送万家"),
+    "副本捐献者": ("宁波 第二例造血干细胞捐献 (1)", "宁波第二例造血干细胞捐献"),
+    "版本终稿": ("v1.2.final", "志愿服务工作总结"),
+    "文件夹编号": ("2021/报告（定稿）", "2021年度红十字会报告"),
+    "另一个文件夹": ("2022/报告（定稿）", "2022年度红十字会报告"),
+}
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    root = tmp_path_factory.mktemp("file-names")
+    write_named_reports(root / "sources")
+    # Same file name in two folders: two reports, the folder in the id of each.
+    for folder, text in (("2021", "2021年度红十字会报告\n\n文件夹编号为二〇二一的报告，红十字会整理归档。\n"),
+                         ("2022", "2022年度红十字会报告\n\n另一个文件夹里的同名报告，红十字会整理归档。\n")):
+        (root / "sources" / folder).mkdir()
+        (root / "sources" / folder / "报告（定稿）.txt").write_text(text, encoding="utf-8")
+    summary = update_index([root / "sources"], root / "index", workers=1)
+    assert summary.failed == [] and len(summary.added) == len(NAMED_REPORTS) + 2
+    yield from client_over(root / "index")
+
+
+def title_of(page: str) -> str:
+    return re.search(r"<h1>(.*?)</h1>", page).group(1)
+
+
+@pytest.mark.parametrize("word", FOUND_BY)
+def test_a_report_is_found_and_its_url_opens_it(client, word):
+    doc_id, title = FOUND_BY[word]
+    hits = client.get("/api/search", query_string={"q": word}).get_json()["hits"]
+    assert [(hit["doc_id"], hit["title"]) for hit in hits] == [(doc_id, title)]
+    url = hits[0]["url"]
+    assert url == f"/doc/{quote(doc_id, safe='/')}#p{hits[0]['passage']}"
+    assert re.fullmatch(r"/doc/[A-Za-z0-9%/._~-]+#p\d+", url)  # percent-encoded: no space, bracket or CJK left
+    page = client.get(url.split("#")[0])
+    assert page.status_code == 200 and title_of(page.get_data(as_text=True)) == title
+
+
+@pytest.mark.parametrize("word", FOUND_BY)
+def test_the_document_api_round_trips_the_id(client, word):
+    doc_id, title = FOUND_BY[word]
+    for path in (quote(doc_id, safe=""), quote(doc_id, safe="/")):  # the folder's `/` encoded or not
+        response = client.get(f"/api/documents/{path}")
+        assert response.status_code == 200, path
+        assert (response.get_json()["doc_id"], response.get_json()["title"]) == (doc_id, title)
+
+
+@pytest.mark.parametrize("word", FOUND_BY)
+def test_the_search_page_links_open_the_report(client, word):
+    doc_id, title = FOUND_BY[word]
+    page = client.get("/", query_string={"q": word}).get_data(as_text=True)
+    links = set(re.findall(r'href="(/doc/[^"#]*)', page))
+    assert links == {f"/doc/{quote(doc_id, safe='/()')}?q={quote(word)}"}
+    document = client.get(links.pop().replace("&amp;", "&"))
+    assert document.status_code == 200 and title_of(document.get_data(as_text=True)) == title
+    assert f"<mark>{word}</mark>" in document.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("doc_id", ["2021年工作报告（定稿）\x00", "\x1b[31m", "邢台日报\n2024", "v1.2.final\x7f",
+                                    "宁波\x85", "a" * 1001, "2021/" + "报" * 996])
+def test_control_characters_and_absurd_lengths_are_no_id(client, doc_id):
+    for path in ("/api/documents/", "/doc/"):
+        assert client.get(path + quote(doc_id, safe="")).status_code == 404, (path, doc_id)
