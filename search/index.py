@@ -116,6 +116,7 @@ def build_schema() -> Schema:
         title_source=STORED,
         data_version=STORED,
         path=STORED,
+        source_root=STORED,
         indexed_at=STORED,
     )
 
@@ -171,6 +172,7 @@ class SourceFile:
     doc_id: str
     path: Path
     label: str  # how summaries name it: the path under the source folder, with its suffix
+    root: Path  # the source folder it was found in (the file itself when given directly)
 
 
 # What people keep beside their reports without meaning them as reports: Office lock files
@@ -203,6 +205,7 @@ def source_files(sources: Iterable[Path], summary: Summary) -> list[SourceFile]:
             paths = [(p, p.relative_to(source)) for p in found if not is_ignored(p.relative_to(source))]
         else:
             paths = [(source, Path(source.name))]
+        root = source if source.is_dir() else source.parent
         for path, relative in paths:
             label = relative.as_posix()
             refused = readers.refusal(path)
@@ -214,7 +217,7 @@ def source_files(sources: Iterable[Path], summary: Summary) -> list[SourceFile]:
             if doc_id in seen:
                 summary.failed.append((label, f"same document id as {seen[doc_id].label} ({seen[doc_id].path})"))
             else:
-                seen[doc_id] = SourceFile(doc_id, path, label)
+                seen[doc_id] = SourceFile(doc_id, path, label, root)
     return list(seen.values())
 
 
@@ -282,7 +285,7 @@ def compact_value(text: str) -> bytes:
     return analysis.compact(text).encode("utf-8")
 
 
-def doc_record(doc: Document, records: list[dict], source: SourceFile | None, version: str) -> dict:
+def doc_record(doc: Document, records: list[dict], source: SourceFile, version: str) -> dict:
     """The report record: its source text, so the index alone can show the document, and
     where the file was (its original is offered for download while it is still there)."""
     first = records[0]
@@ -290,7 +293,7 @@ def doc_record(doc: Document, records: list[dict], source: SourceFile | None, ve
                 title_grams=doc.title, compact=compact_value(doc.title), source=doc.source,
                 format=doc.format, hash=doc.content_hash, date=doc.date or "", title_source=doc.title_source,
                 data_version=version, indexed_at=time.time(),
-                path=str(source.path.resolve()) if source else "",
+                path=str(source.path.absolute()), source_root=str(source.root.absolute()),
                 province=first["province"], city=first["city"], county=first["county"], year=first["year"])
 
 
@@ -578,7 +581,7 @@ def _changed_files(files: list[SourceFile], indexed: dict[str, tuple[str, str]],
     return todo
 
 
-def _replace_document(writer, doc: Document, records: list[dict], source: SourceFile | None, version: str) -> None:
+def _replace_document(writer, doc: Document, records: list[dict], source: SourceFile, version: str) -> None:
     writer.delete_by_term("doc_id", doc.doc_id)
     for record in records + section_records(doc):
         writer.add_document(**record)
@@ -592,9 +595,8 @@ def _carry_over_failed(writer, previous: Path, doc_ids: set[str], version: str) 
         for doc_id in sorted(doc_ids):
             stored = searcher.document(key=doc_id, kind="doc")
             doc = document_from_stored(doc_id, stored["source"], stored["format"], stored["hash"], stored.get("date") or None)
-            kept = SourceFile(doc_id, Path(stored.get("path", "")), doc_id)
-            _replace_document(writer, doc, passage_records(doc, *_enrichment()), kept if stored.get("path") else None,
-                              version)
+            kept = SourceFile(doc_id, Path(stored["path"]), doc_id, Path(stored["source_root"]))
+            _replace_document(writer, doc, passage_records(doc, *_enrichment()), kept, version)
 
 
 def _analyse_all(todo: list[SourceFile], workers: int, lock_fd: int | None = None):

@@ -8,6 +8,7 @@ finds almost nothing the query is relaxed to "most terms must match".
 from __future__ import annotations
 
 import difflib
+import hashlib
 import html
 import math
 import os
@@ -736,6 +737,9 @@ class DocumentView:
     county: str | None
     year: int | None
     passages: list[DocumentPassage]
+    title_source: str = "headline"  # or "first sentence": the report has no headline
+    date: str | None = None         # YYYY-MM-DD the page or file gave
+    original: str | None = None     # the original file's name, while it is still where it was indexed from
 
 
 # An id is whatever the file name held (spaces, brackets, dots, folders with `/`); it is
@@ -778,24 +782,60 @@ def _overview(view: IndexView, built_at: float | None) -> Overview:
 
 def document(engine: Engine, doc_id: str) -> DocumentView | None:
     """A report by id, or None when there is no such report (ids never touch the filesystem)."""
-    if not 0 < len(doc_id) <= MAX_DOC_ID_CHARS or NOT_IN_DOC_IDS.search(doc_id):
-        return None
-    searcher, _ = engine.view()
-    record = searcher.document(key=doc_id, kind="doc")
+    record = document_record(engine, doc_id)
     if record is None:
         return None
+    original = _original_path(record)
+    searcher, _ = engine.view()
     passages = sorted((f for f in searcher.documents(doc_id=doc_id, kind="passage")),
                       key=lambda f: f["passage"])
     return DocumentView(
         doc_id=doc_id, title=record.get("title", doc_id), format=record.get("format", "txt"),
         source=record.get("source", ""), province=record.get("province") or None,
         city=record.get("city") or None, county=record.get("county") or None,
-        year=record.get("year") or None,
+        year=record.get("year") or None, title_source=record.get("title_source") or "headline",
+        date=record.get("date") or None, original=original.name if original else None,
         passages=[DocumentPassage(passage=p["passage"], role=p.get("role", "paragraph"),
                                   heading=p.get("heading", ""), text=p["text"],
                                   topics=[t for t in p.get("topics", "").split(",") if t],
                                   province=p.get("province") or None, city=p.get("city") or None,
                                   county=p.get("county") or None) for p in passages])
+
+
+def original_file(engine: Engine, doc_id: str) -> Path | None:
+    """The file a report was indexed from, for download: only while it is still where it was
+    indexed from, inside the source folder it was found in, with the same content."""
+    record = document_record(engine, doc_id)
+    path = _original_path(record) if record else None
+    if path is None:
+        return None
+    try:
+        with path.open("rb") as file:
+            same = hashlib.file_digest(file, "sha256").hexdigest() == record.get("hash")
+    except OSError:
+        return None
+    return path if same else None
+
+
+def document_record(engine: Engine, doc_id: str) -> dict | None:
+    """The stored report record of an id, or None (ids never touch the filesystem)."""
+    if not 0 < len(doc_id) <= MAX_DOC_ID_CHARS or NOT_IN_DOC_IDS.search(doc_id):
+        return None
+    searcher, _ = engine.view()
+    return searcher.document(key=doc_id, kind="doc")
+
+
+def _original_path(record: dict) -> Path | None:
+    """Where a report's file was indexed from, if a regular file is still there inside its
+    source folder (a link swapped in since, pointing elsewhere, is not followed out)."""
+    if not record.get("path") or not record.get("source_root"):
+        return None
+    path, root = Path(record["path"]), Path(record["source_root"])
+    try:
+        inside = path.resolve().is_relative_to(root.resolve()) and path.is_file()
+    except OSError:
+        return None
+    return path if inside else None
 
 
 def suggestions(engine: Engine, prefix: str, limit: int = 8) -> list[str]:

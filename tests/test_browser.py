@@ -120,9 +120,12 @@ def test_overview_page(page, server):
 
 def test_slash_focuses_the_search_box(page, server):
     page.goto(server + "/overview")
-    page.locator("body").click()
+    box = page.locator("#q")
+    expect(box).to_be_focused()  # the page's own autofocus, done before the box is left
+    page.locator("h1").click()
+    expect(box).not_to_be_focused()
     page.keyboard.press("/")
-    expect(page.locator("#q")).to_be_focused()
+    expect(box).to_be_focused()
 
 
 def test_suggestions_appear_while_typing(page, server):
@@ -135,6 +138,7 @@ def test_suggestions_appear_while_typing(page, server):
 
 def test_keyboard_only_search_and_facet(page, server):
     page.goto(server + "/")
+    expect(page.locator("#q")).to_be_focused()  # focused by the page itself: type only then
     page.keyboard.type("红十字")
     page.keyboard.press("Enter")
     expect(page.locator(".summary")).to_contain_text("条结果")

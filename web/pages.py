@@ -6,10 +6,10 @@ from html.parser import HTMLParser
 
 import markdown
 import nh3
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, send_file, url_for
 from markupsafe import Markup
 
-from search.query import QueryError, document, highlighted, overview, parse_query
+from search.query import QueryError, document, highlighted, original_file, overview, parse_query
 from web.engine import get_engine, search_request
 
 bp = Blueprint("pages", __name__)
@@ -139,6 +139,15 @@ class _TextMarker(HTMLParser):
     def handle_endtag(self, tag):
         self._flush()
         self.parts.append(f"</{tag}>")
+
+
+@bp.get("/original/<path:doc_id>", merge_slashes=False)
+def original_page(doc_id):
+    """The file a report was indexed from, as a download, while it is still there unchanged."""
+    path = original_file(get_engine(), doc_id)
+    if path is None:
+        abort(404)
+    return send_file(path, as_attachment=True, download_name=path.name)
 
 
 @bp.get("/overview")
