@@ -13,7 +13,8 @@ import click
 from tqdm import tqdm
 
 from search.index import SourceError, Summary, current_generation, update_index
-from search.query import Engine, Filters, QueryError, SearchRequest
+from search.facets import FACETS, Filters
+from search.query import Engine, QueryError, SearchRequest
 from search.query import overview as collection_overview
 
 DEFAULT_SOURCES = "seeds"
@@ -52,6 +53,18 @@ def _progress(items, total):
 
 index_option = click.option("--index", "index_dir", metavar="DIR",
                             help="Index folder (default: index/ or $RCSEARCH_INDEX).")
+
+
+# The search command prints this many values of each facet, and how many more there are.
+FACET_LINE = 10
+
+
+def facet_options(command):
+    """A --<facet> option per facet (search/facets.py), repeatable: values OR, facets AND."""
+    for facet in reversed(FACETS):
+        command = click.option(f"--{facet.name}", multiple=True, type=facet.kind, metavar=facet.metavar,
+                               help=f"{facet.description} (repeatable).")(command)
+    return command
 
 
 @click.group()
@@ -123,21 +136,17 @@ def _confirm_removal(summary: Summary) -> bool:
 
 @cli.command()
 @click.argument("query", required=False, default="")
-@click.option("--city", multiple=True, metavar="C", help="Filter by city or county (repeatable).")
-@click.option("--province", multiple=True, metavar="P", help="Filter by province (repeatable).")
-@click.option("--topic", multiple=True, metavar="T", help="Filter by topic (repeatable).")
-@click.option("--year", multiple=True, type=int, metavar="Y", help="Filter by year (repeatable).")
+@facet_options
 @click.option("--limit", type=int, default=10, show_default=True, metavar="N", help="Passages per page (1-100).")
 @click.option("--page", type=int, default=1, show_default=True, metavar="N", help="Page of results.")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True,
               metavar="relevance|date", help="Best passages first, or newest reports first.")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly what /api/search returns.")
 @index_option
-def search(query, city, province, topic, year, limit, page, sort, as_json, index_dir):
+def search(query, limit, page, sort, as_json, index_dir, **selected):
     """Search the index and print the matching passages, highlighted."""
     engine = _engine(index_dir)
-    request = SearchRequest(q=query, filters=Filters(city, province, topic, year),
-                            page=page, limit=limit, sort=sort)
+    request = SearchRequest(q=query, filters=Filters(**selected), page=page, limit=limit, sort=sort)
     try:
         result = engine.search(request)
     except QueryError as exc:
@@ -150,11 +159,15 @@ def search(query, city, province, topic, year, limit, page, sort, as_json, index
         region = " › ".join(filter(None, (hit.province, hit.city, hit.county)))
         click.echo()
         click.secho(f"{hit.title}  [{hit.doc_id} #{hit.passage}]", bold=True)
-        click.echo(f"  {region or '—'} · {hit.year or '—'} · {', '.join(hit.topics) or '—'} · {hit.heading}")
+        click.echo(f"  {region or '—'} · {hit.level} · {hit.year or '—'} · {', '.join(hit.topics) or '—'} · {hit.heading}")
         click.echo("  " + _terminal_snippet(hit.snippet))
-    for name, buckets in result.facets.items():
+    for facet in FACETS:
+        buckets = result.facets[facet.name]
         if buckets:
-            click.echo(f"\n{name}: " + ", ".join(f"{b.value} ({b.count})" for b in buckets[:10]))
+            more = len(buckets) - FACET_LINE + result.facets_more.get(facet.name, 0)
+            click.echo(f"\n{facet.label} ({facet.name}): "
+                       + ", ".join(f"{b.value}{facet.unit} ({b.count})" for b in buckets[:FACET_LINE])
+                       + (f" … and {more} more" if more > 0 else ""))
 
 
 def _terminal_snippet(snippet: str) -> str:
@@ -199,16 +212,16 @@ def serve(host, port, index_dir, threads):
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @index_option
 def stats(as_json, index_dir):
-    """Reports and passages per province, city, topic and year."""
+    """Reports and passages per value of every facet (province, city, topic, year, level)."""
     overview = collection_overview(_engine(index_dir))
     if as_json:
         click.echo(json.dumps(overview.to_json(), ensure_ascii=False, indent=2))
         return
     click.echo(f"{overview.reports} reports, {overview.passages} passages")
-    for name, rows in overview.to_json()["facets"].items():
-        click.echo(f"\n{name}:")
-        for row in rows:
-            click.echo(f"  {row['value']}: {row['reports']} reports, {row['passages']} passages")
+    for facet in FACETS:
+        click.echo(f"\n{facet.label} ({facet.name}):")
+        for row in overview.facets[facet.name]:
+            click.echo(f"  {row.value}{facet.unit}: {row.reports} reports, {row.passages} passages")
 
 
 def _engine(index_dir: str | None) -> Engine:

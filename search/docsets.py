@@ -8,13 +8,14 @@ shared by every thread that searches that version.
 """
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
-from search import analysis, postings
+from search import analysis, facets, postings
 
 
 @dataclass(frozen=True)
@@ -75,21 +76,72 @@ def difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class ValueColumn:
+    """One facet column of an index version: per docnum, which of its values a record holds.
+
+    A single-valued column keeps a code per docnum into `names` (code 0: no value); a
+    multi-valued one (topics) a docs × values matrix of 0/1.
+    """
+
+    names: list[str]
+    codes: np.ndarray | None = None
+    matrix: np.ndarray | None = None
+
+    def counts(self, docs: np.ndarray) -> dict[str, int]:
+        """How many of `docs` hold each value (values held by none left out)."""
+        if self.matrix is not None:
+            numbers = self.matrix[docs].sum(axis=0)
+            return {name: int(n) for name, n in zip(self.names, numbers.tolist()) if n}
+        numbers = np.bincount(self.codes[docs], minlength=len(self.names))
+        return {self.names[c]: int(numbers[c]) for c in np.flatnonzero(numbers).tolist() if c}
+
+    def tally(self, docs: np.ndarray, groups: np.ndarray) -> dict[str, tuple[int, int]]:
+        """Per value: how many of `docs` hold it, and in how many distinct groups (reports;
+        `groups` gives each docnum's group)."""
+        if self.matrix is not None:
+            held = self.matrix[docs]
+            return {name: (int(held[:, i].sum()), len(np.unique(groups[docs[held[:, i] == 1]])))
+                    for i, name in enumerate(self.names) if held[:, i].any()}
+        codes = self.codes[docs]
+        passages = np.bincount(codes, minlength=len(self.names))
+        pairs = np.unique(codes.astype(np.int64) * (int(groups.max(initial=0)) + 1) + groups[docs])
+        reports = np.bincount((pairs // (int(groups.max(initial=0)) + 1)).astype(np.int64), minlength=len(self.names))
+        return {self.names[c]: (int(passages[c]), int(reports[c])) for c in np.flatnonzero(passages).tolist() if c}
+
+    def holding(self, values: set[str]) -> np.ndarray:
+        """Docnums holding any of these values."""
+        wanted = [i for i, name in enumerate(self.names) if name in values and (name or self.matrix is not None)]
+        if not wanted:
+            return EMPTY
+        if self.matrix is not None:
+            return np.flatnonzero(self.matrix[:, wanted].any(axis=1)).astype(np.int32)
+        return np.flatnonzero(np.isin(self.codes, wanted)).astype(np.int32)
+
+    def value_of(self, docnum: int) -> str:
+        """The (first) value a record holds, "" when none."""
+        if self.matrix is not None:
+            held = np.flatnonzero(self.matrix[docnum])
+            return self.names[held[0]] if len(held) else ""
+        return self.names[self.codes[docnum]]
+
+
+@dataclass(frozen=True)
 class Columns:
-    """Per-docnum facet values, as codes into value tables (0 = no value)."""
+    """Per-docnum values of one index version: report, passage number, section, and the
+    facet columns (facets.COLUMNS) by name."""
 
     doc_ids: np.ndarray
     doc_names: list[str]
     passages: np.ndarray        # passage number per docnum
-    years: np.ndarray           # 0 = unknown
-    provinces: np.ndarray
-    province_names: list[str]
-    cities: np.ndarray
-    city_names: list[str]
-    topics: np.ndarray          # docs × topics, 1 where the passage has the topic
-    topic_names: list[str]
     sections: np.ndarray        # section of each passage and section record
     section_names: list[bytes]
+    values: dict[str, ValueColumn]
+
+    @functools.cached_property
+    def years(self) -> np.ndarray:
+        """Each record's year as a number, 0 when unknown (the year column's values are text)."""
+        year = self.values["year"]
+        return np.array([int(name) if name else 0 for name in year.names], dtype=np.int32)[year.codes]
 
 
 def _codes(values: list) -> tuple[np.ndarray, list]:
@@ -98,25 +150,30 @@ def _codes(values: list) -> tuple[np.ndarray, list]:
     return np.fromiter((index.get(v, 0) for v in values), dtype=np.int32, count=len(values)), names
 
 
+def _value_column(raw: list[str], multi: bool) -> ValueColumn:
+    if not multi:
+        codes, names = _codes(raw)
+        return ValueColumn(names, codes=codes)
+    lists = [tuple(v for v in value.split(",") if v) for value in raw]
+    names = sorted({v for values in lists for v in values})
+    position = {name: i for i, name in enumerate(names)}
+    matrix = np.zeros((len(lists), max(1, len(names))), dtype=np.uint8)
+    for docnum, values in enumerate(lists):
+        for value in values:
+            matrix[docnum, position[value]] = 1
+    return ValueColumn(names, matrix=matrix)
+
+
 def load_columns(reader) -> Columns:
     """Read the sortable columns of one index version into numpy arrays."""
     doc_ids, doc_names = _codes(list(reader.column_reader("doc_id")))
-    provinces, province_names = _codes(list(reader.column_reader("province")))
-    cities, city_names = _codes(list(reader.column_reader("city")))
     sections, section_names = _codes(list(reader.column_reader("section")))
-    topic_lists = [tuple(t for t in v.split(",") if t) for v in reader.column_reader("topic_set")]
-    topic_names = sorted({t for ts in topic_lists for t in ts})
-    position = {name: i for i, name in enumerate(topic_names)}
-    topics = np.zeros((len(topic_lists), max(1, len(topic_names))), dtype=np.uint8)
-    for docnum, ts in enumerate(topic_lists):
-        for t in ts:
-            topics[docnum, position[t]] = 1
     return Columns(
         doc_ids=doc_ids, doc_names=doc_names,
         passages=np.fromiter(reader.column_reader("passage"), dtype=np.int32),
-        years=np.fromiter(reader.column_reader("year"), dtype=np.int32),
-        provinces=provinces, province_names=province_names, cities=cities, city_names=city_names,
-        topics=topics, topic_names=topic_names, sections=sections, section_names=section_names)
+        sections=sections, section_names=section_names,
+        values={name: _value_column(list(reader.column_reader(column.field)), column.multi)
+                for name, column in facets.COLUMNS.items()})
 
 
 class IndexView:
@@ -125,8 +182,6 @@ class IndexView:
     def __init__(self, key, searcher):
         self.key = key
         self.columns = load_columns(searcher.reader())
-        self.parents = {self.columns.city_names[c]: self.columns.province_names[p]
-                        for c, p in set(zip(self.columns.cities.tolist(), self.columns.provinces.tolist())) if c}
         self._cache: OrderedDict = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()

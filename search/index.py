@@ -33,12 +33,12 @@ from typing import Callable, Iterable
 
 from whoosh import index as whoosh_index
 from whoosh.columns import VarBytesColumn
-from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.fields import COLUMN, ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.formats import Frequency
 from whoosh.system import pack_uint
 from whoosh.filedb.filestore import FileStorage
 
-from search import analysis, enrich, ranking, readers, whoosh_internals
+from search import analysis, enrich, facets, ranking, readers, whoosh_internals
 from search.ingest import Document, IngestError, content_hash, document_from_stored, read_document, read_source_bytes
 
 CURRENT = "current"
@@ -101,14 +101,16 @@ def build_schema() -> Schema:
         heading_grams=SegmentedText(grams),
         compact=COLUMN(VarBytesColumn()),
         section=COLUMN(VarBytesColumn()),  # a passage's section key, on the passage and on the section
-        province=_shown_and_counted(ID(stored=True, sortable=True)),
-        city=_shown_and_counted(ID(stored=True, sortable=True)),
-        county=_shown_and_counted(ID(stored=True, sortable=True)),
-        areas=KEYWORD(commas=True),
+        # Shown with each passage and report.
+        province=STORED,
+        city=STORED,
+        county=STORED,
+        level=STORED,
         places=STORED,
-        topics=KEYWORD(stored=True, commas=True),
-        topic_set=_shown_and_counted(ID(sortable=True)),
-        year=_shown_and_counted(NUMERIC(stored=True, sortable=True)),
+        topics=STORED,
+        year=STORED,
+        # Counted and filtered by facets (search/facets.py): one column each.
+        **{column.field: _shown_and_counted(ID(sortable=True)) for column in facets.COLUMNS.values()},
         source=STORED,
         format=STORED,
         hash=STORED,
@@ -242,15 +244,16 @@ def passage_records(doc: Document, gazetteer: enrich.Gazetteer, topics: enrich.T
     records = []
     for passage, section, region in zip(doc.passages, _section_keys(doc), regions):
         passage_topics = topics.topics_for(passage.heading + "\n" + passage.text)
+        facts = facets.PassageFacts(region, tuple(passage_topics), year)
         records.append(dict(
             kind="passage", doc_id=doc.doc_id,
             passage=passage.number, role=passage.role, title=doc.title, heading=passage.heading, text=passage.text,
             grams=passage.text, compact=compact_value(passage.text), section=section.encode("utf-8"),
             province=region.province or "", city=region.city or "", county=region.county or "",
-            areas=",".join(region.codes()), places=",".join(enrich.mentioned_places(passage.text, gazetteer)),
-            topics=",".join(passage_topics), topic_set=",".join(passage_topics),
-            year=year if year is not None else 0,
+            level=facets.level_of(region), places=",".join(enrich.mentioned_places(passage.text, gazetteer)),
+            topics=",".join(passage_topics), year=year or 0,
             _boost=1.0 if passage.role == "paragraph" else ranking.SHORT_PASSAGE_BOOST,
+            **facets.facet_values(facts),
         ))
     return records
 

@@ -26,8 +26,9 @@ from whoosh.query import Query
 
 import numpy as np
 
-from search import analysis, docsets, enrich, ranking
+from search import analysis, docsets, enrich, facets, ranking
 from search.docsets import IndexView
+from search.facets import BY_NAME, FACETS, FILTER_NAMES, Facet, Filters
 from search.index import CURRENT, TOPICS_FILE, open_index
 from search.serialize import INTERNAL, OPTIONAL, exact_keys, to_json
 
@@ -40,34 +41,13 @@ RANKED_DEPTH = 50
 SNIPPET_CHARS = 180
 # How much more a sentence holding a term as typed counts than one holding a synonym or sub-word.
 TERM_WEIGHT = 10.0
-FACETS = ("province", "city", "topic", "year")
-FACET_LABELS = {"province": "省份", "city": "城市", "topic": "主题", "year": "年份"}
-FILTER_SYNTAX = re.compile(r"^(city|province|topic|year|城市|省份|主题|年份)[:：](.+)$")
-FILTER_ALIASES = {"城市": "city", "省份": "province", "主题": "topic", "年份": "year"}
+FILTER_SYNTAX = re.compile(r"^(%s)[:：](.+)$" % "|".join(sorted(map(re.escape, FILTER_NAMES), key=len, reverse=True)))
 QUERY_TOKENS = re.compile(r'-?"[^"]*(?:"|$)|\S+')
 UNSEARCHABLE = "查询中没有可检索的词（只有符号或运算符）。请输入中文、字母或数字。"
 
 
 class QueryError(ValueError):
     """Input the engine cannot answer; the message tells the user what to change."""
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Selected facet values: OR within a facet, AND across facets."""
-
-    city: tuple[str, ...] = ()
-    province: tuple[str, ...] = ()
-    topic: tuple[str, ...] = ()
-    year: tuple[int, ...] = ()
-
-    def merged(self, other: "Filters") -> "Filters":
-        """Both selections together (values of the same facet are ORed)."""
-        return Filters(*(tuple(dict.fromkeys(getattr(self, f) + getattr(other, f)))
-                         for f in ("city", "province", "topic", "year")))
-
-    def any(self) -> bool:
-        return bool(self.city or self.province or self.topic or self.year)
 
 
 @dataclass(frozen=True)
@@ -115,6 +95,7 @@ class Hit:
     province: str | None
     city: str | None
     county: str | None
+    level: str
     topics: list[str]
     year: int | None
     url: str
@@ -127,14 +108,15 @@ def document_url(doc_id: str, passage: int) -> str:
 
 @dataclass(frozen=True)
 class Bucket:
-    """One facet value: how many passages it would return, and which selected filter values pick it."""
+    """One facet value: how many passages selecting it returns, the value it nests under (a
+    city's province; None for facets that do not nest), and whether it is selected."""
 
     value: str | int
     count: int
-    parent: str | None = field(default=None, metadata=OPTIONAL)  # the province of a city
+    parent: str | None = None
     # Raw filter values (short or full names) that select this value: what a link removes.
     selected_by: tuple = field(default=(), metadata=INTERNAL)
-    selected: bool = field(init=False, default=False, metadata=OPTIONAL)
+    selected: bool = field(init=False, default=False)
 
     def __post_init__(self):
         object.__setattr__(self, "selected", bool(self.selected_by))
@@ -151,7 +133,9 @@ class SearchResult:
     limit: int
     took_ms: float
     hits: list[Hit]
-    facets: dict[str, list[Bucket]] = field(metadata=exact_keys(FACETS))
+    facets: dict[str, list[Bucket]] = field(metadata=exact_keys(tuple(f.name for f in FACETS)))
+    # Per facet with more values than `facets` shows (FACET_SIZE), how many more.
+    facets_more: dict[str, int] = field(default_factory=dict, metadata=OPTIONAL)
     relaxed: bool = False
     filters: Filters = field(default_factory=Filters, metadata=INTERNAL)
     did_you_mean: str | None = field(default=None, metadata=OPTIONAL)
@@ -172,7 +156,7 @@ def parse_query(text: str, lexicon: analysis.Lexicon | None = None) -> ParsedQue
         raise QueryError(f"查询过长：最多 {MAX_QUERY_CHARS} 个字符 (query too long: at most {MAX_QUERY_CHARS} characters)")
     clauses: list[list[Alternative]] = []
     excluded: list[Alternative] = []
-    filters: dict[str, list] = {name: [] for name in ("city", "province", "topic", "year")}
+    filters: dict[str, list] = {facet.name: [] for facet in FACETS}
     # OR joins the two words beside it only; beside an exclusion or a filter it joins nothing.
     after_word = pending_or = False
     for raw in QUERY_TOKENS.findall(text):
@@ -183,8 +167,8 @@ def parse_query(text: str, lexicon: analysis.Lexicon | None = None) -> ParsedQue
         body = raw[1:] if negative else raw
         match = FILTER_SYNTAX.match(body) if not negative else None
         if match:
-            name = FILTER_ALIASES.get(match.group(1), match.group(1))
-            filters[name].append(_year(match.group(2)) if name == "year" else match.group(2))
+            facet = BY_NAME[FILTER_NAMES[match.group(1)]]
+            filters[facet.name].append(parse_filter_value(facet, match.group(2)))
             after_word = pending_or = False
             continue
         alternative = _alternative(body)
@@ -199,16 +183,17 @@ def parse_query(text: str, lexicon: analysis.Lexicon | None = None) -> ParsedQue
         after_word, pending_or = not negative, False
     if sum(len(c) for c in clauses) + len(excluded) > MAX_TERMS:
         raise QueryError(f"查询词过多：最多 {MAX_TERMS} 个 (too many terms: at most {MAX_TERMS})")
-    inline = Filters(*(tuple(filters[n]) for n in ("city", "province", "topic", "year")))
+    inline = Filters(**{name: tuple(values) for name, values in filters.items()})
     return ParsedQuery(tuple(tuple(c) for c in clauses), tuple(excluded), inline,
                        unsearchable=bool(text.strip()) and not (clauses or excluded or inline.any()))
 
 
-def _year(value: str) -> int:
+def parse_filter_value(facet: Facet, value: str):
+    """A filter value as typed, in its facet's type; QueryError when it is not one (year=abc)."""
     try:
-        return int(value)
+        return facet.parse(value)
     except ValueError:
-        raise QueryError(f"年份必须是数字：{value} (year must be a number)") from None
+        raise QueryError(f"{facet.label}必须是数字：{value[:20]} ({facet.name} must be a number)") from None
 
 
 def _alternative(raw: str) -> Alternative | None:
@@ -350,37 +335,41 @@ class Engine:
         filters = request.filters.merged(parsed.filters)
         searcher, view = self.view()
         self._check_filters(filters)
-        allowed = {facet: self._filter_docs(searcher, view, facet, getattr(filters, facet)) for facet in FACETS}
+        allowed = {facet.name: self._filter_docs(view, facet, filters.get(facet.name)) for facet in FACETS}
         selected = [docs for docs in allowed.values() if docs is not None]
         matches = self._matches(searcher, view, parsed)
         matching = matches.for_selection(selected)
         hits = docsets.intersect([matching.docs] + selected)
-        facets = {facet: self._facet_counts(view, facet, matches, allowed, filters) for facet in FACETS}
+        buckets = {facet.name: self._facet_counts(view, facet, matches, allowed, filters) for facet in FACETS}
         docnums, scores = self._page(searcher, view, matching, hits, request,
                                      key=(parsed.clauses, parsed.excluded, filters, self._lexicon.stamp))
         return SearchResult(
             query=request.q, total=len(hits), total_reports=int(np.count_nonzero(np.bincount(view.columns.doc_ids[hits]))),
             page=request.page, limit=request.limit, took_ms=0.0,
             hits=[self._hit(searcher, d, s, parsed, matching.relaxed) for d, s in zip(docnums, scores)],
-            facets=facets, relaxed=matching.relaxed, filters=filters,
+            facets={name: shown for name, (shown, _) in buckets.items()},
+            facets_more={name: more for name, (_, more) in buckets.items() if more}, relaxed=matching.relaxed, filters=filters,
             did_you_mean=self.did_you_mean(request.q) if not len(hits) and not parsed.empty else None,
             notice=UNSEARCHABLE if parsed.unsearchable else None)
 
     def _check_filters(self, filters: Filters) -> None:
-        """QueryError for a filter value that names no known city, province or topic, with the
-        known values nearest to it: an unknown value must not look like an empty result."""
-        for facet in ("city", "province", "topic"):
-            for value in getattr(filters, facet):
+        """QueryError for a filter value that names no known value of its facet, with the known
+        values nearest to it: an unknown value must not look like an empty result."""
+        for name, values in filters.items():
+            facet = BY_NAME[name]
+            for value in values:
                 if not self.selects(facet, value):
-                    near = difflib.get_close_matches(str(value), self._known_values(facet), n=5, cutoff=0.5)
-                    hint = f"相近的有：{'、'.join(near)}" if near else "没有相近的名称"
-                    raise QueryError(f"未知的{FACET_LABELS[facet]}：{str(value)[:50]}。{hint} "
-                                     f"(unknown {facet}: {str(value)[:50]!r})")
+                    known = facet.known(self.vocabulary)
+                    near = difflib.get_close_matches(str(value), known, n=5, cutoff=0.5)
+                    hint = (f"相近的有：{'、'.join(near)}" if near else
+                            f"可选：{'、'.join(known)}" if 0 < len(known) <= 20 else "没有相近的名称")
+                    raise QueryError(f"未知的{facet.label}：{str(value)[:50]}。{hint} "
+                                     f"(unknown {facet.name}: {str(value)[:50]!r})")
 
-    def _known_values(self, facet: str) -> list[str]:
-        if facet == "topic":
-            return [*self.topics.names, *self.topics.aliases]
-        return self.gazetteer.names("province" if facet == "province" else "city")
+    @property
+    def vocabulary(self) -> facets.Vocabulary:
+        """What facets resolve filter values with (the gazetteer, the topics as topics.toml says now)."""
+        return facets.Vocabulary(self.gazetteer, self.topics)
 
     def _alternative_docs(self, searcher, view: IndexView, alt: Alternative) -> np.ndarray:
         """Passages containing the term: in the text, or (unquoted) in the heading or title."""
@@ -429,66 +418,59 @@ class Engine:
         relaxed = docsets.difference(relaxed, excluded)
         return _Matching(docsets.union([strict, relaxed]), self._scoring(units), held)
 
-    def _filter_docs(self, searcher, view: IndexView, facet: str, values: tuple) -> np.ndarray | None:
+    def _filter_docs(self, view: IndexView, facet: Facet, values: tuple) -> np.ndarray | None:
         """Passages one facet's selection allows (OR of its values), or None when nothing is selected."""
         if not values:
             return None
-        if facet == "year":
-            return view.cached(("year", values), lambda: docsets.intersect([
-                np.flatnonzero(np.isin(view.columns.years, [int(v) for v in values])).astype(np.int32),
-                view.passages]))
-        if facet == "topic":
-            terms = [("topics", name) for v in values for name in self.topics.expand(str(v))]
-        else:
-            level = "province" if facet == "province" else "city"
-            terms = [("areas", div.code) for v in values for div in self.gazetteer.resolve(str(v), level)]
-        return docsets.union([view.term_docs(searcher, field, text) for field, text in terms])
+        wanted = set().union(*(self.selects(facet, v) for v in values))
+        return view.cached(("filter", facet.name, frozenset(wanted)), lambda: docsets.intersect([docsets.union(
+            [view.columns.values[column].holding(wanted) for column in facet.columns]), view.passages]))
 
-    def _facet_counts(self, view: IndexView, facet: str, matches: "_Matches", allowed: dict,
-                      filters: Filters) -> list[Bucket]:
-        """Passage counts per value, as if this facet's own selection were not applied: each
-        is the total that selecting the value instead returns, relaxed where that is."""
-        others = [d for f, d in allowed.items() if f != facet and d is not None]
-        counts = self._value_counts(view, facet, docsets.intersect([matches.strict.docs] + others))
+    def _facet_counts(self, view: IndexView, facet: Facet, matches: "_Matches", allowed: dict,
+                      filters: Filters) -> tuple[list[Bucket], int]:
+        """The facet's buckets, and how many more values it has than they show. Each count is
+        as if this facet's own selection were not applied: the total that selecting the value
+        instead returns, relaxed where that is."""
+        others = [d for f, d in allowed.items() if f != facet.name and d is not None]
+        column = view.columns.values[facet.counted]
+        counts = column.counts(docsets.intersect([matches.strict.docs] + others))
         if matches.relaxed is not None:
-            relaxed = self._value_counts(view, facet, docsets.intersect([matches.relaxed.docs] + others))
+            relaxed = column.counts(docsets.intersect([matches.relaxed.docs] + others))
             counts = {value: counts.get(value, 0) if counts.get(value, 0) >= ranking.RELAX_BELOW else n
                       for value, n in relaxed.items()}
-        ordered = sorted(counts.items(), key=lambda kv: (-kv[1], -kv[0] if facet == "year" else 0, str(kv[0])))
-        selection = getattr(filters, facet)
-        return [Bucket(value, count, view.parents.get(value) if facet == "city" else None,
-                       tuple(v for v in selection if value in self.selects(facet, v)))
-                for value, count in ordered]
+        selection = filters.get(facet.name)
+        parents = self._parents(view, facet)
+        buckets = sorted((Bucket(facet.kind(value), count, parents.get(value),
+                                 tuple(v for v in selection if value in self.selects(facet, v)))
+                          for value, count in counts.items()),
+                         key=lambda b: facet.sort_key(b.value, b.count))
+        shown = [b for i, b in enumerate(buckets) if i < facets.FACET_SIZE or b.selected]
+        return shown, len(buckets) - len(shown)
 
     @staticmethod
-    def _value_counts(view: IndexView, facet: str, docs: np.ndarray) -> dict:
-        """How many of `docs` hold each value of the facet (values held by none left out)."""
-        columns = view.columns
-        if facet == "topic":
-            counts = dict(zip(columns.topic_names, columns.topics[docs].sum(axis=0).tolist()))
-        elif facet == "year":
-            numbers = np.bincount(columns.years[docs])
-            values = np.flatnonzero(numbers)
-            counts = dict(zip(values.tolist(), numbers[values].tolist()))
-        else:
-            codes, names = ((columns.provinces, columns.province_names) if facet == "province"
-                            else (columns.cities, columns.city_names))
-            counts = dict(zip(names, np.bincount(codes[docs], minlength=len(names)).tolist()))
-        return {value: n for value, n in counts.items() if value and n}
+    def _parents(view: IndexView, facet: Facet) -> dict[str, str]:
+        """Each value's parent value (a city's province), for a facet that nests."""
+        if facet.parent is None:
+            return {}
+
+        def compute() -> dict[str, str]:
+            child, parent = view.columns.values[facet.counted], view.columns.values[BY_NAME[facet.parent].counted]
+            pairs = set(zip(child.codes[view.passages].tolist(), parent.codes[view.passages].tolist()))
+            return {child.names[c]: parent.names[p] for c, p in pairs if c}
+        return view.cached(("parents", facet.name), compute)
 
     def highlight_terms(self, parsed: ParsedQuery, relaxed: bool) -> list[str]:
         """Every string whose occurrences a hit's snippet marks: terms, their synonyms, relaxed sub-words."""
         clauses = parsed.clauses + (tuple(relaxed_units(parsed, self.lexicon)) if relaxed else ())
         return list(dict.fromkeys(alt.text for c in clauses for alt, _ in _expanded(c, self.lexicon)))
 
-    def selects(self, facet: str, value) -> set:
-        """The facet values (full names) a filter value selects: 石家庄 -> {石家庄市}, 三献 -> three topics."""
-        if facet == "year":
-            return {int(value)}
-        if facet == "topic":
-            return set(self.topics.expand(str(value)))
-        level = "province" if facet == "province" else "city"
-        return {div.name for div in self.gazetteer.resolve(str(value), level)}
+    def selects(self, facet: Facet, value) -> set[str]:
+        """The stored values a filter value selects: 石家庄 -> {石家庄市}, 三献 -> three topics;
+        empty for a value the facet does not know."""
+        try:
+            return facet.resolve(str(value), self.vocabulary)
+        except ValueError:
+            return set()
 
     def did_you_mean(self, q: str) -> str | None:
         """The query with unknown words replaced by close indexed words (edit distance 1), if any."""
@@ -534,8 +516,8 @@ class Engine:
             snippet=snippet(fields["text"], self.highlight_terms(parsed, relaxed),
                             {alt.text: TERM_WEIGHT for c in parsed.clauses for alt in c}), score=score,
             province=fields.get("province") or None, city=fields.get("city") or None,
-            county=fields.get("county") or None, topics=topics, year=fields.get("year") or None,
-            url=document_url(fields["doc_id"], fields["passage"]))
+            county=fields.get("county") or None, level=fields.get("level") or facets.NATIONAL, topics=topics,
+            year=fields.get("year") or None, url=document_url(fields["doc_id"], fields["passage"]))
 
 
 def _link_target(index_dir: Path) -> str | None:
@@ -722,6 +704,7 @@ class DocumentPassage(TypedDict):
     province: str | None
     city: str | None
     county: str | None
+    level: str
 
 
 @dataclass(frozen=True)
@@ -749,7 +732,7 @@ NOT_IN_DOC_IDS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def overview(engine: Engine) -> Overview:
-    """Reports and passages per province, city, topic and year, computed once per index version."""
+    """Reports and passages per value of every facet, computed once per index version."""
     _, view = engine.view()
     return view.cached("overview", lambda: _overview(view, _built_at(engine.index_dir)))
 
@@ -764,20 +747,13 @@ def _built_at(index_dir: Path) -> float | None:
 
 
 def _overview(view: IndexView, built_at: float | None) -> Overview:
-    columns, passages = view.columns, view.passages
-    doc_ids = columns.doc_ids[passages]
-    per_value = {
-        "province": [(columns.province_names[c], columns.provinces[passages] == c)
-                     for c in range(1, len(columns.province_names))],
-        "city": [(columns.city_names[c], columns.cities[passages] == c) for c in range(1, len(columns.city_names))],
-        "topic": [(name, columns.topics[passages, i] == 1) for i, name in enumerate(columns.topic_names)],
-        "year": [(int(y), columns.years[passages] == y) for y in np.unique(columns.years[passages]) if y],
-    }
-    facets = {facet: sorted((FacetRow(value, len(np.unique(doc_ids[mask])), int(mask.sum()))
-                             for value, mask in rows if mask.any()),
-                            key=lambda row: (-row.passages, str(row.value)))
-              for facet, rows in per_value.items()}
-    return Overview(len(np.unique(doc_ids)), len(passages), facets, built_at)
+    passages, doc_ids = view.passages, view.columns.doc_ids
+    rows = {}
+    for facet in FACETS:
+        tally = view.columns.values[facet.counted].tally(passages, doc_ids)
+        rows[facet.name] = sorted((FacetRow(facet.kind(value), reports, count) for value, (count, reports) in tally.items()),
+                                  key=lambda row: facet.sort_key(row.value, row.passages))
+    return Overview(int(np.count_nonzero(np.bincount(doc_ids[passages]))), len(passages), rows, built_at)
 
 
 def document(engine: Engine, doc_id: str) -> DocumentView | None:
@@ -799,7 +775,8 @@ def document(engine: Engine, doc_id: str) -> DocumentView | None:
                                   heading=p.get("heading", ""), text=p["text"],
                                   topics=[t for t in p.get("topics", "").split(",") if t],
                                   province=p.get("province") or None, city=p.get("city") or None,
-                                  county=p.get("county") or None) for p in passages])
+                                  county=p.get("county") or None, level=p.get("level") or facets.NATIONAL)
+                  for p in passages])
 
 
 def original_file(engine: Engine, doc_id: str) -> Path | None:

@@ -22,9 +22,12 @@ def test_search_answer_has_the_documented_shape(client):
     assert set(answer) >= {"query", "total", "total_reports", "page", "limit", "took_ms", "hits", "facets"}
     hit = answer["hits"][0]
     assert set(hit) == {"doc_id", "title", "passage", "heading", "text", "snippet", "score", "province",
-                        "city", "county", "topics", "year", "url"}
+                        "city", "county", "level", "topics", "year", "url"}
     assert hit["url"] == f"/doc/{hit['doc_id']}#p{hit['passage']}"
-    assert set(answer["facets"]) == {"province", "city", "topic", "year"}
+    assert set(answer["facets"]) == {"province", "city", "topic", "year", "level"}
+    # Every bucket has one shape, whatever facet it belongs to.
+    assert {tuple(sorted(b)) for buckets in answer["facets"].values() for b in buckets} == {
+        ("count", "parent", "selected", "value")}
 
 
 def test_paging_walks_through_all_hits(client):

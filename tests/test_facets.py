@@ -151,7 +151,7 @@ def test_every_facet_count_equals_the_total_its_selection_returns(find, seed):
     q = rng.choice(FACET_QUERIES)
     base = find(q)
     chosen = {}
-    for name in rng.sample(["province", "city", "topic", "year"], rng.randint(0, 2)):
+    for name in rng.sample(["province", "city", "topic", "year", "level"], rng.randint(0, 2)):
         if base.facets[name]:
             chosen[name] = rng.choice(base.facets[name]).value
     result = find(q, **chosen)
@@ -193,3 +193,61 @@ def test_stats_counts_reports_and_passages(runner, seed_index):
     assert years == {2020: 3, 2021: 1, 2023: 1}
     text = runner.invoke(cli, ["stats", "--index", str(seed_index)])
     assert "5 reports" in text.output
+
+
+@pytest.mark.parametrize("doc_id, levels", [
+    ("000_ce03444764b2e6d0", {"省级"}),   # 四川省 only
+    ("001_77d36a74d18f4973", {"市级"}),   # 石家庄市
+    ("004_e76b8004cd219140", {"省级", "市级", "县级"}),  # the province's opening; 绍兴市; 东阳市, 富阳区, 长兴县
+])
+def test_the_level_is_the_most_specific_part_of_a_passages_region(engine, doc_id, levels):
+    passages = document(engine, doc_id).passages
+    assert {p["level"] for p in passages} == levels
+    expected = {(p["county"] and "县级") or (p["city"] and "市级") or (p["province"] and "省级") or "全国"
+                for p in passages}
+    assert expected == levels
+
+
+@pytest.mark.parametrize("how", ["api", "inline", "inline alias", "short", "cli"])
+def test_the_level_facet_filters_everywhere(find, engine, client, runner, seed_index, how):
+    county = stored_passages(engine, lambda p: p["level"] == "县级")
+    assert county
+    if how == "api":
+        answer = client.get("/api/search", query_string={"level": "县级", "limit": 100}).get_json()
+        found = {(h["doc_id"], h["passage"]) for h in answer["hits"]}
+    elif how == "cli":
+        result = runner.invoke(cli, ["search", "--level", "县级", "--limit", "100", "--json", "--index", str(seed_index)])
+        found = {(h["doc_id"], h["passage"]) for h in json.loads(result.output)["hits"]}
+    else:
+        q = {"inline": "level:县级", "inline alias": "层级:县级"}.get(how)
+        found = every_hit(find, q) if q else every_hit(find, level="县")
+    assert found == county
+
+
+def test_level_buckets_come_in_their_order_and_count_like_the_others(find):
+    result = find("红十字")
+    assert [b.value for b in result.facets["level"]] == ["省级", "市级", "县级"]
+    assert all(b.count == find("红十字", level=b.value).total for b in result.facets["level"])
+
+
+def test_an_unknown_level_names_the_nearest_levels(find):
+    with pytest.raises(QueryError, match="未知的机构层级：乡级。相近的有：省级、市级、县级"):
+        find("", level="乡级")
+
+
+def test_stats_and_overview_count_every_facet(runner, seed_index, client):
+    stats = json.loads(runner.invoke(cli, ["stats", "--json", "--index", str(seed_index)]).output)
+    assert list(stats["facets"]) == ["province", "city", "topic", "year", "level"]
+    assert [row["value"] for row in stats["facets"]["level"]] == ["省级", "市级", "县级"]
+    assert sum(row["passages"] for row in stats["facets"]["level"]) == stats["passages"]
+    page = client.get("/overview").get_data(as_text=True)
+    assert "按机构层级" in page and "县级" in page
+
+
+def test_the_cli_says_how_many_more_values_a_facet_has(runner, seed_index):
+    result = runner.invoke(cli, ["search", "红十字", "--index", str(seed_index)])
+    topics = next(line for line in result.output.splitlines() if line.startswith("主题 (topic): "))
+    shown = topics.count(" (") - 1
+    total = len(json.loads(runner.invoke(cli, ["search", "红十字", "--json", "--index", str(seed_index)]).output)
+                ["facets"]["topic"])
+    assert shown == 10 and topics.endswith(f" … and {total - 10} more")

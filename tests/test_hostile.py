@@ -18,6 +18,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from search import facets
 from search.enrich import TOPICS_FILE, Gazetteer, TopicRules
 from search.index import update_index
 from search.query import MAX_LIMIT, MAX_QUERY_CHARS, MAX_RESULT_DEPTH, MAX_TERMS
@@ -127,13 +128,14 @@ def contract_index(seed_index):
     CONTRACT_APP.config["INDEX_DIR"] = str(seed_index)
 
 
-KNOWN_FILTER_VALUES = {"city": "石家庄", "province": "浙江", "topic": "三献"}
+VOCABULARY = facets.Vocabulary(Gazetteer.load(), TopicRules.load(TOPICS_FILE))
 
 
-def _known(name: str, value) -> bool:
-    if name == "topic":
-        return bool(TopicRules.load(TOPICS_FILE).expand(str(value)))
-    return bool(Gazetteer.load().resolve(str(value), name))
+def _known(facet: facets.Facet, value) -> bool:
+    try:
+        return bool(facet.resolve(str(value), VOCABULARY))
+    except ValueError:
+        return False
 
 
 @CONTRACT.hook("map_query")
@@ -149,12 +151,14 @@ def within_the_contract_descriptions(context, query):
     numbers = all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in (page, limit))
     if numbers and limit >= 1 and page * limit > MAX_RESULT_DEPTH:
         query = {**query, "page": max(1, MAX_RESULT_DEPTH // int(limit))}
-    for name, known in KNOWN_FILTER_VALUES.items():
-        values = query.get(name)
+    for facet in facets.FACETS:
+        values, known = query.get(facet.name), (facet.known(VOCABULARY) or [None])[0]
+        if known is None or values is None:
+            continue
         if isinstance(values, list):
-            query = {**query, name: [v if _known(name, v) else known for v in values]}
-        elif values is not None and not _known(name, values):
-            query = {**query, name: known}
+            query = {**query, facet.name: [v if _known(facet, v) else known for v in values]}
+        elif not _known(facet, values):
+            query = {**query, facet.name: known}
     return query
 
 

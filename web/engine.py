@@ -7,7 +7,8 @@ from decimal import Decimal
 from flask import Flask, current_app
 
 from search.index import OutdatedIndexError
-from search.query import Engine, Filters, QueryError, SearchRequest
+from search.facets import FACETS, Filters
+from search.query import Engine, QueryError, SearchRequest
 
 NO_INDEX = "还没有可检索的索引，请先运行 rcsearch index (no index to search: run `rcsearch index`)"
 OUTDATED_INDEX = ("索引由旧版 rcsearch 建立，字段与当前版本不同，请运行 rcsearch index 重建 "
@@ -56,9 +57,9 @@ def _single(args, name: str, default: str) -> str:
 
 def search_request(args) -> SearchRequest:
     """A SearchRequest from query-string arguments; QueryError for values that are not numbers."""
-    years = tuple(_whole_number("year", value) for value in args.getlist("year"))
-    filters = Filters(*(tuple(v for v in args.getlist(name) if v.strip()) for name in ("city", "province", "topic")),
-                      years)
+    filters = Filters(**{facet.name: tuple(_whole_number(facet.name, v) if facet.kind is int else v
+                                           for v in args.getlist(facet.name) if facet.kind is int or v.strip())
+                         for facet in FACETS})
     return SearchRequest(q=_single(args, "q", ""), filters=filters,
                          page=_whole_number("page", _single(args, "page", "1")),
                          limit=_whole_number("limit", _single(args, "limit", "10")),

@@ -9,6 +9,7 @@ import dataclasses
 import types
 import typing
 
+from search.facets import FACETS
 from search.query import MAX_LIMIT, MAX_QUERY_CHARS, MAX_RESULT_DEPTH, DocumentView, SearchResult
 from search.serialize import json_fields
 from web.answers import Error, Health, Suggestions
@@ -71,14 +72,11 @@ def build_spec() -> dict:
     no_index = _json("No index to search, or one built by an older rcsearch (the error says what to run)",
                      Error, components)
     filters = [
-        {**_query(name, {"type": "array", "items": {"type": kind}}, description), "style": "form", "explode": True}
-        for name, kind, description in (
-            ("city", "string", "City or county, short or full name; repeatable (OR); an unknown name is a "
-                               "400 naming the nearest known ones"),
-            ("province", "string", "Province, short or full name; repeatable (OR); an unknown name is a 400"),
-            ("topic", "string", "Topic name or the alias 三献; repeatable (OR); an unknown topic is a 400"),
-            ("year", "integer", "Report year; repeatable (OR)"),
-        )
+        {**_query(facet.name, {"type": "array", "items": {"type": "integer" if facet.kind is int else "string",
+                                                          **({"enum": list(facet.order)} if facet.order else {})}},
+                  f"{facet.description}; repeatable (OR); an unknown value is a 400 naming the nearest known ones"),
+         "style": "form", "explode": True}
+        for facet in FACETS
     ]
     search_params = [
         _query("q", {"type": "string", "maxLength": MAX_QUERY_CHARS}, "What to search for (see the query language)"),

@@ -9,14 +9,20 @@ import nh3
 from flask import Blueprint, abort, render_template, request, send_file, url_for
 from markupsafe import Markup
 
+from search.facets import FACETS
 from search.query import QueryError, document, highlighted, original_file, overview, parse_query
 from web.engine import get_engine, search_request
 
 bp = Blueprint("pages", __name__)
 
 
-FACET_LABELS = {"province": "省份", "city": "城市", "topic": "主题", "year": "年份"}
-SEARCH_ARGS = ("q", "city", "province", "topic", "year", "sort", "page", "limit")
+SEARCH_ARGS = ("q", *(facet.name for facet in FACETS), "sort", "page", "limit")
+
+
+@bp.app_context_processor
+def facet_definitions() -> dict:
+    """Every template lays out the facets from their definitions."""
+    return {"facets": FACETS}
 
 
 @bp.get("/")
@@ -31,7 +37,7 @@ def search_page():
     except QueryError as exc:
         error, status = str(exc), 400
     return render_template("search.html", result=result, error=error, args=request.args,
-                           groups=_grouped(result.hits) if result else [], labels=FACET_LABELS,
+                           groups=_grouped(result.hits) if result else [],
                            chips=_chips(), state=_search_state(), url=_search_url), status
 
 
@@ -66,8 +72,8 @@ def _search_url(add: dict | None = None, remove: dict | None = None, **replace) 
 
 def _chips() -> list[tuple[str, str, str]]:
     """(facet label, value, URL without it) for every selected filter value."""
-    return [(FACET_LABELS[name], value, _search_url(remove={name: [value]}))
-            for name in FACET_LABELS for value in request.args.getlist(name) if value.strip()]
+    return [(facet.label, value, _search_url(remove={facet.name: [value]}))
+            for facet in FACETS for value in request.args.getlist(facet.name) if value.strip()]
 
 
 # An id is never normalized (no merged slashes, no redirect): it is looked up as it came.
