@@ -25,7 +25,6 @@ import signal
 import stat
 import tempfile
 import time
-from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +32,7 @@ from typing import Callable, Iterable
 
 from whoosh import index as whoosh_index
 from whoosh.columns import VarBytesColumn
-from whoosh.fields import COLUMN, ID, NUMERIC, STORED, TEXT, Schema
-from whoosh.formats import Frequency
-from whoosh.system import pack_uint
+from whoosh.fields import COLUMN, ID, NUMERIC, STORED, Schema
 from whoosh.filedb.filestore import FileStorage
 
 from search import analysis, enrich, facets, ranking, readers, whoosh_internals
@@ -53,21 +50,6 @@ POOL_MB = 256
 # (each loads jieba) would cost more than it saves.
 PARALLEL_MIN_FILES = 20
 TOPICS_FILE = analysis.DATA_DIR / "topics.toml"
-
-
-class SegmentedText(TEXT):
-    """A TEXT field (frequencies, no positions) over a SegmentTokenizer that indexes its
-    segments directly: the terms and weights Whoosh's token-by-token path would give, for
-    a fraction of the Python calls (half a dozen per term otherwise)."""
-
-    def __init__(self, analyzer: analysis.SegmentTokenizer, **kwargs):
-        super().__init__(analyzer=analyzer, phrase=False, **kwargs)
-        assert isinstance(self.format, Frequency)
-
-    def index(self, value, **kwargs):
-        boost = self.format.field_boost
-        counts = Counter(text for text, _, _ in self.analyzer.segments(value))
-        return [(text.encode("utf-8"), n, n * boost, pack_uint(n)) for text, n in counts.items()]
 
 
 def _shown_and_counted(field):
@@ -93,12 +75,12 @@ def build_schema() -> Schema:
         title=STORED,
         heading=STORED,
         # No positions anywhere: the bigrams find candidates, the compact column confirms them.
-        text=SegmentedText(words, stored=True),
-        grams=SegmentedText(grams),
-        title_words=SegmentedText(words, field_boost=ranking.TITLE_FIELD_BOOST),
-        title_grams=SegmentedText(grams),
-        heading_words=SegmentedText(words, field_boost=ranking.HEADING_FIELD_BOOST),
-        heading_grams=SegmentedText(grams),
+        text=whoosh_internals.SegmentedText(words, stored=True),
+        grams=whoosh_internals.SegmentedText(grams),
+        title_words=whoosh_internals.SegmentedText(words, field_boost=ranking.TITLE_FIELD_BOOST),
+        title_grams=whoosh_internals.SegmentedText(grams),
+        heading_words=whoosh_internals.SegmentedText(words, field_boost=ranking.HEADING_FIELD_BOOST),
+        heading_grams=whoosh_internals.SegmentedText(grams),
         compact=COLUMN(VarBytesColumn()),
         section=COLUMN(VarBytesColumn()),  # a passage's section key, on the passage and on the section
         # Shown with each passage and report.

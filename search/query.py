@@ -26,7 +26,7 @@ from whoosh.query import Query
 
 import numpy as np
 
-from search import analysis, docsets, enrich, facets, ranking
+from search import analysis, docsets, enrich, facets, ranking, whoosh_internals
 from search.docsets import IndexView
 from search.facets import BY_NAME, FACETS, FILTER_NAMES, Facet, Filters
 from search.index import CURRENT, TOPICS_FILE, open_index
@@ -575,20 +575,10 @@ def _check_paging(request: SearchRequest) -> None:
         raise QueryError("sort 只能是 relevance 或 date (sort must be relevance or date)")
 
 
-class _MarkFormatter(highlight.HtmlFormatter):
-    """<mark> around matched text, everything else escaped; no classes or attributes."""
-
-    def format_token(self, text, token, replace=False):
-        return f"<mark>{html.escape(highlight.get_text(text, token, replace), quote=False)}</mark>"
-
-    def _text(self, text):
-        return html.escape(text, quote=False)
-
-
 SENTENCE_ENDS = "。！？!?；;"
 SNIPPET_FRAGMENTER = highlight.SentenceFragmenter(maxchars=SNIPPET_CHARS, sentencechars=SENTENCE_ENDS)
 CONTEXT_FRAGMENTER = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=40)
-SNIPPET_FORMATTER = _MarkFormatter(between="…")
+SNIPPET_FORMATTER = whoosh_internals.MarkFormatter(between="…")
 
 
 def match_spans(text: str, needles: list[str], weights: dict[str, float] | None = None) -> list[tuple[int, int, float]]:

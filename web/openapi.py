@@ -72,8 +72,7 @@ def build_spec() -> dict:
     no_index = _json("No index to search, or one built by an older rcsearch (the error says what to run)",
                      Error, components)
     filters = [
-        {**_query(facet.name, {"type": "array", "items": {"type": "integer" if facet.kind is int else "string",
-                                                          **({"enum": list(facet.order)} if facet.order else {})}},
+        {**_query(facet.name, {"type": "array", "items": {"type": "integer" if facet.kind is int else "string"}},
                   f"{facet.description}; repeatable (OR); an unknown value is a 400 naming the nearest known ones"),
          "style": "form", "explode": True}
         for facet in FACETS
