@@ -32,8 +32,8 @@ class PassageFacts:
 
 
 @dataclass(frozen=True)
-class Vocabulary:
-    """What resolving filter values needs: the gazetteer and the topic taxonomy."""
+class Names:
+    """The names filter values may use: the gazetteer's places and the taxonomy's topics."""
 
     gazetteer: enrich.Gazetteer
     topics: enrich.TopicRules
@@ -80,8 +80,8 @@ class Facet:
     name: str                        # API parameter, CLI option, inline filter name
     label: str                       # 城市: chips, error messages, CLI and overview headings
     aliases: tuple[str, ...]         # other names of its inline filter (城市:石家庄)
-    resolve: Callable[[str, Vocabulary], set[str]]  # stored values a filter value selects; empty: unknown
-    known: Callable[[Vocabulary], list[str]]        # the names it accepts (to suggest the nearest)
+    resolve: Callable[[str, Names], set[str]]  # stored values a filter value selects; empty: unknown
+    known: Callable[[Names], list[str]]        # the names it accepts (to suggest the nearest)
     description: str                 # API and CLI help
     column: str = ""                 # the column its buckets count (default: its name)
     also_matches: tuple[str, ...] = ()  # further columns a filter value may be found in
@@ -116,19 +116,19 @@ class Facet:
         return (0, -count, -value if self.kind is int else 0, str(value))
 
 
-def _places(level: str) -> Callable[[str, Vocabulary], set[str]]:
-    return lambda value, vocabulary: {d.name for d in vocabulary.gazetteer.resolve(value, level)}
+def _places(level: str) -> Callable[[str, Names], set[str]]:
+    return lambda value, names: {d.name for d in names.gazetteer.resolve(value, level)}
 
 
-def _topics(value: str, vocabulary: Vocabulary) -> set[str]:
-    return set(vocabulary.topics.expand(value))
+def _topics(value: str, names: Names) -> set[str]:
+    return set(names.topics.expand(value))
 
 
-def _year(value: str, vocabulary: Vocabulary) -> set[str]:
+def _year(value: str, names: Names) -> set[str]:
     return {str(int(value))}
 
 
-def _level(value: str, vocabulary: Vocabulary) -> set[str]:
+def _level(value: str, names: Names) -> set[str]:
     name = value.strip()
     return {name} if name in LEVELS else {f"{name}级"} if f"{name}级" in LEVELS else set()
 

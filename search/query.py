@@ -26,7 +26,7 @@ from whoosh.query import Query
 
 import numpy as np
 
-from search import analysis, docsets, enrich, facets, ranking, whoosh_internals
+from search import analysis, docsets, enrich, facets, ranking, spelling, whoosh_internals
 from search.docsets import IndexView
 from search.facets import BY_NAME, FACETS, FILTER_NAMES, Facet, Filters
 from search.index import CURRENT, TOPICS_FILE, open_index
@@ -79,6 +79,7 @@ class SearchRequest:
     page: int = 1
     limit: int = 10
     sort: str = "relevance"
+    correct: bool = True  # False: search exactly what was typed, never a correction
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,15 @@ class Hit:
 def document_url(doc_id: str, passage: int) -> str:
     """A passage on its report's page: the id percent-encoded (its folders stay readable)."""
     return f"/doc/{quote(doc_id, safe='/')}#p{passage}"
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A term searched as another: a homophone typo (造血肝细胞 → 造血干细胞) or pinyin
+    (wuchangxianxue → 无偿献血)."""
+
+    from_: str = field(metadata={"json_name": "from"})
+    to: str
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,9 @@ class SearchResult:
     filters: Filters = field(default_factory=Filters, metadata=INTERNAL)
     did_you_mean: str | None = field(default=None, metadata=OPTIONAL)
     notice: str | None = field(default=None, metadata=OPTIONAL)
+    # Terms that found nothing as typed, searched as what they sound like; the query searched.
+    corrected: list[Correction] = field(default_factory=list, metadata=OPTIONAL)
+    corrected_query: str | None = field(default=None, metadata=OPTIONAL)
 
     def to_json(self) -> dict:
         return to_json(self)
@@ -334,6 +347,8 @@ class Engine:
         parsed = parse_query(request.q, self.lexicon)
         filters = request.filters.merged(parsed.filters)
         searcher, view = self.view()
+        respelled = self._respelled(searcher, view, parsed) if request.correct else Respelled(parsed)
+        parsed = respelled.parsed
         self._check_filters(filters)
         allowed = {facet.name: self._filter_docs(view, facet, filters.get(facet.name)) for facet in FACETS}
         selected = [docs for docs in allowed.values() if docs is not None]
@@ -349,8 +364,60 @@ class Engine:
             hits=[self._hit(searcher, d, s, parsed, matching.relaxed) for d, s in zip(docnums, scores)],
             facets={name: shown for name, (shown, _) in buckets.items()},
             facets_more={name: more for name, (_, more) in buckets.items() if more}, relaxed=matching.relaxed, filters=filters,
-            did_you_mean=self.did_you_mean(request.q) if not len(hits) and not parsed.empty else None,
+            did_you_mean=respelled.suggestion or (
+                self.did_you_mean(request.q) if not len(hits) and not parsed.empty and not respelled.corrected
+                else None),
+            corrected=respelled.corrected, corrected_query=query_text(parsed) if respelled.corrected else None,
             notice=UNSEARCHABLE if parsed.unsearchable else None)
+
+    def _respelled(self, searcher, view: IndexView, parsed: ParsedQuery) -> "Respelled":
+        """The query with its plain terms that found nothing as typed replaced by the index
+        words they sound like (homophones, pinyin), and a question (您是不是要找) for terms
+        found far less often than what they sound like. Phrases, filters and names of
+        places and topics are never respelled."""
+        vocabulary = self.words(searcher, view)
+
+        def count(text: str) -> int:
+            return len(self._clause_docs(searcher, view, (Alternative(text, False),)))
+
+        plain = [clause[0] for clause in parsed.clauses if len(clause) == 1 and not clause[0].exact]
+        # Pinyin with spaces between its words (zaoxue ganxibao): read as one run first.
+        if len(plain) == len(parsed.clauses) > 1 and all(spelling.typed_letters(a.text) for a in plain):
+            run = spelling.respell("".join(a.text for a in plain), vocabulary, count)
+            if run and run.replaces and not any(count(a.text) for a in plain):
+                typed = " ".join(a.text for a in plain)
+                return Respelled(replace(parsed, clauses=((Alternative(run.meant, False),),)),
+                                 [Correction(typed, run.meant)])
+        meant: dict[str, spelling.Respelling] = {}
+        for alt in (a for clause in parsed.clauses for a in clause if not a.exact):
+            if alt.text not in meant and not self._names_a_facet_value(alt.text):
+                found = spelling.respell(alt.text, vocabulary, count)
+                if found:
+                    meant[alt.text] = found
+        corrected = {t: r.meant for t, r in meant.items() if r.replaces}
+        offered = {t: r.meant for t, r in meant.items() if not r.replaces}
+        clauses = tuple(tuple(Alternative(corrected.get(a.text, a.text), a.exact) if not a.exact else a for a in c)
+                        for c in parsed.clauses)
+        suggestion = query_text(replace(parsed, clauses=tuple(
+            tuple(Alternative({**corrected, **offered}.get(a.text, a.text), a.exact) if not a.exact else a
+                  for a in c) for c in parsed.clauses))) if offered else None
+        return Respelled(replace(parsed, clauses=clauses), [Correction(t, m) for t, m in corrected.items()],
+                         suggestion)
+
+    def _names_a_facet_value(self, text: str) -> bool:
+        """Whether a term is the name of a place or topic (corrections never cross those)."""
+        return any(self.selects(facet, text) for facet in FACETS if facet.kind is str)
+
+    @staticmethod
+    def words(searcher, view: IndexView) -> spelling.Vocabulary:
+        """The index's words with how many passages hold each (what respelling picks from and
+        completions offer), read once per index version."""
+        def read() -> spelling.Vocabulary:
+            counts = {}
+            for term, info in searcher.reader().iter_field("text"):
+                counts[term.decode("utf-8") if isinstance(term, bytes) else term] = info.doc_frequency()
+            return spelling.Vocabulary(counts)
+        return view.cached(("words",), read)
 
     def _check_filters(self, filters: Filters) -> None:
         """QueryError for a filter value that names no known value of its facet, with the known
@@ -359,7 +426,7 @@ class Engine:
             facet = BY_NAME[name]
             for value in values:
                 if not self.selects(facet, value):
-                    known = facet.known(self.vocabulary)
+                    known = facet.known(self.names)
                     near = difflib.get_close_matches(str(value), known, n=5, cutoff=0.5)
                     hint = (f"相近的有：{'、'.join(near)}" if near else
                             f"可选：{'、'.join(known)}" if 0 < len(known) <= 20 else "没有相近的名称")
@@ -367,9 +434,9 @@ class Engine:
                                      f"(unknown {facet.name}: {str(value)[:50]!r})")
 
     @property
-    def vocabulary(self) -> facets.Vocabulary:
+    def names(self) -> facets.Names:
         """What facets resolve filter values with (the gazetteer, the topics as topics.toml says now)."""
-        return facets.Vocabulary(self.gazetteer, self.topics)
+        return facets.Names(self.gazetteer, self.topics)
 
     def _alternative_docs(self, searcher, view: IndexView, alt: Alternative) -> np.ndarray:
         """Passages containing the term: in the text, or (unquoted) in the heading or title."""
@@ -468,7 +535,7 @@ class Engine:
         """The stored values a filter value selects: 石家庄 -> {石家庄市}, 三献 -> three topics;
         empty for a value the facet does not know."""
         try:
-            return facet.resolve(str(value), self.vocabulary)
+            return facet.resolve(str(value), self.names)
         except ValueError:
             return set()
 
@@ -478,7 +545,7 @@ class Engine:
         searcher, _ = self.view()
         original = corrected = analysis.normalize(q)
         for alt in (a for c in parsed.clauses for a in c if not a.exact and len(a.text) > 1):
-            if searcher.doc_frequency("text", alt.text) == 0:
+            if searcher.doc_frequency("text", alt.text) == 0 and not self._names_a_facet_value(alt.text):
                 close = searcher.suggest("text", alt.text, limit=1, maxdist=1, prefix=1)
                 if close:
                     corrected = corrected.replace(alt.text, close[0])
@@ -545,6 +612,23 @@ class _Matching:
     def nbytes(self) -> int:
         """Memory held, for the view's cache."""
         return self.docs.nbytes + (self.coverage.nbytes if self.coverage else 0)
+
+
+@dataclass(frozen=True)
+class Respelled:
+    """A query after respelling: what is searched, the corrections made, and a suggestion."""
+
+    parsed: ParsedQuery
+    corrected: list[Correction] = field(default_factory=list)
+    suggestion: str | None = None
+
+
+def query_text(parsed: ParsedQuery) -> str:
+    """A parsed query written back in the query language (what a corrected search searched)."""
+    words = [" OR ".join(f'"{a.text}"' if a.exact else a.text for a in clause) for clause in parsed.clauses]
+    words += [f'-"{a.text}"' if a.exact else f"-{a.text}" for a in parsed.excluded]
+    words += [f"{name}:{value}" for name, values in parsed.filters.items() for value in values]
+    return " ".join(words)
 
 
 @dataclass(frozen=True)
@@ -805,12 +889,26 @@ def _original_path(record: dict) -> Path | None:
     return path if inside else None
 
 
-def suggestions(engine: Engine, prefix: str, limit: int = 8) -> list[str]:
-    """Indexed words starting with what the user has typed, most frequent first."""
-    norm = "".join(analysis.normalize(prefix).split())
-    if not norm or len(norm) > 50:
+@dataclass(frozen=True)
+class Suggestion:
+    """A completion of what was typed: the word, the part the typing matched marked (HTML-safe),
+    and how many passages hold the word."""
+
+    text: str
+    marked: str
+    passages: int
+
+
+MAX_SUGGEST_CHARS = 50
+
+
+def suggestions(engine: Engine, prefix: str, limit: int = 8) -> list[Suggestion]:
+    """Index words completing what was typed, by its characters, its pinyin or its initials
+    (zaox, zxg → 造血干细胞), most passages first."""
+    typed = "".join(analysis.normalize(prefix).split())
+    if not typed or len(typed) > MAX_SUGGEST_CHARS:
         return []
-    reader = engine.view()[0].reader()
-    words = [(reader.doc_frequency("text", w), w.decode() if isinstance(w, bytes) else w)
-             for w in reader.expand_prefix("text", norm)]
-    return [w for _, w in sorted(words, key=lambda fw: (-fw[0], fw[1])) if w != norm][:limit]
+    searcher, view = engine.view()
+    vocabulary = engine.words(searcher, view)
+    return [Suggestion(c.word, f"<mark>{html.escape(c.word[:c.matched])}</mark>{html.escape(c.word[c.matched:])}",
+                       c.passages) for c in vocabulary.completions(typed, limit)]

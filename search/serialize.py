@@ -7,7 +7,8 @@ two cannot drift. A field's metadata says how it appears:
 - no metadata: always there;
 - `OPTIONAL`: left out while empty (None, False, empty), so not required;
 - `INTERNAL`: for the pages only, never in the JSON;
-- `exact_keys(...)`: a dict whose keys are exactly these names.
+- `exact_keys(...)`: a dict whose keys are exactly these names;
+- `json_name`: the key in the JSON when it differs from the attribute (`from`).
 """
 from __future__ import annotations
 
@@ -25,25 +26,27 @@ def exact_keys(names: tuple[str, ...]) -> dict:
 
 
 class JsonField(NamedTuple):
-    name: str
+    name: str               # the attribute
     type: Any
     required: bool
     keys: tuple[str, ...] | None
+    key: str                # its name in the JSON (a field may not be called `from` in Python)
 
 
 def json_fields(cls) -> list[JsonField]:
     """The fields of a result class (a dataclass or a TypedDict) that its JSON holds, in order."""
     hints = typing.get_type_hints(cls)
     if typing.is_typeddict(cls):
-        return [JsonField(name, hint, True, None) for name, hint in hints.items()]
-    return [JsonField(f.name, hints[f.name], f.metadata.get("json") != "optional", f.metadata.get("keys"))
+        return [JsonField(name, hint, True, None, name) for name, hint in hints.items()]
+    return [JsonField(f.name, hints[f.name], f.metadata.get("json") != "optional", f.metadata.get("keys"),
+                      f.metadata.get("json_name", f.name))
             for f in dataclasses.fields(cls) if f.metadata.get("json") != "internal"]
 
 
 def to_json(value):
     """A result object (dataclass, or lists and dicts of them) as JSON-ready data."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name)) for f in json_fields(type(value))
+        return {f.key: to_json(getattr(value, f.name)) for f in json_fields(type(value))
                 if f.required or getattr(value, f.name)}
     if isinstance(value, (list, tuple)):
         return [to_json(item) for item in value]

@@ -164,3 +164,18 @@ def test_a_report_named_with_spaces_and_full_width_brackets_opens(page, named_se
     assert page.url.startswith(named_server + "/doc/%E9%82%A2%E5%8F%B0%E6%97%A5%E6%8A%A5%202024-10-21%EF%BC%88")
     expect(page.locator(".document mark")).to_have_text("转载专稿")
     shot(page, "document-named")
+
+
+def test_a_homophone_typo_is_corrected_and_the_exact_search_is_one_click_away(page, server):
+    page.goto(server + "/")
+    expect(page.locator("#q")).to_be_focused()
+    page.keyboard.type("造血肝细胞")
+    page.keyboard.press("Enter")
+    notice = page.locator(".corrected")
+    expect(notice).to_have_text("以下是「造血干细胞」的结果。仍然搜索：造血肝细胞")
+    expect(page.locator(".summary")).to_contain_text("共 11 条结果")
+    expect(page.locator(".snippet mark", has_text="造血干细胞").first).to_be_visible()
+    shot(page, "corrected")
+    notice.locator("a").click()
+    expect(page.locator(".corrected")).to_have_count(0)
+    expect(page.locator("#q")).to_have_value("造血肝细胞")

@@ -6,6 +6,7 @@ at all went through the normal code paths, none through the generic 500 handler.
 """
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -97,7 +98,7 @@ def test_any_search_page_request_is_a_page_not_a_trace(api, params):
 @given(q=st.one_of(TEXT, LONG_TEXT))
 def test_any_suggest_request_is_answered(api, q):
     body = assert_answered(api.get("/api/suggest?" + _query_string([("q", q)])), allowed=(200,))
-    assert all(isinstance(s, str) for s in body["suggestions"])
+    assert all(set(s) == {"text", "marked", "passages"} for s in body["suggestions"])
 
 
 @HYPOTHESIS
@@ -128,12 +129,12 @@ def contract_index(seed_index):
     CONTRACT_APP.config["INDEX_DIR"] = str(seed_index)
 
 
-VOCABULARY = facets.Vocabulary(Gazetteer.load(), TopicRules.load(TOPICS_FILE))
+NAMES = facets.Names(Gazetteer.load(), TopicRules.load(TOPICS_FILE))
 
 
 def _known(facet: facets.Facet, value) -> bool:
     try:
-        return bool(facet.resolve(str(value), VOCABULARY))
+        return bool(facet.resolve(str(value), NAMES))
     except ValueError:
         return False
 
@@ -152,7 +153,7 @@ def within_the_contract_descriptions(context, query):
     if numbers and limit >= 1 and page * limit > MAX_RESULT_DEPTH:
         query = {**query, "page": max(1, MAX_RESULT_DEPTH // int(limit))}
     for facet in facets.FACETS:
-        values, known = query.get(facet.name), (facet.known(VOCABULARY) or [None])[0]
+        values, known = query.get(facet.name), (facet.known(NAMES) or [None])[0]
         if known is None or values is None:
             continue
         if isinstance(values, list):
@@ -178,10 +179,10 @@ SELECTED = lambda body: [b["value"] for facet in body["facets"].values() for b i
     ("/api/search", {"query": {"q": "红十字", "city": ["石家庄"], "topic": ["三献"], "year": [2021]}}, 200,
      lambda body: SELECTED(body) == ["石家庄市", "无偿献血", "造血干细胞捐献", "遗体器官捐献", 2021]),
     ("/api/search", {"query": {"q": "石家庄有多少志愿者加入中华骨髓库"}}, 200, lambda body: body["relaxed"] is True),
-    ("/api/search", {"query": {"q": "造血干细包"}}, 200, lambda body: body["did_you_mean"] == "造血干细胞"),
+    ("/api/search", {"query": {"q": "监车会"}}, 200, lambda body: body["did_you_mean"] == "监事会"),
     ("/api/search", {"query": {"q": "。，、"}}, 200, lambda body: body["notice"].startswith("查询中没有可检索的词")),
     ("/api/search", {"query": {"q": "红", "page": "0"}}, 400, lambda body: "page" in body["error"]),
-    ("/api/suggest", {"query": {"q": "造血"}}, 200, lambda body: "造血干细胞" in body["suggestions"]),
+    ("/api/suggest", {"query": {"q": "造血"}}, 200, lambda body: body["suggestions"][0]["text"] == "造血干细胞"),
     ("/api/documents/{doc_id}", {"path_parameters": {"doc_id": "004_e76b8004cd219140"}}, 200,
      lambda body: {p["city"] for p in body["passages"]} >= {None, "绍兴市", "金华市"}),
     ("/api/documents/{doc_id}", {"path_parameters": {"doc_id": "nope"}}, 404, lambda body: "nope" in body["error"]),
@@ -456,10 +457,13 @@ def test_suggestions_from_hostile_text_are_json_data_only(hostile):
         body = assert_answered(response, allowed=(200,))
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         for suggestion in body["suggestions"]:
-            assert "<" not in suggestion and ">" not in suggestion and "javascript:" not in suggestion
+            text, marked = suggestion["text"], suggestion["marked"]
+            assert "<" not in text and ">" not in text and "javascript:" not in text
+            # The marked form is HTML-safe: only <mark> is markup in it.
+            assert re.sub(r"</?mark>", "", marked) == html.escape(text)
     # The hostile words are indexed and suggested, as data.
-    assert "script" in client.get("/api/suggest", query_string={"q": "scr"}).get_json()["suggestions"]
-    assert "onerror" in client.get("/api/suggest", query_string={"q": "on"}).get_json()["suggestions"]
+    suggested = lambda q: [s["text"] for s in client.get("/api/suggest", query_string={"q": q}).get_json()["suggestions"]]
+    assert "script" in suggested("scr") and "onerror" in suggested("on")
 
 
 def test_document_api_returns_hostile_source_as_json_text(hostile):

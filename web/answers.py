@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from search.query import Suggestion
 from search.serialize import OPTIONAL
 
 
@@ -28,7 +29,7 @@ class Health:
 
 @dataclass(frozen=True)
 class Suggestions:
-    """Indexed words that complete what was typed."""
+    """Indexed words that complete what was typed (by its characters, pinyin or initials)."""
 
     query: str
-    suggestions: list[str]
+    suggestions: list[Suggestion]

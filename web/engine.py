@@ -63,4 +63,14 @@ def search_request(args) -> SearchRequest:
     return SearchRequest(q=_single(args, "q", ""), filters=filters,
                          page=_whole_number("page", _single(args, "page", "1")),
                          limit=_whole_number("limit", _single(args, "limit", "10")),
-                         sort=_single(args, "sort", "relevance"))
+                         sort=_single(args, "sort", "relevance"),
+                         correct=_flag("correct", _single(args, "correct", "true")))
+
+
+FLAGS = {"true": True, "1": True, "false": False, "0": False}
+
+
+def _flag(name: str, value: str) -> bool:
+    if value.lower() not in FLAGS:
+        raise QueryError(f"{name} 只能是 true 或 false ({name} must be true or false)")
+    return FLAGS[value.lower()]

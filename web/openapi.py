@@ -47,9 +47,9 @@ def _object_schema(cls, components: dict) -> dict:
         if field.keys:
             schema = {"type": "object", "properties": {key: schema["additionalProperties"] for key in field.keys},
                       "required": list(field.keys), "additionalProperties": False}
-        properties[field.name] = schema
+        properties[field.key] = schema
     return {"type": "object", "description": (cls.__doc__ or "").strip().split("\n")[0],
-            "properties": properties, "required": [f.name for f in fields if f.required],
+            "properties": properties, "required": [f.key for f in fields if f.required],
             "additionalProperties": False}
 
 
@@ -85,6 +85,9 @@ def build_spec() -> dict:
         _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
                "Hits per page (default 10)"),
         _query("sort", {"type": "string", "enum": ["relevance", "date"]}, "Order of the hits (default relevance)"),
+        _query("correct", {"type": "boolean"},
+               "false: search exactly what was typed (default true: a term that finds nothing as typed is "
+               "searched as the index word it sounds like, homophone or pinyin, and `corrected` says so)"),
     ]
     paths = {
         "/api/search": {"get": {

@@ -16,7 +16,7 @@ from web.engine import get_engine, search_request
 bp = Blueprint("pages", __name__)
 
 
-SEARCH_ARGS = ("q", *(facet.name for facet in FACETS), "sort", "page", "limit")
+SEARCH_ARGS = ("q", *(facet.name for facet in FACETS), "sort", "page", "limit", "correct")
 
 
 @bp.app_context_processor

@@ -15,7 +15,7 @@
     timer = setTimeout(function () {
       fetch("/api/suggest?q=" + encodeURIComponent(value)).then(function (r) { return r.json(); }).then(function (data) {
         list.textContent = "";
-        (data.suggestions || []).forEach(function (s) { var o = document.createElement("option"); o.value = s; list.appendChild(o); });
+        (data.suggestions || []).forEach(function (s) { var o = document.createElement("option"); o.value = s.text; list.appendChild(o); });
       }).catch(function () {});
     }, 150);
   });
