@@ -108,8 +108,8 @@ def index(sources, index_dir, rebuild, workers, yes):
     if summary.rebuilt_outdated:
         click.echo("the index was built by an older rcsearch: rebuilt from every source file", err=True)
     elif summary.data_changed:
-        click.echo("search/data (user dictionary or topics) changed since the last run: every report reindexed",
-                   err=True)
+        click.echo("the user dictionary, the topics or rcsearch itself changed since the last run: "
+                   "every report reindexed", err=True)
     for name, reason in summary.failed:
         click.echo(f"failed: {name}: {reason}", err=True)
     if not summary.changed and not rebuild:

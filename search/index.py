@@ -429,11 +429,18 @@ def _indexed_versions(ix) -> dict[str, tuple[str, str]]:
                 for fields in searcher.documents(kind="doc")}
 
 
+# The code that decides what a report's records hold: reading, structuring, enriching,
+# analysing and writing. Changed (an update of rcsearch), every report is indexed again.
+PIPELINE_MODULES = ("analysis", "ingest", "furniture", "enrich", "facets", "ranking", "index", "whoosh_internals")
+PACKAGE_DIR = Path(__file__).parent
+
+
 def data_version() -> str:
-    """A fingerprint of the data files that shape what is indexed (the user dictionary and the
-    topic rules): a report indexed under other data files is reindexed."""
+    """A fingerprint of what shapes a report's records besides its file: the user dictionary,
+    the topic rules and the indexing code. A report indexed under another is reindexed."""
     digest = hashlib.sha256()
-    for path in (analysis.USER_DICT, TOPICS_FILE):
+    code = [PACKAGE_DIR / f"{name}.py" for name in PIPELINE_MODULES] + sorted((PACKAGE_DIR / "readers").glob("*.py"))
+    for path in (analysis.USER_DICT, TOPICS_FILE, *code):
         digest.update(path.read_bytes() if path.exists() else b"")
     return digest.hexdigest()[:16]
 

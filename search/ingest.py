@@ -169,7 +169,10 @@ def _structure(doc_id: str, fmt: str, extracted: Extracted, digest: str) -> Docu
 
 def _is_heading_like(text: str) -> bool:
     stripped = text.rstrip(CLOSERS)
+    # A heading may pair two phrases with a comma (弘扬人间大爱，“三献”工作跨越发展); a line with
+    # two is a piece of a sentence broken by a line break.
     return (len(text) <= MAX_HEADING_CHARS and not any(c in text for c in "。！？!?")
+            and text.count("，") + text.count(",") <= 1
             and not (stripped and stripped[-1] in BROKEN_ENDINGS)
             and not NOTE.match(text) and _balanced(text))
 

@@ -22,11 +22,22 @@ RADICALS = re.compile("[\u2e80-\u2eff\u2f00-\u2fdf\uf900-\ufaff\U0002f800-\U0002
 PAGE_NUMBER = re.compile(r"第\s*\d+\s*页")
 
 
+# Text broken by hand before it was printed (a pasted newspaper column): every line stops at
+# the break, well short of the margin, whatever the sentence.
+HAND_BROKEN = ["青浦区红十字会", "2022年应急救护培训工作情况",
+               "今年以来，区红十字会围绕“救在身边”目标，在全区街镇开展应急救护",
+               "培训，全年培训持证救护员三千二百人，普及培训群众四万余人次。",
+               "区红十字会还在地铁站和大型商场新设自动体外除颤",
+               "器六十台，组织志愿者定期巡检，确保设备随时可用。"]
+
+
 @pytest.fixture(scope="module")
 def pdfs() -> dict[str, bytes]:
     with docs.chromium() as browser:
         return {"report": docs.printed_pdf(browser, docs.report_html()),
-                "scan": docs.printed_pdf(browser, docs.SCAN_HTML, furniture=False)}
+                "scan": docs.printed_pdf(browser, docs.SCAN_HTML, furniture=False),
+                "hand broken": docs.printed_pdf(browser, "<meta charset='utf-8'><body style='font-size:14pt;"
+                                                          "width:15cm'>" + "<br>".join(HAND_BROKEN), furniture=False)}
 
 
 def report_passages(with_table: bool) -> list[tuple[str, str, str]]:
@@ -112,6 +123,13 @@ def test_pdf_paragraphs_are_rebuilt_across_line_and_page_breaks(pdfs):
     doc = parse_document("report", pdfs["report"], "pdf")
     assert doc.title == docs.TITLE
     assert seen(doc) == report_passages(with_table=False)
+
+
+def test_pdf_text_broken_by_hand_before_printing_is_joined_into_its_sentences(pdfs):
+    doc = parse_document("column", pdfs["hand broken"], "pdf")
+    assert (doc.title, seen(doc)) == ("2022年应急救护培训工作情况", [
+        ("lead", "", "青浦区红十字会\n2022年应急救护培训工作情况"),
+        ("paragraph", "", "".join(HAND_BROKEN[2:]))])
 
 
 def test_pdf_page_furniture_and_radicals_are_gone(pdfs):

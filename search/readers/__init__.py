@@ -22,7 +22,7 @@ class Extracted:
 
     text: str                 # one block per line; a line "#"*n + " " + text is a heading of level n;
                               # a reader that knows the title emits it as the first "# " line
-    paragraphs_final: bool    # True when every line is a whole paragraph (docx, html, rebuilt pdf):
+    paragraphs_final: bool    # True when every line is a whole paragraph (docx, html):
                               # ingest then does no hard-line-break repair
     date: str | None = None   # 'YYYY-MM-DD' publication date found in the file's metadata or page
 
@@ -37,7 +37,7 @@ READERS = {
 }
 SUPPORTED_SUFFIXES = tuple(READERS)
 # Formats whose text keeps the file's own line breaks (the others' lines are whole paragraphs).
-LINE_BROKEN_FORMATS = ("txt", "md")
+LINE_BROKEN_FORMATS = ("txt", "md", "pdf")
 
 SAVE_AS = "open it in Word or WPS and save it as .docx (or export it as PDF)"
 REFUSED = {

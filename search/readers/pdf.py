@@ -104,7 +104,10 @@ def read(data: bytes, name: str) -> Extracted:
                           "(for example ocrmypdf, or 'recognize text' in a PDF editor) and index the result")
     layout = _layout(lines)
     paragraphs = _headings_joined(_paragraphs(lines, layout), layout)
-    return Extracted(text="\n".join(_marked(paragraphs, layout)), paragraphs_final=True)
+    # Paragraphs rebuilt from the layout are right when the text flowed to the margin; text that
+    # was already broken by hand before it was printed (a pasted newspaper column, a <br> on every
+    # line) stops short on every line: ingest's repair of hard line breaks still joins those.
+    return Extracted(text="\n".join(_marked(paragraphs, layout)), paragraphs_final=False)
 
 
 def _pages(data: bytes, name: str) -> list[list[_Line]]:
