@@ -11,21 +11,31 @@ and paragraphs separated by blank lines.
 Report ``i`` depends only on ``i`` and the seeds (one seeded RNG per report),
 so a 1k collection is the first 1k reports of a 10k one.
 
-    python -m tests.benchmarks.generate OUT_DIR --reports N [--start 0] [--seed 20240601]
+A collection is written as a stream, one report at a time: OUT_DIR/reports/
+holds the report files and OUT_DIR/passages.jsonl the passages rcsearch cuts
+from them, each with the facet values rcsearch's enrichment gives it. Memory
+stays flat whatever the size.
+
+    python -m tests.benchmarks.generate OUT_DIR (--reports N | --passages N) [--seed 20240601]
 """
 from __future__ import annotations
 
 import argparse
 import functools
 import hashlib
+import json
 import random
 import re
+import resource
 import sys
-from dataclasses import dataclass
+import tempfile
+import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from search import enrich
 from search.enrich import COMMON_WORDS, Division, Gazetteer, short_name
+from search.index import SourceFile, analyse_file
 from search.ingest import read_document
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +43,12 @@ SEEDS = ROOT / "seeds"
 DEFAULT_SEED = 20240601
 MIN_BYTES, MAX_BYTES = 2048, 8192
 # Bumped whenever the output changes, so cached collections are regenerated.
-VERSION = 1
+# 2: passages.jsonl carries each passage's report, number and facet values.
+VERSION = 2
+PASSAGES = "passages.jsonl"
+# Reports whose passages are counted to turn a passage count into a report count.
+SAMPLE_REPORTS = 5_000
+PROGRESS_EVERY = 5000  # reports
 
 TITLES = (  # the seeds' headlines, and heading lines that read as headlines
     "高扬旗帜 逐梦前行",
@@ -247,16 +262,72 @@ def report(number: int, seed: int = DEFAULT_SEED, variant: int = 0) -> tuple[str
     return f"syn_{number:06d}", body
 
 
-def generate(out_dir: Path, reports: int, start: int = 0, seed: int = DEFAULT_SEED) -> list[Path]:
-    """Write reports start .. start+reports-1 as OUT_DIR/syn_NNNNNN.txt (UTF-8)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for number in range(start, start + reports):
-        doc_id, text = report(number, seed)
-        path = out_dir / f"{doc_id}.txt"
-        path.write_text(text, encoding="utf-8")
-        paths.append(path)
-    return paths
+def write_report(folder: Path, number: int, seed: int = DEFAULT_SEED) -> Path:
+    """Report `number` written as folder/syn_NNNNNN.txt (UTF-8)."""
+    doc_id, text = report(number, seed)
+    path = folder / f"{doc_id}.txt"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@dataclass(frozen=True)
+class Written:
+    """What write_collection wrote."""
+
+    reports: int
+    passages: int
+    source_bytes: int
+    seconds: float
+    peak_rss_mb: float  # of this process, at the end
+
+
+def passage_lines(path: Path, folder: Path) -> list[str]:
+    """The JSON lines of a report's passages: text, report id, passage number and the facet
+    values rcsearch gives them (province, city, topics, year), as its indexer computes them."""
+    _, records = analyse_file(SourceFile(path.stem, path, path.name, folder))
+    return [json.dumps({"report": r["doc_id"], "passage": r["passage"], "text": r["text"],
+                        "province": r["province"], "city": r["city"],
+                        "topics": [t for t in r["topics"].split(",") if t], "year": r["year"]},
+                       ensure_ascii=False) + "\n" for r in records]
+
+
+def write_collection(out_dir: Path, reports: int, seed: int = DEFAULT_SEED) -> Written:
+    """Reports 0 .. reports-1 in out_dir/reports/ and their passages in out_dir/passages.jsonl,
+    one report at a time: nothing of the collection is kept in memory."""
+    folder = out_dir / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    passages = size = 0
+    with (out_dir / PASSAGES).open("w", encoding="utf-8") as out:
+        for number in range(reports):
+            path = write_report(folder, number, seed)
+            size += path.stat().st_size
+            lines = passage_lines(path, folder)
+            out.writelines(lines)
+            passages += len(lines)
+            if (number + 1) % PROGRESS_EVERY == 0:
+                print(f"{number + 1} reports, {passages} passages, {size / 1e6:.0f} MB, "
+                      f"{time.perf_counter() - started:.0f} s, peak RSS so far {peak_rss_mb():.0f} MB", file=sys.stderr)
+    return Written(reports, passages, size, time.perf_counter() - started, peak_rss_mb())
+
+
+def peak_rss_mb() -> float:
+    """The most memory this process has held so far (ru_maxrss), in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@functools.lru_cache(maxsize=4)
+def passages_per_report(seed: int = DEFAULT_SEED, sample: int = SAMPLE_REPORTS) -> float:
+    """Mean passages rcsearch cuts from a report, over the first `sample` reports."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        count = sum(len(read_document(write_report(folder, n, seed)).passages) for n in range(sample))
+    return count / sample
+
+
+def reports_for(passages: int, seed: int = DEFAULT_SEED) -> int:
+    """How many reports make a collection of about `passages` passages."""
+    return max(1, round(passages / passages_per_report(seed)))
 
 
 def expected_region(number: int, seed: int = DEFAULT_SEED) -> tuple[str, str]:
@@ -266,16 +337,28 @@ def expected_region(number: int, seed: int = DEFAULT_SEED) -> tuple[str, str]:
     return city.province, city.name
 
 
+def count(text: str) -> int:
+    """A count as people write it: 1000, 10k, 1.5m, 1M, 1,000,000."""
+    text = text.strip().lower().replace(",", "").replace("_", "")
+    factor = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    try:
+        return round(float(text[:-1] if factor > 1 else text) * factor)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a count: {text!r} (write 1000, 10k or 1m)") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--reports", type=int, default=1000)
-    parser.add_argument("--start", type=int, default=0)
+    size = parser.add_mutually_exclusive_group(required=True)
+    size.add_argument("--reports", type=count, help="how many reports (1000, 10k)")
+    size.add_argument("--passages", type=count, help="about how many passages (100k, 1m): reports are "
+                      f"counted from the passages per report of the first {SAMPLE_REPORTS}")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     args = parser.parse_args(argv)
-    paths = generate(args.out_dir, args.reports, args.start, args.seed)
-    total = sum(p.stat().st_size for p in paths)
-    print(f"{len(paths)} reports, {total / 1e6:.1f} MB in {args.out_dir}", file=sys.stderr)
+    reports = args.reports if args.reports is not None else reports_for(args.passages, args.seed)
+    written = write_collection(args.out_dir, reports, args.seed)
+    print(json.dumps(asdict(written)))
     return 0
 
 
