@@ -13,6 +13,7 @@ two cannot drift. A field's metadata says how it appears:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 from typing import Any, NamedTuple
 
@@ -33,14 +34,16 @@ class JsonField(NamedTuple):
     key: str                # its name in the JSON (a field may not be called `from` in Python)
 
 
-def json_fields(cls) -> list[JsonField]:
-    """The fields of a result class (a dataclass or a TypedDict) that its JSON holds, in order."""
+@functools.lru_cache(maxsize=None)
+def json_fields(cls) -> tuple[JsonField, ...]:
+    """The fields of a result class (a dataclass or a TypedDict) that its JSON holds, in order
+    (read once per class: type hints are slow to resolve, and every hit asks)."""
     hints = typing.get_type_hints(cls)
     if typing.is_typeddict(cls):
-        return [JsonField(name, hint, True, None, name) for name, hint in hints.items()]
-    return [JsonField(f.name, hints[f.name], f.metadata.get("json") != "optional", f.metadata.get("keys"),
-                      f.metadata.get("json_name", f.name))
-            for f in dataclasses.fields(cls) if f.metadata.get("json") != "internal"]
+        return tuple(JsonField(name, hint, True, None, name) for name, hint in hints.items())
+    return tuple(JsonField(f.name, hints[f.name], f.metadata.get("json") != "optional", f.metadata.get("keys"),
+                           f.metadata.get("json_name", f.name))
+                 for f in dataclasses.fields(cls) if f.metadata.get("json") != "internal")
 
 
 def to_json(value):
