@@ -7,6 +7,7 @@ import math
 import os
 import re
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -202,8 +203,11 @@ def serve(host, port, index_dir, threads):
         click.echo(summary.line())
     app = create_app({"INDEX_DIR": str(directory)})
     with app.app_context():
-        # Load the dictionaries, gazetteer and index columns now, not in the first user's request.
-        get_engine().view()
+        # Load the dictionaries, gazetteer and index columns now, not in the first user's request;
+        # the words suggestions and corrections need are read meanwhile, beside the first answers.
+        engine = get_engine()
+        engine.view()
+    threading.Thread(target=engine.read_words, name="read words", daemon=True).start()
     click.echo(f"serving on http://{host}:{port}")
     waitress_serve(app, host=host, port=port, threads=threads, ident="rcsearch")
 

@@ -35,7 +35,7 @@ from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, ID, NUMERIC, STORED, Schema
 from whoosh.filedb.filestore import FileStorage
 
-from search import analysis, enrich, facets, ranking, readers, whoosh_internals
+from search import analysis, docsets, enrich, facets, ranking, readers, whoosh_internals
 from search.ingest import Document, IngestError, content_hash, document_from_stored, read_document, read_source_bytes
 
 CURRENT = "current"
@@ -416,7 +416,7 @@ def recover(index_dir: Path) -> None:
     _remove_stale_generations(index_dir, live)
     storage = FileStorage(str(live))
     for name in os.listdir(live):
-        if WRITER_DEBRIS.match(name):
+        if WRITER_DEBRIS.match(name) or name.startswith(".columns-"):  # a killed run's half-written columns
             path = live / name
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     whoosh_internals.remove_unreferenced_files(storage, WHOOSH_INDEX_NAME)
@@ -532,10 +532,23 @@ def _update_locked(sources: list[Path], index_dir: Path, rebuild: bool, workers:
         if generation != previous:
             shutil.rmtree(generation, ignore_errors=True)
         raise
+    if summary.changed or rebuild:
+        prepare_columns(generation)
     if generation != previous:
         _point_current_at(index_dir, generation)
         _remove_stale_generations(index_dir, generation)
     return summary
+
+
+def prepare_columns(generation: Path) -> None:
+    """Write the columns of the generation's latest version for servers to memory-map, and
+    remove those of the versions before it (a server still reading one keeps its mapping)."""
+    with FileStorage(str(generation)).open_index().searcher() as searcher:
+        folder = docsets.prepared_folder(generation, searcher.reader().generation())
+        docsets.save_columns(docsets.load_columns(searcher.reader()), folder)
+    for stale in generation.glob("*columns-*"):
+        if stale != folder:
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _writer(ix, workers: int, lock_fd: int | None):

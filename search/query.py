@@ -328,7 +328,7 @@ class Engine:
         with self._views_lock:  # one thread builds a new version's view; the others wait for it
             view = self._views.get(key)
             if view is None:
-                view = IndexView(key, searcher)
+                view = IndexView(key, searcher, docsets.prepared_folder(self.index_dir / link, key[1]) if link else None)
                 # Keep the previous version too: other threads may still be reading it.
                 self._views = {k: v for k, v in list(self._views.items())[-1:]}
                 self._views[key] = view
@@ -375,15 +375,13 @@ class Engine:
         words they sound like (homophones, pinyin), and a question (您是不是要找) for terms
         found far less often than what they sound like. Phrases, filters and names of
         places and topics are never respelled."""
-        vocabulary = self.words(searcher, view)
-
         def count(text: str) -> int:
             return len(self._clause_docs(searcher, view, (Alternative(text, False),)))
 
         plain = [clause[0] for clause in parsed.clauses if len(clause) == 1 and not clause[0].exact]
         # Pinyin with spaces between its words (zaoxue ganxibao): read as one run first.
         if len(plain) == len(parsed.clauses) > 1 and all(spelling.typed_letters(a.text) for a in plain):
-            run = spelling.respell("".join(a.text for a in plain), vocabulary, count)
+            run = spelling.respell("".join(a.text for a in plain), lambda: self.words(searcher, view), count)
             if run and run.replaces and not any(count(a.text) for a in plain):
                 typed = " ".join(a.text for a in plain)
                 return Respelled(replace(parsed, clauses=((Alternative(run.meant, False),),)),
@@ -391,7 +389,7 @@ class Engine:
         meant: dict[str, spelling.Respelling] = {}
         for alt in (a for clause in parsed.clauses for a in clause if not a.exact):
             if alt.text not in meant and not self._names_a_facet_value(alt.text):
-                found = spelling.respell(alt.text, vocabulary, count)
+                found = spelling.respell(alt.text, lambda: self.words(searcher, view), count)
                 if found:
                     meant[alt.text] = found
         corrected = {t: r.meant for t, r in meant.items() if r.replaces}
@@ -407,6 +405,10 @@ class Engine:
     def _names_a_facet_value(self, text: str) -> bool:
         """Whether a term is the name of a place or topic (corrections never cross those)."""
         return any(self.selects(facet, text) for facet in FACETS if facet.kind is str)
+
+    def read_words(self) -> None:
+        """Read the index's words now (a server does it at start, beside its first answers)."""
+        self.words(*self.view())
 
     @staticmethod
     def words(searcher, view: IndexView) -> spelling.Vocabulary:

@@ -22,6 +22,7 @@ import bisect
 import functools
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from pypinyin import Style, lazy_pinyin
 from pypinyin.contrib.tone_convert import to_normal
@@ -214,10 +215,12 @@ class Respelling:
     replaces: bool
 
 
-def respell(term: str, vocabulary: Vocabulary, count) -> Respelling | None:
+def respell(term: str, vocabulary: Callable[[], Vocabulary], count: Callable[[str], int]) -> Respelling | None:
     """The index word (or words) a term sounds like, if it is likely what was meant.
 
-    `count(text)` is how many passages hold a text. Pinyin letters are read only when the
+    `vocabulary()` gives the index's words (asked for only when a term needs it: reading
+    them costs a moment once per index version); `count(text)` is how many passages hold a
+    text. Pinyin letters are read only when the
     letters themselves find nothing (aed, ct stay as they are); Chinese with the fewest
     hits compared with a homophone; numbers and long questions are never respelled.
     """
@@ -227,7 +230,7 @@ def respell(term: str, vocabulary: Vocabulary, count) -> Respelling | None:
     typed = count(term)
     if typed >= WELL_KNOWN or (letters and typed):
         return None
-    candidates = vocabulary.pinyin_words(letters) if letters else vocabulary.homophones(term)
+    candidates = vocabulary().pinyin_words(letters) if letters else vocabulary().homophones(term)
     hits, meant = max(((count(c), c) for c in candidates[:MAX_CANDIDATES]), default=(0, ""))
     if not hits:
         return None

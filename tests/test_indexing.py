@@ -39,3 +39,30 @@ def test_an_index_built_in_small_runs_answers_like_one_sorted_in_memory(engine, 
         for q in QUERIES:
             expected = _scored(engine, q)
             assert _scored(small_runs, q) == expected and expected, q
+
+
+def test_each_index_version_has_its_columns_prepared_for_servers(sources, tmp_path):
+    """The indexer writes the columns of the version it committed; a server memory-maps them
+    and answers exactly as from the columns it would read through Whoosh."""
+    import numpy as np
+
+    from search import docsets
+    from search.index import current_generation
+
+    index_dir = tmp_path / "index"
+    index.update_index([sources], index_dir)
+    next(sources.glob("001_*")).unlink()
+    index.update_index([sources], index_dir)
+    generation = current_generation(index_dir)
+    with Engine(index_dir) as engine:
+        searcher, view = engine.view()
+        assert [p.name for p in generation.glob("*columns-*")] == [f"columns-{searcher.reader().generation()}"]
+        assert isinstance(view.columns.doc_ids, np.memmap)
+        computed = docsets.load_columns(searcher.reader())
+        for name in ("doc_ids", "passages", "sections"):
+            assert np.array_equal(getattr(view.columns, name), getattr(computed, name)), name
+        for name, column in computed.values.items():
+            prepared = view.columns.values[name]
+            assert prepared.names == column.names, name
+            assert np.array_equal(prepared.codes if column.matrix is None else prepared.matrix,
+                                  column.codes if column.matrix is None else column.matrix), name

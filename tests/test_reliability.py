@@ -136,7 +136,7 @@ def leftovers(index_dir: Path) -> list[str]:
     toc = whoosh_index.TOC.read(storage, "MAIN")
     segments = {s.segment_id() for s in toc.segments}
     for name in os.listdir(live):
-        if name in (f"_MAIN_{toc.generation}.toc", "MAIN_WRITELOCK"):
+        if name in (f"_MAIN_{toc.generation}.toc", "MAIN_WRITELOCK", f"columns-{toc.generation}"):
             continue
         if not any(name.startswith(segment + ".") for segment in segments):
             stray.append(f"{live.name}/{name}")
