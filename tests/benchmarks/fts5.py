@@ -134,7 +134,7 @@ def plan(params: dict, vocabulary: Vocabulary) -> Plan:
     parsed = parse_query(params.get("q", ""), vocabulary.lexicon)
     if parsed.excluded or any(len(clause) > 1 for clause in parsed.clauses):
         raise ValueError(f"no FTS5 equivalent written for OR or exclusions: {params}")
-    filters = {facet: [v for value in getattr(parsed.filters, facet) + ((params[facet],) if facet in params else ())
+    filters = {facet: [v for value in parsed.filters.get(facet) + ((params[facet],) if facet in params else ())
                        for v in vocabulary.values(facet, str(value))]
                for facet in ("province", "city", "topic", "year")}
     page, limit, sort = int(params.get("page", 1)), int(params.get("limit", 10)), params.get("sort", "relevance")

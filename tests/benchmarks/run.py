@@ -91,6 +91,10 @@ QUERIES: list[tuple[str, dict]] = [
     ("deep page", {"page": "200", "limit": "50"}),
 ]
 
+# What someone types into the search box, a key at a time: characters, pinyin, initials.
+SUGGEST_TYPING = ["红", "红十", "红十字", "造", "造血", "应急救", "h", "ho", "hong", "hongs", "z", "za", "zao", "zaox",
+                  "zaoxue", "y", "yi", "yin", "ying", "yingji", "zx", "zxg", "hsz", "hszh", "w", "wc", "wcx", "wcxx"]
+
 GOALS = {
     "p95": "/api/search p95 ≤ 50 ms at 100k passages, ≤ 100 ms at 1M",
     "fts5": "/api/search p95 ≤ SQLite FTS5 trigram's p95 on the same passages, same run, at 100k passages",
@@ -99,6 +103,7 @@ GOALS = {
     "plain": "end-to-end indexing MB/s: 1 worker ≥ the plain Whoosh + ChineseAnalyzer indexer, 2 workers ≥ 1.5× it",
     "rss": "server peak RSS ≤ 300 MB (≤ 500 MB at 1M passages)",
     "first": "first answer ≤ 3 s after `rcsearch serve`",
+    "suggest": "/api/suggest p95 ≤ 20 ms at 100k passages",
     "incremental": "1% change reindexes in ≤ 5% of the full build time",
 }
 
@@ -207,6 +212,21 @@ def get(conn: http.client.HTTPConnection, params: dict) -> tuple[int, dict]:
     return response.status, json.loads(body) if body else {}
 
 
+def suggest_latencies(conn: http.client.HTTPConnection, rounds: int) -> list[float]:
+    """Client-side ms of /api/suggest for SUGGEST_TYPING, `rounds` times, after one call that
+    waits for the server to have read the index's words."""
+    def ask(prefix: str) -> float:
+        t0 = time.perf_counter()
+        conn.request("GET", "/api/suggest?" + urllib.parse.urlencode({"q": prefix}))
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"/api/suggest {prefix!r} answered {response.status}")
+        return (time.perf_counter() - t0) * 1000
+    ask(SUGGEST_TYPING[0])
+    return [ask(prefix) for _ in range(rounds) for prefix in SUGGEST_TYPING]
+
+
 def serve_and_query(index_dir: Path, rounds: int) -> dict:
     port = free_port()
     log = tempfile.TemporaryFile("w+")
@@ -245,8 +265,9 @@ def serve_and_query(index_dir: Path, rounds: int) -> dict:
                     checks["with_marks"] += any("<mark>" in h["snippet"] for h in body["hits"])
                     checks["relaxed"] += bool(body.get("relaxed"))
                     checks["facets"] += all(name in body["facets"] for name in ("province", "city", "topic", "year"))
+        suggest = suggest_latencies(conn, rounds)
         conn.close()
-        return {"first_answer_s": first, "samples": samples, "totals": totals, "checks": checks,
+        return {"first_answer_s": first, "samples": samples, "totals": totals, "checks": checks, "suggest": suggest,
                 "peak_rss_mb": vm(proc.pid, "VmHWM"), "rss_mb": vm(proc.pid, "VmRSS"),
                 "rss_after_first_mb": rss_after_first}
     finally:
@@ -478,6 +499,10 @@ def render(results: list[Result], info: dict, rounds: int, command: str) -> str:
         lambda f: f"{p95(f):.1f} ms {mark(p95(f) <= (100 if tier(f) == '1M' else 50), bool(tier(f)))}",
         "≤ 50 ms at 100k passages, ≤ 100 ms at 1M")
     row("/api/search max", lambda f: f"{max(latencies(f, 'serve')):.1f} ms")
+    row("/api/suggest p50 / p95 / max (typing: characters, pinyin, initials)",
+        lambda f: f"{spread(f['serve']['suggest'])} ms "
+                  f"{mark(percentile(f['serve']['suggest'], 0.95) <= 20, tier(f) == '100k')}",
+        "p95 ≤ 20 ms at 100k passages")
     row("SQLite FTS5 p50 / p95 / max (in-process; query + snippet + per-report count, no facet counts)",
         lambda f: f"{spread(latencies(f, 'fts5'))} ms")
     row("rcsearch /api/search p95 ÷ FTS5 p95",
