@@ -12,6 +12,7 @@ two cannot drift. A field's metadata says how it appears:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 from typing import Any, NamedTuple
 
@@ -31,13 +32,14 @@ class JsonField(NamedTuple):
     keys: tuple[str, ...] | None
 
 
-def json_fields(cls) -> list[JsonField]:
+@functools.cache  # resolving type hints costs more than the rest of serializing a hit (exports write 100k)
+def json_fields(cls) -> tuple[JsonField, ...]:
     """The fields of a result class (a dataclass or a TypedDict) that its JSON holds, in order."""
     hints = typing.get_type_hints(cls)
     if typing.is_typeddict(cls):
-        return [JsonField(name, hint, True, None) for name, hint in hints.items()]
-    return [JsonField(f.name, hints[f.name], f.metadata.get("json") != "optional", f.metadata.get("keys"))
-            for f in dataclasses.fields(cls) if f.metadata.get("json") != "internal"]
+        return tuple(JsonField(name, hint, True, None) for name, hint in hints.items())
+    return tuple(JsonField(f.name, hints[f.name], f.metadata.get("json") != "optional", f.metadata.get("keys"))
+                 for f in dataclasses.fields(cls) if f.metadata.get("json") != "internal")
 
 
 def to_json(value):
