@@ -13,13 +13,15 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from search import export
 from search.index import SourceError, Summary, current_generation, update_index
 from search.facets import FACETS, Filters
-from search.query import Engine, QueryError, SearchRequest
+from search.query import MAX_EXPORT_ROWS, Engine, QueryError, SearchRequest
 from search.query import overview as collection_overview
 
 DEFAULT_SOURCES = "seeds"
 DEFAULT_INDEX = "index"
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"  # where `rcsearch serve` listens by default
 MAX_WORKERS = 64
 CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 
@@ -143,15 +145,32 @@ def _confirm_removal(summary: Summary) -> bool:
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True,
               metavar="relevance|date", help="Best passages first, or newest reports first.")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly what /api/search returns.")
+@click.option("--format", "export_format", type=click.Choice(["csv", "jsonl"]), metavar="csv|jsonl",
+              help="Print the hits as CSV (UTF-8 with BOM, for Excel and WPS) or JSON Lines (the API's hits), "
+                   "as GET /api/export does.")
+@click.option("--all", "every", is_flag=True,
+              help=f"With --format: every matching passage, not one page (at most {MAX_EXPORT_ROWS}).")
+@click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, metavar="URL",
+              help="The server the links in CSV point to.")
 @index_option
-def search(query, limit, page, sort, as_json, index_dir, **selected):
+def search(query, limit, page, sort, as_json, export_format, every, base_url, index_dir, **selected):
     """Search the index and print the matching passages, highlighted."""
+    if as_json and export_format:
+        raise click.UsageError("--json prints one page as /api/search answers it; --format exports hits: choose one")
+    if every and not export_format:
+        raise click.UsageError("--all exports every matching passage: add --format csv or --format jsonl")
     engine = _engine(index_dir)
     request = SearchRequest(q=query, filters=Filters(**selected), page=page, limit=limit, sort=sort)
     try:
-        result = engine.search(request)
+        result = engine.export(request) if every else engine.search(request)
     except QueryError as exc:
         raise click.UsageError(str(exc)) from None
+    if export_format:
+        lines = (export.hits_csv(result.hits, base_url.rstrip("/")) if export_format == "csv"
+                 else export.hits_jsonl(result.hits))
+        for line in lines:  # bytes: UTF-8 whatever the terminal's encoding, as the API sends them
+            click.echo(line.encode("utf-8"), nl=False)
+        return
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return

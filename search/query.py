@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, TypedDict
+from typing import Callable, Iterator, NamedTuple, TypedDict
 from urllib.parse import quote
 
 from whoosh import highlight
@@ -36,6 +36,12 @@ MAX_QUERY_CHARS = 500
 MAX_TERMS = 32
 MAX_LIMIT = 100
 MAX_RESULT_DEPTH = 10_000
+# An export streams, so memory does not limit it; the cap keeps a runaway export from holding a
+# server thread for minutes (100k rows take about 10 s) while a collection of 100k passages still
+# exports whole, and stays far below a spreadsheet's 1,048,576 rows.
+MAX_EXPORT_ROWS = 200_000
+# Docnums an export takes from its order at a time; each hit is read only when it is written.
+EXPORT_CHUNK = 500
 # Results ranked (and cached) per query and filters, whatever page was asked for.
 RANKED_DEPTH = 50
 SNIPPET_CHARS = 180
@@ -100,11 +106,23 @@ class Hit:
     topics: list[str]
     year: int | None
     url: str
+    permalink: str
 
 
 def document_url(doc_id: str, passage: int) -> str:
     """A passage on its report's page: the id percent-encoded (its folders stay readable)."""
     return f"/doc/{quote(doc_id, safe='/')}#p{passage}"
+
+
+def passage_anchor(text: str) -> str:
+    """A passage's name that survives a reindex: a hash of its normalized text, so white space,
+    width, case and traditional characters do not change it and any other edit does."""
+    return hashlib.blake2b(analysis.compact(text).encode("utf-8"), digest_size=6).hexdigest()
+
+
+def passage_permalink(doc_id: str, text: str) -> str:
+    """A passage's permalink: it finds the passage by its text, wherever a reindex numbered it."""
+    return f"/p/{quote(doc_id, safe='/')}/{passage_anchor(text)}"
 
 
 @dataclass(frozen=True)
@@ -161,6 +179,15 @@ class SearchResult:
     def last_page(self) -> int:
         """The last page there is: where the results end, or where paging stops (MAX_RESULT_DEPTH)."""
         return min(math.ceil(self.total / self.limit), MAX_RESULT_DEPTH // self.limit)
+
+
+@dataclass(frozen=True)
+class Export:
+    """Every passage a search returns: how many, and the hits in the order its pages show them,
+    read as they are consumed."""
+
+    total: int
+    hits: Iterator[Hit]
 
 
 def parse_query(text: str, lexicon: analysis.Lexicon | None = None) -> ParsedQuery:
@@ -344,20 +371,10 @@ class Engine:
 
     def _results(self, request: SearchRequest) -> SearchResult:
         _check_paging(request)
-        parsed = parse_query(request.q, self.lexicon)
-        filters = request.filters.merged(parsed.filters)
-        searcher, view = self.view()
-        respelled = self._respelled(searcher, view, parsed) if request.correct else Respelled(parsed)
-        parsed = respelled.parsed
-        self._check_filters(filters)
-        allowed = {facet.name: self._filter_docs(view, facet, filters.get(facet.name)) for facet in FACETS}
-        selected = [docs for docs in allowed.values() if docs is not None]
-        matches = self._matches(searcher, view, parsed)
-        matching = matches.for_selection(selected)
-        hits = docsets.intersect([matching.docs] + selected)
+        parsed, filters, searcher, view, allowed, matches, matching, hits, respelled = self._selection(request)
         buckets = {facet.name: self._facet_counts(view, facet, matches, allowed, filters) for facet in FACETS}
         docnums, scores = self._page(searcher, view, matching, hits, request,
-                                     key=(parsed.clauses, parsed.excluded, filters, self._lexicon.stamp))
+                                     key=(parsed, filters, self._lexicon.stamp))
         return SearchResult(
             query=request.q, total=len(hits), total_reports=int(np.count_nonzero(np.bincount(view.columns.doc_ids[hits]))),
             page=request.page, limit=request.limit, took_ms=0.0,
@@ -420,6 +437,52 @@ class Engine:
                 counts[term.decode("utf-8") if isinstance(term, bytes) else term] = info.doc_frequency()
             return spelling.Vocabulary(counts)
         return view.cached(("words",), read)
+
+    def export(self, request: SearchRequest, max_rows: int = MAX_EXPORT_ROWS) -> Export:
+        """Every passage a search returns (its query, filters and sort; not its page), in the
+        order its pages show them. The order is computed now, the hits are read a chunk at a time
+        as they are consumed, so memory stays flat however many there are. QueryError, before
+        anything is read, when there are more than max_rows."""
+        _check_paging(replace(request, page=1, limit=1))  # only its sort applies
+        selection = self._selection(request)
+        total = len(selection.hits)
+        if total > max_rows:
+            raise QueryError(f"共 {total} 条结果，超过导出上限 {max_rows} 条：请加关键词或筛选条件缩小检索范围后再导出 "
+                             f"({total} results, more than the export limit of {max_rows}: narrow the search)")
+        ordered = self._ordered(selection.searcher, selection.view, selection.matching, selection.hits,
+                                request.sort, total)
+        return Export(total, self._exported(selection, ordered))
+
+    def _exported(self, selection: "_Selection", ordered: "_Ordered") -> Iterator[Hit]:
+        for start in range(0, len(ordered.docs), EXPORT_CHUNK):
+            chunk = zip(ordered.docs[start:start + EXPORT_CHUNK].tolist(),
+                        ordered.scores[start:start + EXPORT_CHUNK].tolist())
+            yield from (self._hit(selection.searcher, docnum, score, selection.parsed, selection.matching.relaxed)
+                        for docnum, score in chunk)
+
+    def facet_counts(self, request: SearchRequest) -> dict[str, list[Bucket]]:
+        """Every value of every facet with its count for a search, counted as its answer's facets
+        are (which show at most FACET_SIZE values of each)."""
+        _check_paging(replace(request, page=1, limit=1))  # only its sort is checked: a bad one is an error
+        selection = self._selection(request)
+        return {facet.name: self._facet_counts(selection.view, facet, selection.matches, selection.allowed,
+                                               selection.filters, every=True)[0] for facet in FACETS}
+
+    def _selection(self, request: SearchRequest) -> "_Selection":
+        """What a request selects, whatever page it asks for (with its terms respelled where
+        they find nothing as typed, unless the request says not to)."""
+        parsed = parse_query(request.q, self.lexicon)
+        filters = request.filters.merged(parsed.filters)
+        searcher, view = self.view()
+        respelled = self._respelled(searcher, view, parsed) if request.correct else Respelled(parsed)
+        parsed = respelled.parsed
+        self._check_filters(filters)
+        allowed = {facet.name: self._filter_docs(view, facet, filters.get(facet.name)) for facet in FACETS}
+        selected = [docs for docs in allowed.values() if docs is not None]
+        matches = self._matches(searcher, view, parsed)
+        matching = matches.for_selection(selected)
+        return _Selection(parsed, filters, searcher, view, allowed, matches, matching,
+                          docsets.intersect([matching.docs] + selected), respelled)
 
     def _check_filters(self, filters: Filters) -> None:
         """QueryError for a filter value that names no known value of its facet, with the known
@@ -496,10 +559,10 @@ class Engine:
             [view.columns.values[column].holding(wanted) for column in facet.columns]), view.passages]))
 
     def _facet_counts(self, view: IndexView, facet: Facet, matches: "_Matches", allowed: dict,
-                      filters: Filters) -> tuple[list[Bucket], int]:
-        """The facet's buckets, and how many more values it has than they show. Each count is
-        as if this facet's own selection were not applied: the total that selecting the value
-        instead returns, relaxed where that is."""
+                      filters: Filters, every: bool = False) -> tuple[list[Bucket], int]:
+        """The facet's buckets (FACET_SIZE and the selected ones, or every one), and how many more
+        values it has than they show. Each count is as if this facet's own selection were not
+        applied: the total that selecting the value instead returns, relaxed where that is."""
         others = [d for f, d in allowed.items() if f != facet.name and d is not None]
         column = view.columns.values[facet.counted]
         counts = column.counts(docsets.intersect([matches.strict.docs] + others))
@@ -513,7 +576,7 @@ class Engine:
                                  tuple(v for v in selection if value in self.selects(facet, v)))
                           for value, count in counts.items()),
                          key=lambda b: facet.sort_key(b.value, b.count))
-        shown = [b for i, b in enumerate(buckets) if i < facets.FACET_SIZE or b.selected]
+        shown = [b for i, b in enumerate(buckets) if every or i < facets.FACET_SIZE or b.selected]
         return shown, len(buckets) - len(shown)
 
     @staticmethod
@@ -558,23 +621,28 @@ class Engine:
         """Docnums and scores of the requested page."""
         start = (request.page - 1) * request.limit
         end = start + request.limit
+        # Order a few pages at once and keep them: the next page, a facet toggled back,
+        # or the same popular query from another user reuse the order.
+        depth = max(end, RANKED_DEPTH)
+        ordered = view.cached(("ordered", key, request.sort, depth),
+                              lambda: self._ordered(searcher, view, matching, hits, request.sort, depth))
+        return ordered.docs[start:end].tolist(), ordered.scores[start:end].tolist()
+
+    @staticmethod
+    def _ordered(searcher, view: IndexView, matching: "_Matching", hits: np.ndarray, sort: str,
+                 depth: int) -> "_Ordered":
+        """The first `depth` hits in the order pages show them, with their scores: best first; by
+        date, newest report first; with nothing to rank, in report and passage order."""
         if not len(hits):
-            return [], []
-        if matching.scoring is not None and request.sort != "date":
-            # Rank a few pages at once and keep them: the next page, a facet toggled back,
-            # or the same popular query from another user reuse the ranking.
-            depth = max(end, RANKED_DEPTH)
-            ranked = view.cached(("ranked", key, depth), lambda: ranking.rank(
-                view, searcher, matching.scoring, hits, depth, matching.coverage))
-            page = ranked[start:end]
-            return [d for d, _ in page], [round(s, 3) for _, s in page]
-        # Browsing, or by date: newest first, then report and passage order.
+            return _Ordered(hits, np.zeros(0))
+        if matching.scoring is not None and sort != "date":
+            return _Ordered(*ranking.rank(view, searcher, matching.scoring, hits, depth, matching.coverage))
         columns = view.columns
         keys = (columns.passages[hits], columns.doc_ids[hits])
-        if request.sort == "date":
+        if sort == "date":
             keys += (-columns.years[hits],)
-        page = hits[np.lexsort(keys)][start:end].tolist()
-        return page, [0.0] * len(page)
+        docs = hits[np.lexsort(keys)][:depth]
+        return _Ordered(docs, np.zeros(len(docs)))
 
     def _hit(self, searcher, docnum: int, score: float, parsed: ParsedQuery, relaxed: bool) -> Hit:
         fields = searcher.stored_fields(docnum)
@@ -583,10 +651,11 @@ class Engine:
             doc_id=fields["doc_id"], title=fields.get("title", ""), passage=fields["passage"],
             heading=fields.get("heading", ""), text=fields["text"],
             snippet=snippet(fields["text"], self.highlight_terms(parsed, relaxed),
-                            {alt.text: TERM_WEIGHT for c in parsed.clauses for alt in c}), score=score,
+                            {alt.text: TERM_WEIGHT for c in parsed.clauses for alt in c}), score=round(score, 3),
             province=fields.get("province") or None, city=fields.get("city") or None,
             county=fields.get("county") or None, level=fields.get("level") or facets.NATIONAL, topics=topics,
-            year=fields.get("year") or None, url=document_url(fields["doc_id"], fields["passage"]))
+            year=fields.get("year") or None, url=document_url(fields["doc_id"], fields["passage"]),
+            permalink=passage_permalink(fields["doc_id"], fields["text"]))
 
 
 def _link_target(index_dir: Path) -> str | None:
@@ -595,6 +664,34 @@ def _link_target(index_dir: Path) -> str | None:
         return os.readlink(index_dir / CURRENT)
     except OSError:
         return None
+
+
+class _Selection(NamedTuple):
+    """What a search selects before paging: its query, its filters and the passages each facet's
+    selection allows, what the query matches, and the passages it returns."""
+
+    parsed: ParsedQuery
+    filters: Filters
+    searcher: object
+    view: IndexView
+    allowed: dict
+    matches: "_Matches"
+    matching: "_Matching"
+    hits: np.ndarray
+    respelled: "Respelled"
+
+
+@dataclass(frozen=True)
+class _Ordered:
+    """Hits in the order a search shows them, and their scores."""
+
+    docs: np.ndarray
+    scores: np.ndarray
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held, for the view's cache."""
+        return self.docs.nbytes + self.scores.nbytes
 
 
 @dataclass(frozen=True)
@@ -773,6 +870,7 @@ class DocumentPassage(TypedDict):
     """One passage of a report in the document view."""
 
     passage: int
+    anchor: str  # what its permalink names it by (passage_anchor)
     role: str
     heading: str
     text: str
@@ -847,12 +945,18 @@ def document(engine: Engine, doc_id: str) -> DocumentView | None:
         city=record.get("city") or None, county=record.get("county") or None,
         year=record.get("year") or None, title_source=record.get("title_source") or "headline",
         date=record.get("date") or None, original=original.name if original else None,
-        passages=[DocumentPassage(passage=p["passage"], role=p.get("role", "paragraph"),
-                                  heading=p.get("heading", ""), text=p["text"],
+        passages=[DocumentPassage(passage=p["passage"], anchor=passage_anchor(p["text"]),
+                                  role=p.get("role", "paragraph"), heading=p.get("heading", ""), text=p["text"],
                                   topics=[t for t in p.get("topics", "").split(",") if t],
                                   province=p.get("province") or None, city=p.get("city") or None,
                                   county=p.get("county") or None, level=p.get("level") or facets.NATIONAL)
                   for p in passages])
+
+
+def passage_by_anchor(view: DocumentView, anchor: str) -> DocumentPassage | None:
+    """The passage a permalink names (the first, should two hold the same text), or None when
+    no passage of the report has that text any more."""
+    return next((p for p in view.passages if p["anchor"] == anchor), None)
 
 
 def original_file(engine: Engine, doc_id: str) -> Path | None:

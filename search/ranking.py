@@ -114,9 +114,9 @@ def units_needed(units: int) -> int:
 
 
 def rank(view, searcher, scoring_query_: Query, hits: np.ndarray, end: int,
-         held: Coverage | None = None) -> list[tuple[int, float]]:
-    """The `end` best hits with their scores, best first (ties in docnum order); with a
-    relaxed query's coverage, by units held first."""
+         held: Coverage | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The `end` best hits and their scores, best first (ties in docnum order); with a
+    relaxed query's coverage, by units held first. Arrays: an export ranks every hit."""
     if held is not None:
         units, weight = held.at(hits)
         # Only the best-covered hits, with room to spare, get exact scores.
@@ -127,7 +127,7 @@ def rank(view, searcher, scoring_query_: Query, hits: np.ndarray, end: int,
         candidates = hits
         scores = bm25f_scores(view, searcher, scoring_query_, candidates)
         order = _top(scores, candidates, end)
-    return list(zip(candidates[order].tolist(), scores[order].tolist()))
+    return candidates[order], scores[order]
 
 
 def _top(scores: np.ndarray, docs: np.ndarray, end: int) -> np.ndarray:

@@ -7,7 +7,7 @@ import pytest
 from whoosh.filedb.filestore import FileStorage
 
 from search.index import current_generation, update_index
-from search.query import Engine, SearchRequest
+from search.query import Engine, SearchRequest, passage_anchor
 from web.engine import NO_INDEX, OUTDATED_INDEX
 
 from conftest import SEEDS, client_over
@@ -22,8 +22,9 @@ def test_search_answer_has_the_documented_shape(client):
     assert set(answer) >= {"query", "total", "total_reports", "page", "limit", "took_ms", "hits", "facets"}
     hit = answer["hits"][0]
     assert set(hit) == {"doc_id", "title", "passage", "heading", "text", "snippet", "score", "province",
-                        "city", "county", "level", "topics", "year", "url"}
+                        "city", "county", "level", "topics", "year", "url", "permalink"}
     assert hit["url"] == f"/doc/{hit['doc_id']}#p{hit['passage']}"
+    assert hit["permalink"] == f"/p/{hit['doc_id']}/{passage_anchor(hit['text'])}"
     assert set(answer["facets"]) == {"province", "city", "topic", "year", "level"}
     # Every bucket has one shape, whatever facet it belongs to.
     assert {tuple(sorted(b)) for buckets in answer["facets"].values() for b in buckets} == {

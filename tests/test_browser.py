@@ -1,7 +1,9 @@
 """A real browser (Debian's chromium through Playwright) against `rcsearch serve`."""
 from __future__ import annotations
 
+import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -10,7 +12,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from pdfminer.high_level import extract_pages, extract_text
+from pdfminer.layout import LTChar, LTContainer
 from playwright.sync_api import expect, sync_playwright
+
+from search.readers.lines import fold_ideographs
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -179,3 +185,89 @@ def test_a_homophone_typo_is_corrected_and_the_exact_search_is_one_click_away(pa
     notice.locator("a").click()
     expect(page.locator(".corrected")).to_have_count(0)
     expect(page.locator("#q")).to_have_value("造血肝细胞")
+
+
+# -- taking results away: 复制链接 and print --------------------------------------------------
+
+def test_copy_link_puts_the_hits_permalink_on_the_clipboard(page, server):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+    page.goto(server + "/?q=魔豆妈妈")
+    hit = page.locator(".passage").first
+    permalink = hit.locator("a.permalink").get_attribute("href")
+    hit.locator("button.copy-link", has_text="复制链接").click()
+    expect(hit.locator(".copy-status")).to_have_text("已复制")
+    assert page.evaluate("navigator.clipboard.readText()") == server + permalink
+    page.goto(server + permalink)
+    expect(page.locator(".para:target")).to_contain_text("魔豆妈妈")
+
+
+def test_copy_link_falls_back_where_there_is_no_clipboard_api(page, server):
+    """Over plain http on the office network there is no navigator.clipboard."""
+    page.add_init_script("Object.defineProperty(Navigator.prototype, 'clipboard', {get: () => undefined})")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+    page.goto(server + "/?q=魔豆妈妈")
+    hit = page.locator(".passage").first
+    permalink = hit.locator("a.permalink").get_attribute("href")
+    hit.locator("button.copy-link").click()
+    status = hit.locator(".copy-status")
+    expect(status).to_have_text(re.compile("已复制|^$"))
+    if status.inner_text() == "已复制":  # execCommand copied it: the clipboard holds it
+        reader = page.context.new_page()
+        reader.goto(server + "/overview")
+        assert reader.evaluate("navigator.clipboard.readText()") == server + permalink
+    else:  # shown selected for Ctrl+C
+        expect(status.locator("input")).to_have_value(server + permalink)
+
+
+def pdf_text(page, name: str) -> tuple[str, list]:
+    """Print the page to PDF (its own @page size) and read it back: its text and its pages."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)  # it warns about every font Chromium embeds
+    path = ARTIFACTS / f"{name}-{page.viewport_name}.pdf"
+    page.pdf(path=str(path), prefer_css_page_size=True, print_background=True)
+    # Chromium's PDFs name some CJK glyphs by their Kangxi radicals (⼗ for 十): read as a reader types.
+    return fold_ideographs(extract_text(str(path))), list(extract_pages(str(path)))
+
+
+def is_a4(page) -> bool:
+    """210 × 297 mm, give or take the half point Chromium rounds to (Letter is 612 × 792 points)."""
+    width, height = page.bbox[2:]
+    return abs(width - 595.3) < 1 and abs(height - 841.9) < 1
+
+
+def test_a_document_prints_on_a4_without_the_site_around_it(page, server):
+    page.goto(server + "/doc/001_77d36a74d18f4973?q=魔豆妈妈#p15")
+    text, pages = pdf_text(page, "document-print")
+    flat = "".join(text.split())
+    assert "用爱心凝聚人道力量用行动弘扬红十字精神" in flat
+    assert "来源文件：001_77d36a74d18f4973（txt）" in flat and "河北省›石家庄市·2021年" in flat
+    for absent in ("跳到主要内容", "馆藏概览", "返回搜索", "下载原文件", "¶"):
+        assert absent not in flat, absent
+    assert flat.count("加强党组织建设,把政治建设摆在首位") == 1  # its heading, not the table of contents too
+    assert all(is_a4(p) for p in pages)
+    # The marked term prints bold (visible without colour), the text around it does not.
+    chars = [(fold_ideographs(char.get_text()), char.fontname.split("-")[-1]) for p in pages for char in _chars(p)]
+    found = [i for i in range(len(chars)) if "".join(text for text, _ in chars[i:i + 4]) == "魔豆妈妈"]
+    assert len(found) == 1
+    assert chars[found[0] - 1:found[0] + 5] == [("“", "Regular"), ("魔", "Bold"), ("豆", "Bold"), ("妈", "Bold"),
+                                                 ("妈", "Bold"), ("”", "Regular")]
+
+
+def test_a_result_list_prints_without_sidebar_search_box_or_buttons(page, server):
+    page.goto(server + "/?q=博爱送万家")
+    text, pages = pdf_text(page, "results-print")
+    flat = "".join(text.split())
+    assert "检索：博爱送万家" in flat and "共5条结果" in flat
+    assert "用爱心凝聚人道力量用行动弘扬红十字精神" in flat
+    for absent in ("地区", "筛选", "排序", "导出", "复制链接", "段落链接", "搜索关键词", "馆藏概览", "下一页"):
+        assert absent not in flat, absent
+    assert all(is_a4(p) for p in pages)
+
+
+def _chars(layout):
+    """Every character pdfminer found in a page, however deep in its layout."""
+    if isinstance(layout, LTChar):
+        yield layout
+    elif isinstance(layout, LTContainer):
+        for child in layout:
+            yield from _chars(child)

@@ -502,7 +502,8 @@ def test_document_ids_are_looked_up_in_the_index_only(hostile, doc_id):
     client.get("/api/documents/001_77d36a74d18f4973")  # the searcher is open before we watch
     _OPENED = []
     try:
-        responses = [client.get(f"/api/documents/{doc_id}"), client.get(f"/doc/{doc_id}")]
+        responses = [client.get(f"/api/documents/{doc_id}"), client.get(f"/doc/{doc_id}"),
+                     client.get(f"/p/{doc_id}/0123456789ab")]
         opened = list(_OPENED)
     finally:
         _OPENED = None
@@ -523,6 +524,8 @@ def test_document_ids_are_looked_up_in_the_index_only(hostile, doc_id):
     ("GET", "/api/search?q=红"), ("GET", "/api/search?limit=0"), ("GET", "/api/suggest?q=红"),
     ("GET", "/api/documents/hostile_md"), ("GET", "/api/documents/nope"), ("GET", "/openapi.json"),
     ("GET", "/healthz"), ("GET", "/static/app.js"), ("GET", "/static/style.css"), ("GET", "/nope"),
+    ("GET", "/api/export?format=csv&q=恶意"), ("GET", "/api/export?format=xlsx"), ("GET", "/p/hostile_md/nope"),
+    ("GET", "/static/copy.js"),
     ("POST", "/api/search"), ("HEAD", "/"), ("OPTIONS", "/api/search"),
 ])
 def test_security_headers_on_every_response(hostile, method, path):

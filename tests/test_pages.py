@@ -214,7 +214,8 @@ def symbols(tmp_path_factory):
 
 
 def paragraphs(html: str) -> list[str]:
-    return re.findall(r'<div class="para" id="p\d+">(.*?)</div>', html, re.DOTALL)
+    """Each paragraph's text as HTML (without its permalink)."""
+    return re.findall(r'<div class="para" id="p\d+">(.*?)(?:<a class="permalink"[^>]*>¶</a>)?</div>', html, re.DOTALL)
 
 
 SYMBOLS_ESCAPED = "红十字会收到 Johnson &amp; Johnson 捐赠，另有 a&lt;b 与 &quot;标题&quot; 字样。"

@@ -8,6 +8,7 @@ from flask import Flask, request
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from search.query import MAX_EXPORT_ROWS
 from web import api, pages
 from web.answers import Error
 from web.engine import init_app as init_engine, unavailable_reason
@@ -27,6 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(
         INDEX_DIR=os.environ.get("RCSEARCH_INDEX", str(Path("index").resolve())),
         JSON_AS_ASCII=False,
+        EXPORT_MAX_ROWS=MAX_EXPORT_ROWS,
     )
     if test_config:
         app.config.from_mapping(test_config)

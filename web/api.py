@@ -1,13 +1,14 @@
-"""JSON API: /api/search, /api/suggest, /api/documents/<id>, /openapi.json, /healthz."""
+"""JSON API: /api/search, /api/export, /api/suggest, /api/documents/<id>, /openapi.json, /healthz."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
+from search import export
 from search.index import OutdatedIndexError
 from search.query import QueryError, document, suggestions
 from search.serialize import to_json
 from web.answers import Error, Health, Suggestions
-from web.engine import get_engine, search_request, unavailable_reason
+from web.engine import export_format, get_engine, search_request, unavailable_reason
 from web.openapi import SPEC
 
 bp = Blueprint("api", __name__)
@@ -29,6 +30,27 @@ def bad_query(error):
 def api_search():
     """Search passages; the answer is what `rcsearch search --json` prints."""
     return answer(get_engine().search(search_request(request.args)))
+
+
+@bp.get("/api/export")
+def api_export():
+    """Every passage a search returns as CSV or JSON Lines, streamed, or its facet counts as CSV."""
+    fmt = export_format(request.args)
+    search = search_request(request.args)
+    if fmt == "facets-csv":
+        return _download(export.facets_csv(get_engine().facet_counts(search)), fmt, "rcsearch-facets.csv")
+    # Counted and ordered now (a 400 when over the cap); the rows are read as they are sent.
+    hits = get_engine().export(search, current_app.config["EXPORT_MAX_ROWS"]).hits
+    if fmt == "csv":
+        return _download(export.hits_csv(hits, request.url_root.rstrip("/")), fmt, "rcsearch.csv")
+    return _download(export.hits_jsonl(hits), fmt, "rcsearch.jsonl")
+
+
+def _download(lines, fmt: str, filename: str):
+    """A streamed attachment: lines are sent as they are written."""
+    response = current_app.response_class(lines, content_type=f"{export.FORMATS[fmt]}; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @bp.get("/api/suggest")

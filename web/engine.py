@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from flask import Flask, current_app
 
+from search.export import FORMATS
 from search.index import OutdatedIndexError
 from search.facets import FACETS, Filters
 from search.query import Engine, QueryError, SearchRequest
@@ -53,6 +54,14 @@ def _single(args, name: str, default: str) -> str:
     if len(values) > 1:
         raise QueryError(f"{name} 只能给一次 ({name} may be given only once)")
     return values[0] if values else default
+
+
+def export_format(args) -> str:
+    """The `format` an export asks for (search.export.FORMATS); QueryError when it names none."""
+    value = _single(args, "format", "")
+    if value not in FORMATS:
+        raise QueryError(f"format 只能是 {'、'.join(FORMATS)} (format must be one of: {', '.join(FORMATS)})")
+    return value
 
 
 def search_request(args) -> SearchRequest:

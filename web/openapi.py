@@ -9,8 +9,10 @@ import dataclasses
 import types
 import typing
 
+from search.export import FACET_COLUMNS, FORMATS, HIT_COLUMNS
 from search.facets import FACETS
-from search.query import MAX_LIMIT, MAX_QUERY_CHARS, MAX_RESULT_DEPTH, DocumentView, SearchResult
+from search.query import (MAX_EXPORT_ROWS, MAX_LIMIT, MAX_QUERY_CHARS, MAX_RESULT_DEPTH, DocumentView,
+                          SearchResult)
 from search.serialize import json_fields
 from web.answers import Error, Health, Suggestions
 
@@ -66,6 +68,21 @@ def _query(name: str, schema: dict, description: str) -> dict:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
+def _export_responses(components: dict, no_index: dict) -> dict:
+    text = {"schema": {"type": "string"}}
+    return {
+        "200": {"description": (
+            f"csv: UTF-8 with a byte order mark (Excel and WPS read it), a header row "
+            f"({', '.join(HIT_COLUMNS)}), then every hit in the search's order, 链接 an absolute "
+            f"permalink, cells that would start a formula (= + - @ tab CR) prefixed with an apostrophe. "
+            f"jsonl: one hit per line, the hit objects of /api/search (`Hit`). facets-csv: "
+            f"{', '.join(FACET_COLUMNS)}, a row per value of every facet. Streamed."),
+            "content": {media: text for media in dict.fromkeys(FORMATS.values())}},
+        "400": _json("Bad parameters, or more hits than the export limit (narrow the search)", Error, components),
+        "503": no_index,
+    }
+
+
 def build_spec() -> dict:
     """The whole OpenAPI document."""
     components: dict = {}
@@ -94,6 +111,18 @@ def build_spec() -> dict:
             "summary": "Search passages", "parameters": search_params,
             "responses": {"200": _json("One page of hits with facet counts", SearchResult, components),
                           "400": _json("Bad parameters", Error, components), "503": no_index}}},
+        "/api/export": {"get": {
+            "summary": "Export a search",
+            "description": ("Every passage the search returns (not one page; at most the server's export "
+                            f"limit, {MAX_EXPORT_ROWS} by default) as CSV or JSON Lines, or its facet counts as "
+                            "CSV (every value, also those /api/search leaves out)."),
+            "parameters": [
+                {**_query("format", {"type": "string", "enum": list(FORMATS)},
+                          "csv (the hits, for spreadsheets), jsonl (the hits, as JSON Lines) or facets-csv "
+                          "(the facet counts)"), "required": True},
+                *[param for param in search_params if param["name"] not in ("page", "limit")],
+            ],
+            "responses": _export_responses(components, no_index)}},
         "/api/suggest": {"get": {
             "summary": "Completions",
             "parameters": [_query("q", {"type": "string"}, "What has been typed so far")],

@@ -6,11 +6,12 @@ from html.parser import HTMLParser
 
 import markdown
 import nh3
-from flask import Blueprint, abort, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 from markupsafe import Markup
 
 from search.facets import FACETS
-from search.query import QueryError, document, highlighted, original_file, overview, parse_query
+from search.query import (DocumentView, QueryError, document, highlighted, original_file, overview, parse_query,
+                          passage_by_anchor)
 from web.engine import get_engine, search_request
 
 bp = Blueprint("pages", __name__)
@@ -23,6 +24,12 @@ SEARCH_ARGS = ("q", *(facet.name for facet in FACETS), "sort", "page", "limit", 
 def facet_definitions() -> dict:
     """Every template lays out the facets from their definitions."""
     return {"facets": FACETS}
+
+
+@bp.app_context_processor
+def export_links() -> dict:
+    """The search page offers its results for download, up to the export limit."""
+    return {"export_url": _export_url, "export_max_rows": current_app.config["EXPORT_MAX_ROWS"]}
 
 
 @bp.get("/")
@@ -70,6 +77,12 @@ def _search_url(add: dict | None = None, remove: dict | None = None, **replace) 
     return url_for("pages.search_page", **{k: v for k, v in state.items() if v})
 
 
+def _export_url(fmt: str) -> str:
+    """The current search (every page of it) exported as `fmt` (search.export.FORMATS)."""
+    state = {k: v for k, v in _search_state().items() if k not in ("page", "limit")}
+    return url_for("api.api_export", format=fmt, **state)
+
+
 def _chips() -> list[tuple[str, str, str]]:
     """(facet label, value, URL without it) for every selected filter value."""
     return [(facet.label, value, _search_url(remove={facet.name: [value]}))
@@ -83,6 +96,30 @@ def document_page(doc_id):
     view = document(get_engine(), doc_id)
     if view is None:
         abort(404)
+    return _document_page(view)
+
+
+# A passage's permalink (search.query.passage_permalink): its report's id, then its anchor.
+@bp.get("/p/<path:doc_id>/<anchor>", merge_slashes=False)
+def passage_page(doc_id, anchor):
+    """A permalink: the report at the passage with that text, wherever a reindex numbered it;
+    the report with a notice (404) when no passage has that text any more."""
+    view = document(get_engine(), doc_id)
+    if view is None:
+        abort(404)
+    passage = passage_by_anchor(view, anchor)
+    if passage is None:
+        return _document_page(view, notice=PASSAGE_GONE), 404
+    target = url_for("pages.document_page", doc_id=doc_id, **_search_state())
+    return redirect(f"{target}#p{passage['passage']}")
+
+
+PASSAGE_GONE = ("这个链接指向的段落已修改或已删除，无法定位到原段落；下面是这篇报告的当前全文。"
+                "(The passage this link points to has changed or is gone.)")
+
+
+def _document_page(view: DocumentView, notice: str | None = None) -> str:
+    """The document view of a report (with a notice above it, if any)."""
     q = request.args.get("q", "")
     try:
         needles = get_engine().highlight_terms(parse_query(q), relaxed=True)
@@ -90,14 +127,18 @@ def document_page(doc_id):
         needles = []
     lead = [p for p in view.passages if p["role"] == "lead"]
     sections = [{"heading": "", "anchor": None, "passages": []}]
+    named = set()  # a text repeated in the report: its permalink names the first one
     for p in view.passages:
         if p["role"] == "heading":
             sections.append({"heading": p["text"], "anchor": f"p{p['passage']}", "passages": []})
         elif p["role"] == "paragraph":
-            sections[-1]["passages"].append(
-                {"number": p["passage"], "html": _passage_html(p["text"], view.format, needles)})
+            sections[-1]["passages"].append({"number": p["passage"],
+                                             "anchor": p["anchor"] if p["anchor"] not in named else None,
+                                             "html": _passage_html(p["text"], view.format, needles)})
+            named.add(p["anchor"])
     lead_lines = [line for p in lead for line in p["text"].split("\n") if line != view.title]
     return render_template("document.html", args=request.args, doc=view, sections=sections, lead_lines=lead_lines,
+                           notice=notice,
                            lead_anchor=f"p{lead[0]['passage']}" if lead else None,
                            back=url_for("pages.search_page", **{k: v for k, v in _search_state().items()
                                                                if k != "limit"}) if q else None)

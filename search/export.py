@@ -1,0 +1,74 @@
+"""Results taken away: a search's hits as CSV (for Excel and WPS) or JSON Lines, its facet counts
+as CSV. Each is written a line at a time from an iterator of hits, so an export of any size
+streams (Engine.export reads the hits as they are consumed).
+
+The API (`/api/export`) and the CLI (`rcsearch search --format`) write the same bytes.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+from typing import Iterable, Iterator
+
+from search.facets import BY_NAME
+from search.query import Bucket, Hit
+from search.serialize import to_json
+
+# Excel and WPS read a CSV file as UTF-8 only when it starts with a byte order mark.
+BOM = "\ufeff"
+HIT_COLUMNS = ("报告", "标题", "段落号", "小标题", "省", "市", "县", "层级", "主题", "年份", "段落全文", "链接")
+FACET_COLUMNS = ("维度", "值", "上级", "段落数")
+TOPIC_SEPARATOR = "、"
+# OWASP, "CSV Injection": a cell starting with one of these is run as a formula by a spreadsheet.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMATS = {"csv": "text/csv", "jsonl": "application/x-ndjson", "facets-csv": "text/csv"}
+
+
+def spreadsheet_safe(cell):
+    """A cell a spreadsheet shows as text: a string that would start a formula gets a leading
+    apostrophe, as OWASP advises (defusedcsv does the same, but also rewrites `|` inside the
+    text, which would change a passage's words). Numbers stay numbers."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
+def csv_lines(rows: Iterable[tuple]) -> Iterator[str]:
+    """Rows as CSV, a line at a time (CRLF, as Excel writes them), the BOM first, every cell
+    spreadsheet-safe."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    yield BOM
+    for row in rows:
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def hit_row(hit: Hit, base_url: str) -> tuple:
+    """A hit's cells in HIT_COLUMNS order; its link is the permalink on the server at base_url."""
+    return (hit.doc_id, hit.title, hit.passage, hit.heading, hit.province or "", hit.city or "",
+            hit.county or "", hit.level, TOPIC_SEPARATOR.join(hit.topics), hit.year or "", hit.text,
+            base_url + hit.permalink)
+
+
+def hits_csv(hits: Iterable[Hit], base_url: str) -> Iterator[str]:
+    """Hits as CSV: a header row in Chinese (HIT_COLUMNS), then a row per hit in the order given."""
+    return csv_lines(itertools.chain([HIT_COLUMNS], (hit_row(hit, base_url) for hit in hits)))
+
+
+def hits_jsonl(hits: Iterable[Hit]) -> Iterator[str]:
+    """Hits as JSON Lines: each line the object /api/search answers for that hit."""
+    for hit in hits:
+        yield json.dumps(to_json(hit), ensure_ascii=False) + "\n"
+
+
+def facets_csv(buckets: dict[str, list[Bucket]]) -> Iterator[str]:
+    """Facet counts as CSV: a row per value (the facet's Chinese label, the value, the value it
+    nests under, its passages), facets in the order given, values in each facet's order."""
+    rows = ((BY_NAME[name].label, bucket.value, bucket.parent or "", bucket.count)
+            for name, facet_buckets in buckets.items() for bucket in facet_buckets)
+    return csv_lines(itertools.chain([FACET_COLUMNS], rows))
