@@ -38,6 +38,8 @@ CONTEXT_OF = {field: c for c in CONTEXTS for field in (c.words, c.grams)}
 
 # Cached doc sets and rankings per index version; a common word's set at 100k passages is ~0.3 MB.
 CACHE_BYTES = 48 * 2**20
+CACHE_BYTES_PER_DOC = 96
+RAREST_GRAMS = 2
 EMPTY = np.zeros(0, dtype=np.int32)
 
 
@@ -138,12 +140,25 @@ class Columns:
     passages: np.ndarray        # passage number per docnum
     sections: np.ndarray        # a code per section (the same on its passages and its record)
     values: dict[str, ValueColumn]
+    compact: "CompactText | None" = None  # prepared: each record's searched text, normalized, UTF-8
 
     @functools.cached_property
     def years(self) -> np.ndarray:
         """Each record's year as a number, 0 when unknown (the year column's values are text)."""
         year = self.values["year"]
         return np.array([int(name) if name else 0 for name in year.names], dtype=np.int32)[year.codes]
+
+
+@dataclass(frozen=True)
+class CompactText:
+    """Every record's compact text (analysis.compact, UTF-8) in one memory-mapped blob: what
+    confirms that a candidate really holds a string, without Whoosh's per-value column reader."""
+
+    blob: np.ndarray     # uint8
+    offsets: np.ndarray  # int64, one more than there are records
+
+    def __getitem__(self, docnum: int) -> bytes:
+        return self.blob[self.offsets[docnum]:self.offsets[docnum + 1]].tobytes()
 
 
 def _codes(values: list) -> tuple[np.ndarray, list]:
@@ -187,7 +202,7 @@ def prepared_folder(generation_dir: Path, generation: int) -> Path:
     return Path(generation_dir) / PREPARED.format(generation=generation)
 
 
-def save_columns(columns: Columns, folder: Path) -> None:
+def save_columns(columns: Columns, reader, folder: Path) -> None:
     """Write columns as .npy arrays and a JSON of value names, into `folder`, atomically (a
     temporary folder renamed): a reader sees all of it or none."""
     temp = folder.with_name(f".{folder.name}.tmp")
@@ -198,11 +213,23 @@ def save_columns(columns: Columns, folder: Path) -> None:
         arrays[f"value-{name}"] = column.matrix if column.matrix is not None else column.codes
     for name, array in arrays.items():
         np.save(temp / f"{name}.npy", array)
+    _save_compact(reader, temp)
     names = {"values": {name: column.names for name, column in columns.values.items()},
              "multi": [name for name, column in columns.values.items() if column.matrix is not None]}
     (temp / "names.json").write_text(json.dumps(names, ensure_ascii=False), encoding="utf-8")
     temp.chmod(0o755)
+    shutil.rmtree(folder, ignore_errors=True)  # the same version prepared again (a run that was killed)
     os.replace(temp, folder)
+
+
+def _save_compact(reader, folder: Path) -> None:
+    """The compact column of every record, as one blob and its offsets."""
+    offsets = [0]
+    with open(folder / "compact.bin", "wb") as blob:
+        for value in reader.column_reader("compact"):
+            blob.write(value)
+            offsets.append(offsets[-1] + len(value))
+    np.save(folder / "compact-offsets.npy", np.array(offsets, dtype=np.int64))
 
 
 def read_columns(folder: Path) -> Columns | None:
@@ -213,8 +240,11 @@ def read_columns(folder: Path) -> Columns | None:
         values = {name: ValueColumn(value_names, matrix=array(f"value-{name}")) if name in names["multi"]
                   else ValueColumn(value_names, codes=array(f"value-{name}"))
                   for name, value_names in names["values"].items()}
+        blob = folder / "compact.bin"
+        compact = CompactText(np.memmap(blob, dtype=np.uint8, mode="r") if blob.stat().st_size else np.zeros(0, np.uint8),
+                              array("compact-offsets"))
         return Columns(doc_ids=array("doc_ids"), passages=array("passages"), sections=array("sections"),
-                       values=values)
+                       values=values, compact=compact)
     except (OSError, ValueError, KeyError):
         return None
 
@@ -228,9 +258,22 @@ class IndexView:
         self.columns = columns if columns is not None and set(columns.values) == set(facets.COLUMNS) \
             else load_columns(searcher.reader())
         self._cache: OrderedDict = OrderedDict()
+        self._kept: dict = {}
         self._bytes = 0
+        # Room for the doc sets of a few dozen common words, however large the collection.
+        self._limit = max(CACHE_BYTES, CACHE_BYTES_PER_DOC * len(self.columns.passages))
         self._lock = threading.Lock()
         self.passages = self.term_docs(searcher, "kind", "passage")
+
+    def kept(self, key, compute):
+        """A value computed once for this index version and kept with it (its vocabulary, its
+        overview): never dropped for the doc sets that come and go in `cached`."""
+        with self._lock:
+            if key in self._kept:
+                return self._kept[key]
+        value = compute()
+        with self._lock:
+            return self._kept.setdefault(key, value)
 
     def cached(self, key, compute):
         """The value stored under key, computed once; least recently used values are
@@ -245,7 +288,7 @@ class IndexView:
             if key not in self._cache:
                 self._cache[key] = (value, size)
                 self._bytes += size
-            while self._bytes > CACHE_BYTES and len(self._cache) > 1:
+            while self._bytes > self._limit and len(self._cache) > 1:
                 self._bytes -= self._cache.popitem(last=False)[1][1]
         return value
 
@@ -288,7 +331,10 @@ class IndexView:
             return self._starting_with(searcher, grams_field, text)
         grams = analysis.query_grams(text)
         if grams:
-            candidates = intersect([self.term_docs(searcher, grams_field, g) for g in grams])
+            # The rarest two grams narrow the candidates enough: the text confirms them, and
+            # reading every gram's postings costs more than it saves (a common word's are long).
+            rarest = sorted(grams, key=lambda g: searcher.doc_frequency(grams_field, g))[:RAREST_GRAMS]
+            candidates = intersect([self.term_docs(searcher, grams_field, g) for g in rarest])
         else:  # no word character with a known follower (".a"): the passages holding the first
             first = next(c for c in text if analysis.is_word_char(c))
             candidates = self._starting_with(searcher, grams_field, first)
@@ -298,7 +344,13 @@ class IndexView:
             candidates = difference(candidates, found)
         if grams == [text] or not len(candidates):  # two word characters are their own gram
             return union([found, candidates])
-        return union([found, _containing(searcher, candidates, text)])
+        return union([found, self._containing(searcher, candidates, text)])
+
+    def _containing(self, searcher, candidates: np.ndarray, text: str) -> np.ndarray:
+        """The candidates (holding the rarest grams of `text`) where the string really occurs."""
+        needle = text.encode("utf-8")
+        compact = self.columns.compact or searcher.reader().column_reader("compact")
+        return np.array([docnum for docnum in candidates.tolist() if needle in compact[docnum]], dtype=np.int32)
 
     def _starting_with(self, searcher, grams_field: str, char: str) -> np.ndarray:
         # Every word character starts a gram (with analysis.END when no word character follows).
@@ -311,10 +363,3 @@ class IndexView:
             return EMPTY
         links = self.links(context)
         return intersect([np.flatnonzero(np.isin(links, links[records])).astype(np.int32), self.passages])
-
-
-def _containing(searcher, candidates: np.ndarray, text: str) -> np.ndarray:
-    """The candidates (holding every bigram of `text`) where the string really occurs."""
-    column = searcher.reader().column_reader("compact")
-    return np.array([docnum for docnum in candidates.tolist()
-                     if text.encode("utf-8") in column[docnum]], dtype=np.int32)

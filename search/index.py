@@ -545,7 +545,7 @@ def prepare_columns(generation: Path) -> None:
     remove those of the versions before it (a server still reading one keeps its mapping)."""
     with FileStorage(str(generation)).open_index().searcher() as searcher:
         folder = docsets.prepared_folder(generation, searcher.reader().generation())
-        docsets.save_columns(docsets.load_columns(searcher.reader()), folder)
+        docsets.save_columns(docsets.load_columns(searcher.reader()), searcher.reader(), folder)
     for stale in generation.glob("*columns-*"):
         if stale != folder:
             shutil.rmtree(stale, ignore_errors=True)

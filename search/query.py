@@ -393,7 +393,9 @@ class Engine:
         found far less often than what they sound like. Phrases, filters and names of
         places and topics are never respelled."""
         def count(text: str) -> int:
-            return len(self._clause_docs(searcher, view, (Alternative(text, False),)))
+            # A word the index holds in many passages needs no exact count (which reads its postings).
+            known = searcher.doc_frequency("text", text)
+            return known if known >= spelling.WELL_KNOWN else len(self._clause_docs(searcher, view, (Alternative(text, False),)))
 
         plain = [clause[0] for clause in parsed.clauses if len(clause) == 1 and not clause[0].exact]
         # Pinyin with spaces between its words (zaoxue ganxibao): read as one run first.
@@ -430,13 +432,16 @@ class Engine:
     @staticmethod
     def words(searcher, view: IndexView) -> spelling.Vocabulary:
         """The index's words with how many passages hold each (what respelling picks from and
-        completions offer), read once per index version."""
+        completions offer), read once per index version and kept with it."""
         def read() -> spelling.Vocabulary:
-            counts = {}
-            for term, info in searcher.reader().iter_field("text"):
-                counts[term.decode("utf-8") if isinstance(term, bytes) else term] = info.doc_frequency()
+            counts: dict[str, int] = {}
+            # Segment by segment: a multi-segment reader looks each term up in every segment.
+            for segment, _ in searcher.reader().leaf_readers():
+                for term, info in segment.iter_field("text"):
+                    word = term.decode("utf-8") if isinstance(term, bytes) else term
+                    counts[word] = counts.get(word, 0) + info.doc_frequency()
             return spelling.Vocabulary(counts)
-        return view.cached(("words",), read)
+        return view.kept("words", read)
 
     def export(self, request: SearchRequest, max_rows: int = MAX_EXPORT_ROWS) -> Export:
         """Every passage a search returns (its query, filters and sort; not its page), in the
@@ -908,7 +913,7 @@ NOT_IN_DOC_IDS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 def overview(engine: Engine) -> Overview:
     """Reports and passages per value of every facet, computed once per index version."""
     _, view = engine.view()
-    return view.cached("overview", lambda: _overview(view, _built_at(engine.index_dir)))
+    return view.kept("overview", lambda: _overview(view, _built_at(engine.index_dir)))
 
 
 def _built_at(index_dir: Path) -> float | None:

@@ -160,6 +160,10 @@ def bm25f_scores(view, searcher, query: Query, docs: np.ndarray) -> np.ndarray:
             by_record = np.zeros(int(links.max()) + 1)
             by_record[links[found.docs]] = found_scores
             scores += by_record[links[docs]]
+        elif len(docs) < len(found.docs):  # few candidates: look each up in the long list
+            at = np.searchsorted(found.docs, docs).clip(0, len(found.docs) - 1)
+            hit = found.docs[at] == docs
+            scores[hit] += found_scores[at[hit]]
         else:
             hit = docsets.members(found.docs, docs)
             scores[np.searchsorted(docs, found.docs[hit])] += found_scores[hit]
