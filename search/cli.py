@@ -14,7 +14,7 @@ import click
 from tqdm import tqdm
 
 from search import export
-from search.index import SourceError, Summary, current_generation, update_index
+from search.index import POOL_MB, SourceError, Summary, current_generation, update_index
 from search.facets import FACETS, Filters
 from search.query import MAX_EXPORT_ROWS, Engine, QueryError, SearchRequest
 from search.query import overview as collection_overview
@@ -84,7 +84,10 @@ def cli():
               metavar="N",
               help="Processes used to read and analyse files.")
 @click.option("--yes", "-y", is_flag=True, help="Remove more than half of the indexed reports without asking.")
-def index(sources, index_dir, rebuild, workers, yes):
+@click.option("--pool-mb", type=click.IntRange(16, 65536), default=POOL_MB, show_default=True, metavar="MB",
+              help="Postings each writer process sorts in memory before spilling to disk: the indexer "
+                   "needs about workers × (this + 250 MB).")
+def index(sources, index_dir, rebuild, workers, yes, pool_mb):
     """Index new, changed and removed report files (default source folder: seeds/).
 
     A run that would remove more than half of the indexed reports asks first on a
@@ -96,7 +99,7 @@ def index(sources, index_dir, rebuild, workers, yes):
     """
     directory = _index_dir(index_dir)
     try:
-        summary = update_index(_sources(sources), directory, rebuild=rebuild, workers=workers,
+        summary = update_index(_sources(sources), directory, rebuild=rebuild, workers=workers, pool_mb=pool_mb,
                                progress=_progress, confirm_removal=lambda s: yes or _confirm_removal(s),
                                on_wait=lambda: click.echo(
                                    f"waiting for another `rcsearch index` on {directory} to finish…", err=True))

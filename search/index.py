@@ -44,7 +44,8 @@ WHOOSH_INDEX_NAME = "MAIN"
 # What a killed Whoosh writer leaves in a generation: its temporary posting
 # pool and a half-written table of contents.
 WRITER_DEBRIS = re.compile(rf"^({WHOOSH_INDEX_NAME}\.tmp|_{WHOOSH_INDEX_NAME}_\d+\.toc\.[\d.]+)$")
-# Postings Whoosh sorts in memory before spilling sorted runs to disk (and pickling them).
+# Postings each writer process sorts in memory before spilling sorted runs to disk: the knob of
+# the indexer's memory (`rcsearch index --pool-mb`).
 POOL_MB = 256
 # Fewer changed files than this are written by one process: starting writer processes
 # (each loads jieba) would cost more than it saves.
@@ -448,7 +449,8 @@ def data_version() -> str:
 def update_index(sources: list[Path], index_dir: Path, rebuild: bool = False, workers: int = 1,
                  progress: Callable[[Iterable, int], Iterable] = lambda items, total: items,
                  on_wait: Callable[[], None] = lambda: None,
-                 confirm_removal: Callable[[Summary], bool] = lambda summary: False) -> Summary:
+                 confirm_removal: Callable[[Summary], bool] = lambda summary: False,
+                 pool_mb: int = POOL_MB) -> Summary:
     """Bring the index in line with the source files: new, changed and removed files only.
 
     A source that does not exist or cannot be read raises SourceError before anything is
@@ -464,7 +466,7 @@ def update_index(sources: list[Path], index_dir: Path, rebuild: bool = False, wo
     check_sources(sources)
     with IndexLock(index_dir, on_wait) as lock:
         recover(index_dir)
-        return _update_locked(sources, index_dir, rebuild, workers, progress, lock, confirm_removal)
+        return _update_locked(sources, index_dir, rebuild, workers, progress, lock, confirm_removal, pool_mb)
 
 
 def removes_too_much(summary: Summary) -> bool:
@@ -473,7 +475,7 @@ def removes_too_much(summary: Summary) -> bool:
 
 
 def _update_locked(sources: list[Path], index_dir: Path, rebuild: bool, workers: int, progress,
-                   lock: IndexLock, confirm_removal: Callable[[Summary], bool]) -> Summary:
+                   lock: IndexLock, confirm_removal: Callable[[Summary], bool], pool_mb: int) -> Summary:
     summary = Summary()
     files = source_files(sources, summary)
     previous = current_generation(index_dir)
@@ -505,7 +507,7 @@ def _update_locked(sources: list[Path], index_dir: Path, rebuild: bool, workers:
         generation = _new_generation(index_dir)
         ix = FileStorage(str(generation)).open_index()
     parallel = workers > 1 and len(todo) >= PARALLEL_MIN_FILES
-    writer = _writer(ix, workers if parallel else 1, lock.fd)
+    writer = _writer(ix, workers if parallel else 1, lock.fd, pool_mb)
     try:
         # With a parallel writer its processes do the expensive part (jieba, postings);
         # reading and enriching files stays here rather than competing for the same cores.
@@ -551,12 +553,12 @@ def prepare_columns(generation: Path) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
-def _writer(ix, workers: int, lock_fd: int | None):
+def _writer(ix, workers: int, lock_fd: int | None, pool_mb: int):
     """A Whoosh writer; with several workers, one whose processes analyse and write a
     segment each (kept as separate segments: merging them would be serial again)."""
     # Compound segment files are copied whole into memory by every reader (Whoosh's
     # BufferFile wraps them in BytesIO): a server would hold the index once per thread.
-    options = dict(limitmb=POOL_MB, compound=False, codec=whoosh_internals.Codec())
+    options = dict(limitmb=pool_mb, compound=False, codec=whoosh_internals.Codec())
     if workers > 1:
         init = functools.partial(_worker_init, os.getpid(), lock_fd)
         return whoosh_internals.ParallelWriter(ix, init=init, procs=workers, multisegment=True, **options)

@@ -31,9 +31,8 @@ def _scored(engine: Engine, q: str) -> dict[tuple[str, int], float]:
 @pytest.mark.parametrize("workers", [1, 2])
 def test_an_index_built_in_small_runs_answers_like_one_sorted_in_memory(engine, sources, tmp_path, monkeypatch,
                                                                         workers):
-    monkeypatch.setattr(index, "POOL_MB", 1)
     monkeypatch.setattr(index, "PARALLEL_MIN_FILES", 2)
-    summary = index.update_index([sources], tmp_path / "index", workers=workers)
+    summary = index.update_index([sources], tmp_path / "index", workers=workers, pool_mb=1)
     assert len(summary.added) == 5
     with Engine(tmp_path / "index") as small_runs:
         for q in QUERIES:
