@@ -159,12 +159,17 @@ def test_a_mistyped_source_is_a_usage_error_that_changes_nothing(runner, sources
     assert live_generation(index_dir) == generation and stats(runner, index_dir)["reports"] == 5
 
 
+def reindex_after_removing(runner, sources, index_dir, count: int):
+    """Index the five seeds, remove `count` of their files, index again: that run's result."""
+    index(runner, sources, index_dir)
+    for path in sorted(sources.glob("*.txt"))[:count]:
+        path.unlink()
+    return index(runner, sources, index_dir)
+
+
 def test_a_run_removing_more_than_half_is_refused_without_yes(runner, sources, tmp_path):
     index_dir = tmp_path / "index"
-    index(runner, sources, index_dir)
-    for path in sorted(sources.glob("*.txt"))[:3]:
-        path.unlink()
-    refused = index(runner, sources, index_dir)
+    refused = reindex_after_removing(runner, sources, index_dir, 3)
     assert refused.exit_code == 2
     assert "this run would remove 3 of 5 indexed reports" in refused.output
     assert "000_ce03444764b2e6d0" in refused.output
@@ -176,11 +181,7 @@ def test_a_run_removing_more_than_half_is_refused_without_yes(runner, sources, t
 
 
 def test_removing_half_or_less_needs_no_confirmation(runner, sources, tmp_path):
-    index_dir = tmp_path / "index"
-    index(runner, sources, index_dir)
-    for path in sorted(sources.glob("*.txt"))[:2]:
-        path.unlink()
-    result = index(runner, sources, index_dir)
+    result = reindex_after_removing(runner, sources, tmp_path / "index", 2)
     assert result.exit_code == 0, result.output
     assert "2 removed" in result.output
 
