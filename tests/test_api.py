@@ -72,6 +72,16 @@ def test_healthz_and_openapi(client):
     assert "/api/search" in spec["paths"]
 
 
+def test_a_corrected_answer_matches_its_openapi_schema(client):
+    import jsonschema_rs  # schemathesis's validator
+
+    spec = client.get("/openapi.json").get_json()
+    answer = client.get("/api/search", query_string={"q": "造血肝细胞"}).get_json()
+    assert answer["corrected"] == [{"from": "造血肝细胞", "to": "造血干细胞"}]
+    schema = spec["paths"]["/api/search"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    jsonschema_rs.validate(schema | {"components": spec["components"]}, answer)
+
+
 def test_document_api_and_path_traversal(client):
     doc = client.get("/api/documents/001_77d36a74d18f4973").get_json()
     assert doc["title"] == "用爱心凝聚人道力量 用行动弘扬红十字精神"

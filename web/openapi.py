@@ -56,6 +56,8 @@ def _object_schema(cls, components: dict) -> dict:
 
 
 def _not_none(tp):
+    if typing.get_origin(tp) not in (types.UnionType, typing.Union):
+        return tp  # list[X] has arguments too, and is no union to take None out of
     options = [arg for arg in typing.get_args(tp) if arg is not types.NoneType]
     return typing.Union[tuple(options)] if options else tp
 
