@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from search import export
+from search import export, memory
 from search.index import POOL_MB, SourceError, Summary, current_generation, update_index
 from search.facets import FACETS, Filters
 from search.query import MAX_EXPORT_ROWS, Engine, QueryError, SearchRequest
@@ -212,6 +212,7 @@ def serve(host, port, index_dir, threads):
     from web import create_app
     from web.engine import get_engine
 
+    memory.return_freed_memory()
     directory = _index_dir(index_dir)
     if current_generation(directory) is None:
         click.echo(f"no index in {directory}: building it from {_sources(())[0]} first")

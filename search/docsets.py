@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import functools
 import json
-import mmap
 import os
 import shutil
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from search import analysis, facets, postings
+from search import analysis, facets, postings, whoosh_internals
 
 
 @dataclass(frozen=True)
@@ -160,21 +160,39 @@ class Columns:
         return np.array([int(name) if name else 0 for name in year.names], dtype=np.int32)[year.codes]
 
 
-@dataclass(frozen=True)
 class CompactText:
-    """Every record's compact text (analysis.compact, UTF-8) in one memory-mapped blob: what
-    confirms that a candidate really holds a string, without Whoosh's per-value column reader."""
+    """Every record's compact text (analysis.compact, UTF-8) in one file: what confirms that a
+    candidate really holds a string, without Whoosh's per-value column reader.
 
-    blob: mmap.mmap | bytes
-    offsets: np.ndarray  # int64, one more than there are records
+    Read with positional reads into a small buffer, not memory-mapped: a common term's
+    candidates touch most of the file (350 MB at 10^6 passages), and mapped pages count in
+    the server's resident memory while read ones stay in the page cache only."""
+
+    READ_SPAN = 256 * 1024  # bytes per read: the candidates within this span come in one read
+
+    def __init__(self, path: Path, offsets: np.ndarray):
+        self.offsets = offsets  # int64, one more than there are records
+        self._fd = os.open(path, os.O_RDONLY)
+        # A raw descriptor, closed with the view: it keeps a replaced index version readable.
+        weakref.finalize(self, os.close, self._fd)
 
     def holding(self, candidates: np.ndarray, needle: bytes) -> np.ndarray:
-        """The candidates whose text holds `needle` (offsets looked up at once, slices of the
-        mapped file compared one by one)."""
-        starts, ends = self.offsets[candidates].tolist(), self.offsets[candidates + 1].tolist()
-        blob = self.blob
-        return np.array([d for d, a, b in zip(candidates.tolist(), starts, ends) if needle in blob[a:b]],
-                        dtype=np.int32)
+        """The candidates whose text holds `needle` (sorted docnums in, sorted docnums out)."""
+        if not len(candidates):
+            return EMPTY
+        starts, ends = self.offsets[candidates], self.offsets[candidates + 1]
+        # For each candidate, the last candidate whose text ends within one read span of it.
+        reach = (np.searchsorted(ends, starts + self.READ_SPAN, side="right") - 1).tolist()
+        starts, ends = starts.tolist(), ends.tolist()
+        found, buffer, base, limit = [], b"", 0, 0
+        for i, docnum in enumerate(candidates.tolist()):
+            a, b = starts[i], ends[i]
+            if b > limit:
+                base, limit = a, ends[max(i, reach[i])]
+                buffer = os.pread(self._fd, limit - base, base)
+            if buffer.find(needle, a - base, b - base) >= 0:
+                found.append(docnum)
+        return np.array(found, dtype=np.int32)
 
 
 def _codes(values: list) -> tuple[np.ndarray, list]:
@@ -256,9 +274,7 @@ def read_columns(folder: Path) -> Columns | None:
         values = {name: ValueColumn(value_names, matrix=array(f"value-{name}")) if name in names["multi"]
                   else ValueColumn(value_names, codes=array(f"value-{name}"))
                   for name, value_names in names["values"].items()}
-        with open(folder / "compact.bin", "rb") as file:
-            blob = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) if os.fstat(file.fileno()).st_size else b""
-        compact = CompactText(blob, array("compact-offsets"))
+        compact = CompactText(folder / "compact.bin", array("compact-offsets"))
         return Columns(doc_ids=array("doc_ids"), passages=array("passages"), sections=array("sections"),
                        values=values, compact=compact)
     except (OSError, ValueError, KeyError):
@@ -279,7 +295,21 @@ class IndexView:
         # Room for the doc sets of a few dozen common words, however large the collection.
         self._limit = max(CACHE_BYTES, CACHE_BYTES_PER_DOC * len(self.columns.passages))
         self._lock = threading.Lock()
+        self._stored: whoosh_internals.SharedStoredFields | None = None
         self.passages = self.term_docs(searcher, "kind", "passage")
+
+    def stored_fields(self, searcher, docnum: int) -> dict:
+        """A document's stored fields, read through readers this version's threads share."""
+        with self._lock:
+            if self._stored is None:
+                self._stored = whoosh_internals.SharedStoredFields(searcher.reader())
+        return self._stored(docnum)
+
+    def close(self) -> None:
+        """Close the files this view opened (searchers are their threads' to close)."""
+        with self._lock:
+            if self._stored is not None:
+                self._stored.close()
 
     def kept(self, key, compute):
         """A value computed once for this index version and kept with it (its vocabulary, its

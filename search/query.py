@@ -316,9 +316,11 @@ class Engine:
         """Close the searchers this engine opened (their files stay open until then)."""
         with self._views_lock:
             searchers, self._open = self._open, set()
-            self._views = {}
+            views, self._views = self._views, {}
         for searcher in searchers:
             searcher.close()
+        for view in views.values():
+            view.close()
 
     def __enter__(self) -> "Engine":
         return self
@@ -378,7 +380,7 @@ class Engine:
         return SearchResult(
             query=request.q, total=len(hits), total_reports=int(np.count_nonzero(np.bincount(view.columns.doc_ids[hits]))),
             page=request.page, limit=request.limit, took_ms=0.0,
-            hits=[self._hit(searcher, d, s, parsed, matching.relaxed) for d, s in zip(docnums, scores)],
+            hits=[self._hit(searcher, view, d, s, parsed, matching.relaxed) for d, s in zip(docnums, scores)],
             facets={name: shown for name, (shown, _) in buckets.items()},
             facets_more={name: more for name, (_, more) in buckets.items() if more}, relaxed=matching.relaxed, filters=filters,
             did_you_mean=respelled.suggestion or (
@@ -462,7 +464,7 @@ class Engine:
         for start in range(0, len(ordered.docs), EXPORT_CHUNK):
             chunk = zip(ordered.docs[start:start + EXPORT_CHUNK].tolist(),
                         ordered.scores[start:start + EXPORT_CHUNK].tolist())
-            yield from (self._hit(selection.searcher, docnum, score, selection.parsed, selection.matching.relaxed)
+            yield from (self._hit(selection.searcher, selection.view, docnum, score, selection.parsed, selection.matching.relaxed)
                         for docnum, score in chunk)
 
     def facet_counts(self, request: SearchRequest) -> dict[str, list[Bucket]]:
@@ -649,8 +651,8 @@ class Engine:
         docs = hits[np.lexsort(keys)][:depth]
         return _Ordered(docs, np.zeros(len(docs)))
 
-    def _hit(self, searcher, docnum: int, score: float, parsed: ParsedQuery, relaxed: bool) -> Hit:
-        fields = searcher.stored_fields(docnum)
+    def _hit(self, searcher, view: IndexView, docnum: int, score: float, parsed: ParsedQuery, relaxed: bool) -> Hit:
+        fields = view.stored_fields(searcher, docnum)
         topics = [t for t in fields.get("topics", "").split(",") if t]
         return Hit(
             doc_id=fields["doc_id"], title=fields.get("title", ""), passage=fields["passage"],

@@ -3,7 +3,7 @@
 Written for whoosh-reloaded 2.7.x (pinned `>=2.7.5,<2.8` in pyproject.toml): the W3 codec's
 block layout and length columns, the Frequency format's encoding of indexed terms, the
 writer's posting pool, the multiprocessing writer's task class, FileIndex's generation
-look-up and TOC clean-up, and the highlighter's text escaping. An upgrade of Whoosh should only ever touch this module. The tests that guard it
+look-up and TOC clean-up, the stored-fields column, and the highlighter's text escaping. An upgrade of Whoosh should only ever touch this module. The tests that guard it
 compare what is built here with Whoosh's own answers:
 
 - tests/test_ranking.py: posting arrays and field lengths read here equal Whoosh's matchers
@@ -17,6 +17,8 @@ compare what is built here with Whoosh's own answers:
   and LiveIndex do not cope with; readers follow a swapped generation;
 - tests/test_search.py, tests/test_hostile.py: snippets escape exactly what MarkFormatter
   does not mark;
+- tests/test_search.py: hits read through SharedStoredFields carry the stored fields
+  Whoosh's `stored_fields` gives, from many threads at once;
 - tests/test_cli.py: an index whose table of contents names classes this version lacks is
   reported as outdated (ForeignIndexError), never a traceback.
 """
@@ -27,6 +29,8 @@ import errno
 import html
 import marshal
 import pickle
+import threading
+import weakref
 import zlib
 from array import array
 from collections import Counter
@@ -36,7 +40,7 @@ from typing import Callable
 import numpy as np
 from whoosh import highlight
 from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3LeafMatcher, W3PostingsWriter, _lenfield
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, STORED_COLUMN, W3Codec, W3LeafMatcher, W3PostingsWriter, _lenfield
 from whoosh.fields import TEXT
 from whoosh.filedb.filestore import FileStorage
 from whoosh.formats import Frequency
@@ -346,3 +350,38 @@ def segment_lengths(segment, field: str) -> np.ndarray:
         stored = np.frombuffer(column._dbfile.get(column._basepos, column._count), dtype=np.uint8)
         codes[:len(stored)] = stored
     return codes
+
+
+class SharedStoredFields:
+    """The stored fields of one index version, read through one set of column readers that
+    every thread shares (under a lock: Whoosh's files seek, then read).
+
+    Each Whoosh searcher loads every segment's stored-column offsets on first use (about 25 MB
+    per searcher at 10^6 passages), and the server keeps a searcher per thread; sharing them
+    keeps that once per index version. Segment files never change, so new file handles on
+    the same segments read exactly what the searcher they came from reads."""
+
+    def __init__(self, reader):
+        self._starts, self._columns, files = [], [], []
+        for segment, start in reader.leaf_readers():
+            if not segment._perdoc.has_column("_stored"):
+                continue
+            colfile, base, length = segment._perdoc._get_column_file("_stored")
+            files.append(colfile)
+            self._starts.append(start)
+            self._columns.append(STORED_COLUMN.reader(colfile, base, length, segment.doc_count_all()))
+        self._lock = threading.Lock()
+        self.close = weakref.finalize(self, _close_files, files)
+
+    def __call__(self, docnum: int) -> dict:
+        """The stored fields of one document, as `searcher.stored_fields` gives them."""
+        segment = bisect.bisect_right(self._starts, docnum) - 1
+        if segment < 0:
+            return {}
+        with self._lock:
+            return self._columns[segment][docnum - self._starts[segment]] or {}
+
+
+def _close_files(files) -> None:
+    for file in files:
+        file.close()

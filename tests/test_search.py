@@ -234,3 +234,29 @@ def test_last_character_of_a_passage_is_found(tmp_path):
     with Engine(tmp_path / "index") as engine:
         hits = engine.search(SearchRequest(q="鹬")).hits
     assert [(h.doc_id, h.snippet) for h in hits] == [("bird", "红十字会志愿者在湿地救助了一只<mark>鹬</mark>")]
+
+
+@pytest.mark.parametrize("span", [1, 300, 1 << 20])
+def test_substring_confirmation_reads_in_any_span_alike(engine, monkeypatch, span):
+    """Candidates are confirmed a read at a time: spans shorter than a passage, of a few
+    passages and of the whole file find the same passages, for dense and sparse candidates."""
+    from search.docsets import CompactText
+
+    monkeypatch.setattr(CompactText, "READ_SPAN", span)
+    searcher, view = engine.view()
+    needle = analysis.compact("红十字会")
+    for candidates in (view.passages, view.passages[::7]):
+        expected = [d for d in candidates.tolist() if needle in analysis.compact(searcher.stored_fields(d)["text"])]
+        assert view.columns.compact.holding(candidates, needle.encode()).tolist() == expected
+        assert len(expected) > 3
+
+
+def test_threads_share_stored_fields_and_read_what_whoosh_reads(engine):
+    from concurrent.futures import ThreadPoolExecutor
+
+    searcher, view = engine.view()
+    docnums = view.passages.tolist() * 3
+    with ThreadPoolExecutor(8) as pool:
+        read = list(pool.map(lambda d: view.stored_fields(searcher, d), docnums))
+    assert read == [searcher.stored_fields(d) for d in docnums]
+    assert {"doc_id", "text", "passage"} <= set(read[0])
