@@ -439,6 +439,60 @@ def spread(ms: list[float]) -> str:
     return f"{percentile(ms, 0.5):.1f} / {percentile(ms, 0.95):.1f} / {max(ms):.1f}"
 
 
+def p95(fig: dict) -> float:
+    return percentile(latencies(fig, "serve"), 0.95)
+
+
+def fts5_ratio(fig: dict) -> float:
+    return p95(fig) / percentile(latencies(fig, "fts5"), 0.95)
+
+
+# Per goal: whether a size misses it where it applies (None: the goal does not apply there).
+MISSES = {
+    "p95": lambda f: p95(f) > (100 if tier(f) == "1M" else 50) if tier(f) else None,
+    "fts5": lambda f: fts5_ratio(f) > 1 if tier(f) == "100k" else None,
+    "p50": lambda f: percentile(latencies(f, "serve"), 0.5) > 15 if tier(f) == "100k" else None,
+    "plain": lambda f: f["index2"]["mbps"] < 1.5 * f["plain"]["mbps"] if tier(f) and f.get("plain") else None,
+    "rss": lambda f: f["serve"]["peak_rss_mb"] > (500 if tier(f) == "1M" else 300),
+    "first": lambda f: f["serve"]["first_answer_s"] > 3,
+    "suggest": lambda f: percentile(f["serve"]["suggest"], 0.95) > 20 if tier(f) == "100k" else None,
+    "incremental": lambda f: f["incremental"]["wall"] > 0.05 * f["index2"]["wall"] if tier(f) else None,
+}
+
+# Why a goal is missed, from profiles of the engine at the size that misses it.
+WHY = {
+    "p95": "a query's first answer at 10^6 passages costs 100–300 ms for relaxed questions, very common "
+           "words and common words under filters: the posting lists of their bigrams (a common bigram is "
+           "in 30–60% of the passages) are decoded from Whoosh's compressed blocks (zlib and pickle per "
+           "block: 75 of the 160 ms of a cold 红十字会), intersected, and confirmed against the compact "
+           "text. Repeated queries answer in 10–15 ms from the cache, but the mix cycles through 39 "
+           "queries, more than the cache holds at this size, and a fifth of the samples are first rounds "
+           "anyway. What would close it: posting arrays of the commonest grams written at index time, "
+           "uncompressed and read without decoding, and top-k early termination for relaxed questions.",
+    "plain": "rcsearch indexes more than the plain index does: jieba words and bigrams for exact "
+             "substring search, title and heading fields, regions, topics and level, the compact text "
+             "and the prepared columns. In one process it does about 1.6× the plain indexer's work per "
+             "MB, and two workers bring it to about 1.1× the plain speed. jieba is about a fifth of the "
+             "time and Whoosh's posting writer (Python, a call per posting) about half; closing the gap "
+             "needs postings written as arrays, outside that per-posting path.",
+    "rss": "what stays resident is the dictionaries (jieba, pypinyin, the gazetteer: about 160 MB before "
+           "any index is opened), the prepared columns' pages as they are touched, and the doc-set cache "
+           "(96 bytes per passage).",
+    "incremental": "a reindex pays a fixed cost (start-up, dictionaries, reading every file's stamp) "
+                   "that a small collection's full build hardly exceeds.",
+}
+
+
+def shortfalls(results: list[Result]) -> list[str]:
+    """The goals some size misses where they apply, with the figures' sizes and why."""
+    lines = []
+    for key, misses in MISSES.items():
+        sizes = [r.label for r in results if misses(r.figures)]
+        if sizes:
+            lines.append(f"- {GOALS[key]}: missed at {', '.join(sizes)}. Why: {WHY.get(key, 'not analysed yet.')}")
+    return ["## Where it falls short, and why", ""] + (lines or ["Every goal is met where it applies."]) + [""]
+
+
 def render(results: list[Result], info: dict, rounds: int, command: str) -> str:
     cols = [r.label for r in results]
     rows: list[tuple[str, list[str], str]] = []   # label, values, goal
@@ -451,12 +505,6 @@ def render(results: list[Result], info: dict, rounds: int, command: str) -> str:
 
     def plain_size(f):
         return f"{f['plain_size'] / 1e6:.1f} MB" if f.get("plain") else "not measured"
-
-    def p95(f):
-        return percentile(latencies(f, "serve"), 0.95)
-
-    def fts5_ratio(f):
-        return p95(f) / percentile(latencies(f, "fts5"), 0.95)
 
     row("engine code (git HEAD, search/ web/ modified?) at index builds · at serve",
         lambda f: f"{f.get('code_index', '?')} · {f.get('code_serve', '?')}")
@@ -482,7 +530,7 @@ def render(results: list[Result], info: dict, rounds: int, command: str) -> str:
     for w, goal in ((1, 1.0), (2, 1.5)):
         row(f"rcsearch {w} worker{'s' if w > 1 else ''} vs plain, MB/s",
             plain(lambda f, w=w, goal=goal: f"{f[f'index{w}']['mbps'] / f['plain']['mbps']:.2f}× "
-                                            f"{mark(f[f'index{w}']['mbps'] >= goal * f['plain']['mbps'])}"),
+                                            f"{mark(f[f'index{w}']['mbps'] >= goal * f['plain']['mbps'], bool(tier(f)))}"),
             f"≥ {goal:.1f}×")
     row("index size on disk (plain index)",
         lambda f: f"{f['index_size'] / 1e6:.1f} MB ({plain_size(f)})")
@@ -514,7 +562,7 @@ def render(results: list[Result], info: dict, rounds: int, command: str) -> str:
     row("no-op reindex (nothing changed)", lambda f: f"{f['noop']['wall']:.2f} s")
     row("reindex after changing 1% of files",
         lambda f: f"{f['incremental']['wall']:.1f} s = {100 * f['incremental']['wall'] / f['index2']['wall']:.1f}% "
-                  f"of full build {mark(f['incremental']['wall'] <= 0.05 * f['index2']['wall'])}",
+                  f"of full build {mark(f['incremental']['wall'] <= 0.05 * f['index2']['wall'], bool(tier(f)))}",
         "≤ 5% of full build (2 workers)")
     row("load average (1 min) during the run", lambda f: f"{f['load'][0]:.2f}–{f['load'][1]:.2f}")
 
@@ -545,6 +593,7 @@ def render(results: list[Result], info: dict, rounds: int, command: str) -> str:
               for r in results]
     out += ["", "Answer checks (first round): " + "; ".join(checks), ""]
 
+    out += shortfalls(results)
     out += ["## Goals", ""] + [f"- {g}" for g in GOALS.values()]
     out += ["", "## Notes", "",
             "- Collections: `python -m tests.benchmarks.generate` recombines the paragraphs and headings of "
