@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import functools
 import json
+import mmap
 import os
 import shutil
 import threading
-import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,38 +161,40 @@ class Columns:
 
 
 class CompactText:
-    """Every record's compact text (analysis.compact, UTF-8) in one file: what confirms that a
-    candidate really holds a string, without Whoosh's per-value column reader.
+    """Every record's compact text (analysis.compact, UTF-8) in one memory-mapped file: what
+    confirms that a candidate really holds a string, without Whoosh's per-value column reader.
 
-    Read with positional reads into a small buffer, not memory-mapped: a common term's
-    candidates touch most of the file (350 MB at 10^6 passages), and mapped pages count in
-    the server's resident memory while read ones stay in the page cache only."""
+    A common term's candidates touch most of the file (350 MB at 10^6 passages), and mapped
+    pages count in the server's resident memory: a window of it at a time is read, then
+    handed back (the page cache keeps it; reading it again costs a page fault, not a read)."""
 
-    READ_SPAN = 256 * 1024  # bytes per read: the candidates within this span come in one read
+    WINDOW = 8 << 20  # bytes of the file resident at a time, per search that reads it
 
     def __init__(self, path: Path, offsets: np.ndarray):
         self.offsets = offsets  # int64, one more than there are records
-        self._fd = os.open(path, os.O_RDONLY)
-        # A raw descriptor, closed with the view: it keeps a replaced index version readable.
-        weakref.finalize(self, os.close, self._fd)
+        with open(path, "rb") as file:
+            self._size = os.fstat(file.fileno()).st_size
+            self._map = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) if self._size else None
 
     def holding(self, candidates: np.ndarray, needle: bytes) -> np.ndarray:
         """The candidates whose text holds `needle` (sorted docnums in, sorted docnums out)."""
-        if not len(candidates):
+        if not len(candidates) or self._map is None:
             return EMPTY
-        starts, ends = self.offsets[candidates], self.offsets[candidates + 1]
-        # For each candidate, the last candidate whose text ends within one read span of it.
-        reach = (np.searchsorted(ends, starts + self.READ_SPAN, side="right") - 1).tolist()
-        starts, ends = starts.tolist(), ends.tolist()
-        found, buffer, base, limit = [], b"", 0, 0
-        for i, docnum in enumerate(candidates.tolist()):
-            a, b = starts[i], ends[i]
-            if b > limit:
-                base, limit = a, ends[max(i, reach[i])]
-                buffer = os.pread(self._fd, limit - base, base)
-            if buffer.find(needle, a - base, b - base) >= 0:
+        starts, ends = self.offsets[candidates].tolist(), self.offsets[candidates + 1].tolist()
+        blob, found, low, high = self._map, [], 0, 0
+        for docnum, a, b in zip(candidates.tolist(), starts, ends):
+            if b > high:
+                self._release(low, high)
+                low = a - a % mmap.PAGESIZE
+                high = max(b, low + self.WINDOW)
+            if blob.find(needle, a, b) >= 0:
                 found.append(docnum)
+        self._release(low, high)
         return np.array(found, dtype=np.int32)
+
+    def _release(self, low: int, high: int) -> None:
+        if high > low:
+            self._map.madvise(mmap.MADV_DONTNEED, low, min(high, self._size) - low)
 
 
 def _codes(values: list) -> tuple[np.ndarray, list]:
@@ -410,4 +412,7 @@ class IndexView:
         if not len(records):
             return EMPTY
         links = self.links(context)
-        return intersect([np.flatnonzero(np.isin(links, links[records])).astype(np.int32), self.passages])
+        # A mark per record code, looked up per docnum: linear, where isin sorts both sides.
+        marks = np.zeros(int(links.max()) + 1, dtype=bool)
+        marks[links[records]] = True
+        return intersect([np.flatnonzero(marks[links]).astype(np.int32), self.passages])

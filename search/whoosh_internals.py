@@ -3,12 +3,13 @@
 Written for whoosh-reloaded 2.7.x (pinned `>=2.7.5,<2.8` in pyproject.toml): the W3 codec's
 block layout and length columns, the Frequency format's encoding of indexed terms, the
 writer's posting pool, the multiprocessing writer's task class, FileIndex's generation
-look-up and TOC clean-up, the stored-fields column, and the highlighter's text escaping. An upgrade of Whoosh should only ever touch this module. The tests that guard it
-compare what is built here with Whoosh's own answers:
+look-up and TOC clean-up, the stored-fields column, and the highlighter's text escaping.
+An upgrade of Whoosh should only ever touch this module. The tests that guard it compare
+what is built here with Whoosh's own answers:
 
 - tests/test_ranking.py: posting arrays and field lengths read here equal Whoosh's matchers
-  and `doc_field_length` (segment_postings, segment_lengths), and every score equals a
-  one-at-a-time recomputation from Whoosh's postings;
+  and `doc_field_length` (segment_postings, segment_lengths), across blocks written raw or
+  compressed, and every score equals a one-at-a-time recomputation from Whoosh's postings;
 - tests/test_analysis.py: SegmentedText indexes the terms and weights of Whoosh's own
   token-by-token path;
 - tests/test_indexing.py: an index built through ChunkedPool runs (tiny memory, parallel
@@ -55,15 +56,18 @@ READ_RETRIES = 5
 
 class Codec(W3Codec):
     """Whoosh's codec, with postings laid out for reading whole lists into arrays
-    (search/postings.py) rather than skipping through them: bigger blocks, no per-block
-    length bounds (they serve only Whoosh's block-max skipping and cost a field-length
-    lookup per posting at commit), and a block's ids and weights pickled as the bytes of
-    an array rather than as tuples of Python numbers (unpickling a 512-posting tuple made
-    1,000 objects per block: most of the time of reading a common word's postings)."""
+    (search/postings.py) rather than skipping through them: blocks of 4,096 postings, not
+    compressed (a common gram's list at 10^6 passages spans hundreds of blocks, and
+    decompressing and unpickling each was half of a cold query's time; the index is about
+    1.5 times larger), no per-block length bounds (they serve only Whoosh's block-max
+    skipping and cost a field-length lookup per posting at commit), and a block's ids and
+    weights pickled as the bytes of an array rather than as tuples of Python numbers
+    (unpickling a tuple made two objects per posting). Blocks written compressed by an
+    earlier version are still read."""
 
     length_stats = False
 
-    def __init__(self, blocklimit: int = 512, compression: int = 3, inlinelimit: int = 1):
+    def __init__(self, blocklimit: int = 4096, compression: int = 0, inlinelimit: int = 1):
         super().__init__(blocklimit, compression, inlinelimit)
 
     def postings_writer(self, dbfile, byteids=False):

@@ -138,3 +138,28 @@ def test_an_index_built_by_an_older_rcsearch_is_rebuilt(runner, app, tmp_path):
     assert "5 added" in result.output
     found = runner.invoke(cli, ["search", "博爱送万家", "--json", "--index", str(index_dir)])
     assert json.loads(found.output)["total"] >= 1
+
+
+@pytest.mark.parametrize("compression", [0, 3])
+def test_postings_read_across_blocks_raw_or_compressed(tmp_path, compression):
+    """Postings span many blocks, written raw (this version) or zlib-compressed (indexes
+    built before it): the arrays hold what Whoosh's matchers yield either way."""
+    from whoosh.fields import TEXT, Schema
+
+    from search.whoosh_internals import Codec
+
+    ix = whoosh_index.create_in(str(tmp_path), Schema(body=TEXT))
+    writer = ix.writer(codec=Codec(blocklimit=8, compression=compression))
+    for n in range(100):
+        writer.add_document(body=" ".join(["alpha"] * (1 + n % 5) + ["beta"] * (n % 3 == 0)))
+    writer.commit()
+    with ix.searcher() as searcher:
+        for text in ("alpha", "beta"):
+            matcher = searcher.postings("body", text)
+            expected = []
+            while matcher.is_active():
+                expected.append((matcher.id(), matcher.weight()))
+                matcher.next()
+            found = postings.read_postings(searcher.reader(), "body", text)
+            assert list(zip(found.docs.tolist(), found.weights.tolist())) == expected
+            assert len(expected) > 8 * 4

@@ -236,13 +236,13 @@ def test_last_character_of_a_passage_is_found(tmp_path):
     assert [(h.doc_id, h.snippet) for h in hits] == [("bird", "红十字会志愿者在湿地救助了一只<mark>鹬</mark>")]
 
 
-@pytest.mark.parametrize("span", [1, 300, 1 << 20])
-def test_substring_confirmation_reads_in_any_span_alike(engine, monkeypatch, span):
-    """Candidates are confirmed a read at a time: spans shorter than a passage, of a few
-    passages and of the whole file find the same passages, for dense and sparse candidates."""
+@pytest.mark.parametrize("window", [1, 300, 1 << 20])
+def test_substring_confirmation_in_any_window_alike(engine, monkeypatch, window):
+    """Candidates are confirmed a window of the file at a time: windows shorter than a passage,
+    of a few passages and of the whole file find the same passages, dense or sparse."""
     from search.docsets import CompactText
 
-    monkeypatch.setattr(CompactText, "READ_SPAN", span)
+    monkeypatch.setattr(CompactText, "WINDOW", window)
     searcher, view = engine.view()
     needle = analysis.compact("红十字会")
     for candidates in (view.passages, view.passages[::7]):

@@ -461,14 +461,16 @@ MISSES = {
 
 # Why a goal is missed, from profiles of the engine at the size that misses it.
 WHY = {
-    "p95": "a query's first answer at 10^6 passages costs 100–300 ms for relaxed questions, very common "
-           "words and common words under filters: the posting lists of their bigrams (a common bigram is "
-           "in 30–60% of the passages) are decoded from Whoosh's compressed blocks (zlib and pickle per "
-           "block: 75 of the 160 ms of a cold 红十字会), intersected, and confirmed against the compact "
-           "text. Repeated queries answer in 10–15 ms from the cache, but the mix cycles through 39 "
-           "queries, more than the cache holds at this size, and a fifth of the samples are first rounds "
-           "anyway. What would close it: posting arrays of the commonest grams written at index time, "
-           "uncompressed and read without decoding, and top-k early termination for relaxed questions.",
+    "p95": "a query's first answer at 10^6 passages costs 100–190 ms for relaxed questions, very common "
+           "words and common words under filters, measured cold one by one: the posting lists of their "
+           "bigrams (a common bigram is in 30–60% of the passages) are read and intersected, and the "
+           "candidates they leave are confirmed against the compact text, one string search each (the "
+           "2020 of a question leaves 70,000 passages holding 20 and 02 to check for 18,000 holding "
+           "2020: 58 ms). Repeated queries answer in 10–15 ms from the cache, but the mix cycles "
+           "through 39 queries, more than the cache holds at this size within the memory goal, and a "
+           "fifth of the samples are first rounds anyway. What would close it: positions for the "
+           "bigrams (confirmation without reading text) or a gram index of three characters, and "
+           "top-k early termination for relaxed questions.",
     "plain": "rcsearch indexes more than the plain index does: jieba words and bigrams for exact "
              "substring search, title and heading fields, regions, topics and level, the compact text "
              "and the prepared columns. In one process it does about 1.6× the plain indexer's work per "
