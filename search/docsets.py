@@ -38,8 +38,9 @@ CONTEXTS = (Context("doc", "doc_ids", "title_words", "title_grams"),            
 CONTEXT_OF = {field: c for c in CONTEXTS for field in (c.words, c.grams)}
 
 # Cached doc sets and rankings per index version; a common word's set at 100k passages is ~0.3 MB.
+# Per document, what the server can spend within 500 MB at 10^6 passages beside what it keeps.
 CACHE_BYTES = 48 * 2**20
-CACHE_BYTES_PER_DOC = 96
+CACHE_BYTES_PER_DOC = 80
 RAREST_GRAMS = 2
 EMPTY = np.zeros(0, dtype=np.int32)
 
@@ -344,9 +345,9 @@ class IndexView:
         """The term's postings (docs and weights) as arrays."""
         return self.cached(("postings", field, text), lambda: postings.read_postings(searcher.reader(), field, text))
 
-    def lengths(self, searcher, field: str) -> np.ndarray:
-        """Every document's length in the field, as BM25F sees it."""
-        return self.cached(("lengths", field), lambda: postings.read_lengths(searcher.reader(), field))
+    def lengths(self, searcher, field: str) -> postings.Lengths:
+        """Every document's length in the field, as BM25F sees it (kept: every query scores with it)."""
+        return self.kept(("lengths", field), lambda: postings.read_lengths(searcher.reader(), field))
 
     def term_docs(self, searcher, field: str, text) -> np.ndarray:
         """Docs whose field holds the term."""

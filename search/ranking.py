@@ -80,22 +80,25 @@ def weighted_terms(query: Query, boost: float = 1.0) -> list[WeightedTerm]:
 
 @dataclass(frozen=True)
 class Coverage:
-    """Per docnum, for a relaxed query: how many of its units a passage holds, and their
-    idf weight (rarer terms say more)."""
+    """For the passages a relaxed query matches (sorted docnums): how many of its units each
+    holds, and their idf weight (rarer terms say more). Kept for those passages only: a
+    cached relaxed query at 10^6 passages held 15 MB of arrays over every docnum."""
 
+    docs: np.ndarray
     held: np.ndarray
     weight: np.ndarray
 
     def at(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Units held and their weight for each of `docs`."""
-        return self.held[docs], self.weight[docs]
+        """Units held and their weight for each of `docs` (some of the matched passages)."""
+        at = np.searchsorted(self.docs, docs)
+        return self.held[at], self.weight[at]
 
     @property
     def nbytes(self) -> int:
-        return self.held.nbytes + self.weight.nbytes
+        return self.docs.nbytes + self.held.nbytes + self.weight.nbytes
 
 
-def coverage(unit_docs: list[np.ndarray], size: int, passages: int, strict: np.ndarray) -> Coverage:
+def coverage(unit_docs: list[np.ndarray], size: int, passages: int, strict: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """How many of a relaxed query's units each of `size` docnums holds, and their idf weight;
     strict hits hold every unit and weigh the most."""
     held = np.zeros(size, dtype=np.int32)
@@ -105,7 +108,7 @@ def coverage(unit_docs: list[np.ndarray], size: int, passages: int, strict: np.n
         weight[unit] += math.log(1 + passages / max(1, len(unit)))
     weight[strict] = weight.max(initial=0.0)
     held[strict] = len(unit_docs)
-    return Coverage(held, weight)
+    return held, weight
 
 
 def units_needed(units: int) -> int:
@@ -174,11 +177,12 @@ def passages_per_record(view, field: str) -> np.ndarray:
     """Per docnum, how many passages a record holding `field` stands for: one (its own
     text), or for a title or heading, the passages that share it."""
     context = docsets.CONTEXT_OF.get(field)
+    # Kept with the index version: every query's scoring needs them.
     if context is None:
-        return view.cached(("one each",), lambda: np.ones(len(view.columns.sections)))
+        return view.kept(("one each",), lambda: np.ones(len(view.columns.sections), dtype=np.int32))
     links = view.links(context)
-    return view.cached(("sharing", context), lambda: np.bincount(
-        links[view.passages], minlength=int(links.max()) + 1)[links].astype(np.float64))
+    return view.kept(("sharing", context), lambda: np.bincount(
+        links[view.passages], minlength=int(links.max()) + 1)[links].astype(np.int32))
 
 
 def average_length(view, searcher, field: str) -> float:

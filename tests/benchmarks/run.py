@@ -466,10 +466,9 @@ WHY = {
            "bigrams (a common bigram is in 30–60% of the passages) are read and intersected, and the "
            "candidates they leave are confirmed against the compact text, one string search each (the "
            "2020 of a question leaves 70,000 passages holding 20 and 02 to check for 18,000 holding "
-           "2020: 58 ms). Repeated queries answer in 10–15 ms from the cache, but the mix cycles "
-           "through 39 queries, more than the cache holds at this size within the memory goal, and a "
-           "fifth of the samples are first rounds anyway. What would close it: positions for the "
-           "bigrams (confirmation without reading text) or a gram index of three characters, and "
+           "2020: 58 ms). Repeated queries answer from the cache, but the first round of the mix, a "
+           "fifth of the samples, is cold. What would close it: positions for the bigrams "
+           "(confirmation without reading text) or a gram index of three characters, and "
            "top-k early termination for relaxed questions.",
     "plain": "rcsearch indexes more than the plain index does: jieba words and bigrams for exact "
              "substring search, title and heading fields, regions, topics and level, the compact text "
