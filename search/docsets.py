@@ -303,10 +303,13 @@ class IndexView:
 
     def stored_fields(self, searcher, docnum: int) -> dict:
         """A document's stored fields, read through readers this version's threads share."""
-        with self._lock:
-            if self._stored is None:
-                self._stored = whoosh_internals.SharedStoredFields(searcher.reader())
-        return self._stored(docnum)
+        stored = self._stored
+        if stored is None:
+            with self._lock:
+                if self._stored is None:
+                    self._stored = whoosh_internals.SharedStoredFields(searcher.reader())
+                stored = self._stored
+        return stored(docnum)
 
     def close(self) -> None:
         """Close the files this view opened (searchers are their threads' to close)."""
@@ -326,7 +329,7 @@ class IndexView:
 
     def cached(self, key, compute):
         """The value stored under key, computed once; least recently used values are
-        dropped beyond CACHE_BYTES."""
+        dropped beyond the view's budget (CACHE_BYTES, or CACHE_BYTES_PER_DOC per document)."""
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)

@@ -373,16 +373,19 @@ class Engine:
 
     def _results(self, request: SearchRequest) -> SearchResult:
         _check_paging(request)
-        parsed, filters, searcher, view, allowed, matches, matching, hits, respelled = self._selection(request)
-        buckets = {facet.name: self._facet_counts(view, facet, matches, allowed, filters) for facet in FACETS}
-        docnums, scores = self._page(searcher, view, matching, hits, request,
-                                     key=(parsed, filters, self._lexicon.stamp))
+        chosen = self._selection(request)
+        parsed, view, hits, respelled = chosen.parsed, chosen.view, chosen.hits, chosen.respelled
+        buckets = {facet.name: self._facet_counts(view, facet, chosen.matches, chosen.allowed, chosen.filters)
+                   for facet in FACETS}
+        docnums, scores = self._page(chosen.searcher, view, chosen.matching, hits, request,
+                                     key=(parsed, chosen.filters, self._lexicon.stamp))
         return SearchResult(
             query=request.q, total=len(hits), total_reports=int(np.count_nonzero(np.bincount(view.columns.doc_ids[hits]))),
             page=request.page, limit=request.limit, took_ms=0.0,
-            hits=[self._hit(searcher, view, d, s, parsed, matching.relaxed) for d, s in zip(docnums, scores)],
+            hits=[self._hit(chosen.searcher, view, d, s, parsed, chosen.matching.relaxed) for d, s in zip(docnums, scores)],
             facets={name: shown for name, (shown, _) in buckets.items()},
-            facets_more={name: more for name, (_, more) in buckets.items() if more}, relaxed=matching.relaxed, filters=filters,
+            facets_more={name: more for name, (_, more) in buckets.items() if more},
+            relaxed=chosen.matching.relaxed, filters=chosen.filters,
             did_you_mean=respelled.suggestion or (
                 self.did_you_mean(request.q) if not len(hits) and not parsed.empty and not respelled.corrected
                 else None),
@@ -394,6 +397,9 @@ class Engine:
         words they sound like (homophones, pinyin), and a question (您是不是要找) for terms
         found far less often than what they sound like. Phrases, filters and names of
         places and topics are never respelled."""
+        def vocabulary() -> spelling.Vocabulary:
+            return self.words(searcher, view)
+
         def count(text: str) -> int:
             # A word the index holds in many passages needs no exact count (which reads its postings).
             known = searcher.doc_frequency("text", text)
@@ -402,7 +408,7 @@ class Engine:
         plain = [clause[0] for clause in parsed.clauses if len(clause) == 1 and not clause[0].exact]
         # Pinyin with spaces between its words (zaoxue ganxibao): read as one run first.
         if len(plain) == len(parsed.clauses) > 1 and all(spelling.typed_letters(a.text) for a in plain):
-            run = spelling.respell("".join(a.text for a in plain), lambda: self.words(searcher, view), count)
+            run = spelling.respell("".join(a.text for a in plain), vocabulary, count)
             if run and run.replaces and not any(count(a.text) for a in plain):
                 typed = " ".join(a.text for a in plain)
                 return Respelled(replace(parsed, clauses=((Alternative(run.meant, False),),)),
@@ -410,7 +416,7 @@ class Engine:
         meant: dict[str, spelling.Respelling] = {}
         for alt in (a for clause in parsed.clauses for a in clause if not a.exact):
             if alt.text not in meant and not self._names_a_facet_value(alt.text):
-                found = spelling.respell(alt.text, lambda: self.words(searcher, view), count)
+                found = spelling.respell(alt.text, vocabulary, count)
                 if found:
                     meant[alt.text] = found
         corrected = {t: r.meant for t, r in meant.items() if r.replaces}
