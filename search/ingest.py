@@ -56,6 +56,9 @@ BROKEN_ENDINGS = "，,、：:；;的了和与及在对把将为从向被让使�
 # Photo captions and credit notes are text, never headings.
 NOTE = re.compile(r"^([▲△●■◆]|[(（].*[)）]$)")
 DATELINE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日")
+# A numbered section heading (一、 （二） 3. 第四部分): it opens the body, never titles the report.
+SECTION_NUMBER = re.compile(r"^(第[一二三四五六七八九十百]+[章节部分篇]|[一二三四五六七八九十]+[、.．]"
+                            r"|[(（][一二三四五六七八九十\d]{1,3}[)）]|\d{1,2}[、.．](?!\d))")
 
 
 HEADLINE = "headline"
@@ -244,7 +247,7 @@ def _split_title(blocks: list[_Block]) -> _Head:
     if explicit is not None:
         return _Head(blocks[explicit].text, HEADLINE, [blocks[explicit].text], blocks[:explicit] + blocks[explicit + 1:])
     leading = 0
-    while leading < len(blocks) and blocks[leading].heading:
+    while leading < len(blocks) and blocks[leading].heading and not SECTION_NUMBER.match(blocks[leading].text):
         leading += 1
     lead = [b.text for b in blocks[:leading]]
     candidates = [i for i in range(leading) if _looks_like_headline(blocks[i].text)]
@@ -293,6 +296,8 @@ def _continuation(blocks: list[_Block], i: int) -> int | None:
     window = blocks[i + 1:i + 1 + LOOKAHEAD_BLOCKS]
     if window and not window[0].heading and current.text.rstrip(CLOSERS)[-1:] in "，,、：:“《(（":
         return i + 1
+    if window and not current.heading and window[0].heading and not _interrupts(window[0]):
+        return i + 1
     candidates = [k for k, block in enumerate(window) if not block.heading]
     for k in candidates:
         # Photo captions may sit between the halves; the true continuation reads on as one word.
@@ -303,6 +308,14 @@ def _continuation(blocks: list[_Block], i: int) -> int | None:
     if current.heading or not candidates:
         return None
     return i + 1 + candidates[0]
+
+
+def _interrupts(block: _Block) -> bool:
+    """Whether a heading-like line can stand between the halves of a broken sentence: a marked
+    or numbered heading, or one without a comma; a line with a comma after a sentence broken
+    mid-way is that sentence's next line (…普及性 | 培训覆盖群众8000余人次，在…新增)."""
+    return (block.explicit_heading or bool(SECTION_NUMBER.match(block.text))
+            or not any(c in block.text for c in "，,、"))
 
 
 def _repair(blocks: list[_Block]) -> list[_Block]:

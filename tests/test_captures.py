@@ -27,6 +27,7 @@ def regions(path: Path) -> set[tuple]:
     ("c07_traditional.txt", "廣東省紅十字會舉辦應急救護師資培訓班", ("广东省", None, None), 2022),
     ("c08_gb18030.txt", "定边县红十字会开展“博爱送万家”活动", ("陕西省", "榆林市", "定边县"), None),
     ("c10_county_city_namesake.txt", "吉安县红十字会举办救护员培训班", ("江西省", "吉安市", "吉安县"), None),
+    ("c11_numbered_sections_hard_wrapped.txt", "庆元县红十字会2025年工作回顾", ("浙江省", "丽水市", "庆元县"), 2025),
 ])
 def test_a_capture_gets_its_headline_and_the_region_of_who_did_the_work(name, title, region, year):
     doc = read_document(COMPOSED / name)
@@ -40,6 +41,17 @@ def test_a_page_without_headline_says_its_title_is_the_first_sentence():
     assert doc.title_source == FIRST_SENTENCE
     assert doc.title == "近日，泸溪县红十字会在县人民医院设立造血干细胞血样采集点，为有意愿加入中华骨髓库…"
     assert regions(COMPOSED / "c09_no_headline.txt") == {("湖南省", "湘西土家族苗族自治州", "泸溪县")}
+
+
+def test_numbered_sections_are_headings_and_wrapped_lines_rejoin():
+    """The report's numbered sections open its body (the first is not its title), and a line
+    with a comma after a sentence broken mid-way continues that sentence, not a heading."""
+    doc = read_document(COMPOSED / "c11_numbered_sections_hard_wrapped.txt")
+    assert [(p.role, p.text) for p in doc.passages if p.role == "heading"] == [
+        ("heading", "一、凝聚博爱力量，助力山区共富"), ("heading", "二、应急救护培训进村入企"),
+        ("heading", "三、无偿献血与造血干细胞捐献")]
+    assert any(p.text == "全年举办救护员培训班23期，培训持证救护员1046人，普及性培训覆盖群众8000余人次，"
+                         "在县人民医院、菇城广场等处新增AED设备15台。" for p in doc.passages)
 
 
 def test_each_section_heading_that_names_a_province_gives_its_section_that_province():
