@@ -85,7 +85,7 @@ def cli():
               help="Processes used to read and analyse files.")
 @click.option("--yes", "-y", is_flag=True, help="Remove more than half of the indexed reports without asking.")
 @click.option("--pool-mb", type=click.IntRange(16, 65536), default=POOL_MB, show_default=True, metavar="MB",
-              help="Postings each writer process sorts in memory before spilling to disk: the indexer "
+              help="Postings each writer process holds in memory before spilling to disk: the indexer "
                    "needs about workers × (this + 250 MB).")
 def index(sources, index_dir, rebuild, workers, yes, pool_mb):
     """Index new, changed and removed report files (default source folder: seeds/).

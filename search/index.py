@@ -44,7 +44,7 @@ WHOOSH_INDEX_NAME = "MAIN"
 # What a killed Whoosh writer leaves in a generation: its temporary posting
 # pool and a half-written table of contents.
 WRITER_DEBRIS = re.compile(rf"^({WHOOSH_INDEX_NAME}\.tmp|_{WHOOSH_INDEX_NAME}_\d+\.toc\.[\d.]+)$")
-# Postings each writer process sorts in memory before spilling sorted runs to disk: the knob of
+# Postings each writer process holds in memory before spilling a run to disk: the knob of
 # the indexer's memory (`rcsearch index --pool-mb`).
 POOL_MB = 256
 # Fewer changed files than this are written by one process: starting writer processes
@@ -562,7 +562,7 @@ def _writer(ix, workers: int, lock_fd: int | None, pool_mb: int):
     if workers > 1:
         init = functools.partial(_worker_init, os.getpid(), lock_fd)
         return whoosh_internals.ParallelWriter(ix, init=init, procs=workers, multisegment=True, **options)
-    return whoosh_internals.with_chunked_pool(ix.writer(**options))
+    return whoosh_internals.with_term_pool(ix.writer(**options))
 
 
 def _changed_files(files: list[SourceFile], indexed: dict[str, tuple[str, str]], version: str,

@@ -241,7 +241,7 @@ def _alternative(raw: str) -> Alternative | None:
     text = analysis.compact(raw.strip('"'))
     if not exact:
         text = text.strip("\"'“”‘’()（）《》【】[]<>,，.。!！?？;；:：、")
-    if not any(analysis.is_word_char(c) for c in text):
+    if not analysis.has_word_char(text):
         return None
     return Alternative(text, exact)
 

@@ -12,7 +12,7 @@ what is built here with Whoosh's own answers:
   compressed, and every score equals a one-at-a-time recomputation from Whoosh's postings;
 - tests/test_analysis.py: SegmentedText indexes the terms and weights of Whoosh's own
   token-by-token path;
-- tests/test_indexing.py: an index built through ChunkedPool runs (tiny memory, parallel
+- tests/test_indexing.py: an index built through TermPool runs (tiny memory, parallel
   ParallelWriter processes) answers exactly like one sorted in memory;
 - tests/test_reliability.py: killed writers leave nothing that remove_unreferenced_files
   and LiveIndex do not cope with; readers follow a swapped generation;
@@ -27,29 +27,37 @@ from __future__ import annotations
 
 import bisect
 import errno
+import functools
+import heapq
 import html
 import marshal
 import pickle
+import struct
 import threading
 import weakref
 import zlib
 from array import array
 from collections import Counter
+from itertools import chain, groupby, islice
+from operator import itemgetter
 from pickle import loads
 from typing import Callable
 
 import numpy as np
 from whoosh import highlight
 from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, STORED_COLUMN, W3Codec, W3LeafMatcher, W3PostingsWriter, _lenfield
+from whoosh.codec.whoosh3 import (LENGTHS_COLUMN, STORED_COLUMN, W3Codec, W3FieldWriter, W3LeafMatcher,
+                                  W3PostingsWriter, _lenfield)
 from whoosh.fields import TEXT
 from whoosh.filedb.filestore import FileStorage
 from whoosh.formats import Frequency
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.system import pack_uint
-from whoosh.util.numlists import delta_decode, delta_encode
+from whoosh.util.numlists import delta_decode
 from whoosh.writing import PostingPool
 
+# The byte length written before each marshalled chunk of a posting pool run.
+_CHUNK_SIZE = struct.Struct("<Q")
 # How many times a reader re-resolves the live generation when its files vanish under it.
 READ_RETRIES = 5
 
@@ -70,6 +78,9 @@ class Codec(W3Codec):
     def __init__(self, blocklimit: int = 4096, compression: int = 0, inlinelimit: int = 1):
         super().__init__(blocklimit, compression, inlinelimit)
 
+    def field_writer(self, storage, segment):
+        return _ArrayFieldWriter(self, storage, segment)
+
     def postings_writer(self, dbfile, byteids=False):
         return _ArrayPostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,
                                     compression=self._compression, inlinelimit=self._inlinelimit)
@@ -84,14 +95,55 @@ class Codec(W3Codec):
 class _ArrayPostingsWriter(W3PostingsWriter):
     """Writes a block's id deltas as uint32 bytes and its weights as float32 bytes."""
 
+    def add_postings(self, docnums, weights, values):
+        """Add a term's postings (sorted docnums as array("I"), weights, value bytes) as whole blocks."""
+        for start in range(0, len(docnums), self._blocklimit):
+            if self._ids:
+                self._write_block()
+            end = start + self._blocklimit
+            self._ids = docnums[start:end]
+            self._weights = array("f", weights[start:end])
+            self._values = list(filter(None, values[start:end]))
+            self._maxweight = max(0, max(weights[start:end]))
+
     def _mini_ids(self):
         if self._byteids:
             return super()._mini_ids()
-        return array("I", delta_encode(self._ids)).tobytes()
+        deltas = np.diff(np.frombuffer(self._ids, dtype=np.uint32).astype(np.int64), prepend=0)
+        if len(deltas) > 1 and deltas[1:].min() <= 0:  # TermPool's premise, checked where it is cheap
+            raise ValueError("postings out of document order")
+        return deltas.astype(np.uint32).tobytes()
 
     def _mini_weights(self):
         weights = super()._mini_weights()
         return self._weights.tobytes() if isinstance(weights, tuple) else weights
+
+
+class _ArrayFieldWriter(W3FieldWriter):
+    """Writes each term's postings, from a TermPool, a block at a time: Whoosh's loop made half
+    a dozen Python calls per posting (the largest single cost of a build). The blocks are
+    those Whoosh writes, without length bounds (Codec.length_stats is off)."""
+
+    def add_postings(self, schema, lengths, items):
+        """Write the terms of a TermPool, (fieldname, term bytes, docnums, weights, values);
+        postings from Whoosh's own pool, one by one, are written Whoosh's way."""
+        items = iter(items)
+        first = next(items, None)
+        if first is None:
+            return
+        items = chain([first], items)
+        if lengths is not None or not isinstance(first[2], array):
+            return super().add_postings(schema, lengths, items)
+        for fieldname, btext, docnums, weights, values in items:
+            if fieldname != self._fieldname:
+                if self._infield:
+                    self.finish_field()
+                self.start_field(fieldname, schema[fieldname])
+            self.start_term(btext)
+            self._postwriter.add_postings(docnums, weights, values)
+            self.finish_term()
+        if self._infield:
+            self.finish_field()
 
 
 class _ArrayLeafMatcher(W3LeafMatcher):
@@ -116,68 +168,108 @@ class _ArrayLeafMatcher(W3LeafMatcher):
             super()._read_weights()
 
 
-class ChunkedPool(PostingPool):
-    """Whoosh's posting pool, handling postings a chunk at a time where it handled them one
-    by one: a build too big to sort in memory spent a third of its time pickling each
-    posting to a run, unpickling it and merging the runs through a Python heap."""
+class TermPool(PostingPool):
+    """Whoosh's posting pool, holding each term's postings together, in arrays, where Whoosh
+    held one tuple per posting and sorted them all: sorting, pickling and regrouping the
+    tuples were a third of a build. Postings arrive in document order (a writer numbers
+    documents as it adds them, and adds merged segments after), so a term's docnums are
+    sorted as they come; only the terms are sorted, when the pool spills a run to disk or
+    hands its postings to the codec. Runs are in document order too: merging them is
+    concatenating each term's postings, run after run.
 
-    CHUNK = 8192
+    `iter_postings()` gives (fieldname, term bytes, docnums, weights, values) per term, for
+    `_ArrayFieldWriter.add_postings`."""
+
+    # Terms per marshalled chunk of a run.
+    CHUNK = 4096
+    # What a posting held costs (a docnum, a weight as Whoosh computed it, a value reference),
+    # and what a term's entry costs besides.
+    POSTING_BYTES = 20
+    TERM_BYTES = 400
+    # Runs merged at once (each holds a file open).
+    MERGE_FILES = 64
+
+    def __init__(self, tempstore, segment, limitmb=128, **kwargs):
+        super().__init__(tempstore, segment, limitmb=limitmb, **kwargs)
+        self._terms = {}
+        self.currentsize = 0
 
     def add(self, item):
-        # A posting costs ~170 bytes and its term twice (Whoosh's own estimate, in one step).
-        self.fieldnames.add(item[0])
-        self.current.append(item)
-        self.currentsize += 170 + 2 * len(item[1])
+        # Called once per posting: as little work as possible.
+        fieldname, tbytes, docnum, weight, value = item
+        postings = self._terms.get((fieldname, tbytes))
+        if postings is None:
+            postings = self._terms[fieldname, tbytes] = (array("I"), array("d"), [])
+            self.currentsize += self.TERM_BYTES
+        postings[0].append(docnum)
+        postings[1].append(weight)
+        postings[2].append(value)
+        self.currentsize += self.POSTING_BYTES
         if self.currentsize > self.limit:
             self.save()
 
-    def _write_run(self, f, items):
-        chunk = []
-        for item in items:
-            chunk.append(item)
-            if len(chunk) == self.CHUNK:
-                marshal.dump(chunk, f)
-                chunk = []
-        if chunk:
-            marshal.dump(chunk, f)
+    def save(self):
+        if self._terms:
+            path, f = self._new_run()
+            self._write_run(f, self._sorted_terms())
+            self._add_run(path)
+        self._terms = {}
+        self.currentsize = 0
+
+    def iter_postings(self):
+        if not self.runs:
+            return self._sorted_terms()
+        self.save()
+        while len(self.runs) > self.MERGE_FILES:
+            # The oldest runs first, merged into one that takes their place.
+            oldest, self.runs = self.runs[:self.MERGE_FILES], self.runs[self.MERGE_FILES:]
+            path, f = self._new_run()
+            self._write_run(f, self._merge_runs(oldest))
+            self.runs.insert(0, path)
+        runs, self.runs = self.runs, []
+        return self._merge_runs(runs)
+
+    def _sorted_terms(self):
+        terms = self._terms
+        for key in sorted(terms):
+            docnums, weights, values = terms[key]
+            yield key[0], key[1], docnums, weights, values
+
+    def _write_run(self, f, terms):
+        while chunk := [(fieldname, tbytes, docnums.tobytes(), weights.tobytes(), values)
+                        for fieldname, tbytes, docnums, weights, values in islice(terms, self.CHUNK)]:
+            # Length-prefixed, to be read back whole: marshal.load on a file reads each
+            # object with a call of its own (a dozen times slower than loads on the bytes).
+            data = marshal.dumps(chunk)
+            f.write(_CHUNK_SIZE.pack(len(data)))
+            f.write(data)
         f.close()
 
-    def _read_chunks(self, path):
+    def _read_run(self, path):
         f = self._open_run(path)
         try:
-            while True:
-                try:
-                    yield marshal.load(f)
-                except EOFError:
-                    return
+            while header := f.read(_CHUNK_SIZE.size):
+                for fieldname, tbytes, docnums, weights, values in marshal.loads(f.read(_CHUNK_SIZE.unpack(header)[0])):
+                    yield fieldname, tbytes, array("I", docnums), array("d", weights), values
         finally:
             f.close()
             self._remove_run(path)
 
-    def _read_run(self, path):
-        for chunk in self._read_chunks(path):
-            yield from chunk
-
     def _merge_runs(self, paths):
-        # Whatever the buffers hold up to the smallest of their last postings comes before
-        # anything still on disk: sort that (timsort merges the sorted pieces, in C) and
-        # yield it, then refill the buffers that ran dry.
-        chunks = [self._read_chunks(path) for path in paths]
-        buffers = [next(c, []) for c in chunks]
-        while any(buffers):
-            bound = min(b[-1] for b in buffers if b)
-            ready = []
-            for i, buffer in enumerate(buffers):
-                cut = bisect.bisect_right(buffer, bound)
-                ready.extend(buffer[:cut])
-                buffers[i] = buffer[cut:] or next(chunks[i], [])
-            ready.sort()
-            yield from ready
+        # heapq.merge yields equal terms in the order of the runs, which is document order.
+        merged = heapq.merge(*(self._read_run(path) for path in paths), key=itemgetter(0, 1))
+        for (fieldname, tbytes), parts in groupby(merged, key=itemgetter(0, 1)):
+            _, _, docnums, weights, values = next(parts)
+            for _, _, more_docnums, more_weights, more_values in parts:
+                docnums += more_docnums
+                weights += more_weights
+                values += more_values
+            yield fieldname, tbytes, docnums, weights, values
 
 
 class SegmentedText(TEXT):
-    """A TEXT field (frequencies, no positions) over an analyzer with `segments(value)`
-    (analysis.SegmentTokenizer) that indexes its segments directly: the terms and weights,
+    """A TEXT field (frequencies, no positions) over an analyzer with `terms(value)`
+    (analysis.SegmentTokenizer) that indexes its terms directly: the terms and weights,
     in the Frequency format's encoding, that Whoosh's token-by-token path would give, for a
     fraction of the Python calls (half a dozen per term otherwise)."""
 
@@ -187,8 +279,14 @@ class SegmentedText(TEXT):
 
     def index(self, value, **kwargs):
         boost = self.format.field_boost
-        counts = Counter(text for text, _, _ in self.analyzer.segments(value))
-        return [(text.encode("utf-8"), n, n * boost, pack_uint(n)) for text, n in counts.items()]
+        counts = Counter(self.analyzer.terms(value))
+        return [(text.encode("utf-8"), n, n * boost, _frequency_bytes(n)) for text, n in counts.items()]
+
+
+@functools.lru_cache(maxsize=256)
+def _frequency_bytes(n: int) -> bytes:
+    # One bytes object per frequency, shared by the postings a pool holds.
+    return pack_uint(n)
 
 
 class MarkFormatter(highlight.HtmlFormatter):
@@ -202,10 +300,10 @@ class MarkFormatter(highlight.HtmlFormatter):
         return html.escape(text, quote=False)
 
 
-def with_chunked_pool(writer):
-    """The writer, its posting pool (still empty) replaced by a ChunkedPool."""
-    if not isinstance(writer.pool, ChunkedPool):
-        writer.pool = ChunkedPool(writer._tempstorage, writer.newsegment, limitmb=writer.pool.limit // 2**20)
+def with_term_pool(writer):
+    """The writer, its posting pool (still empty) replaced by a TermPool."""
+    if not isinstance(writer.pool, TermPool):
+        writer.pool = TermPool(writer._tempstorage, writer.newsegment, limitmb=writer.pool.limit // 2**20)
     return writer
 
 
@@ -221,16 +319,17 @@ class _SubWriter(SubWriterTask):
         super().run()
 
     def _process_file(self, filename, doc_count):
-        with_chunked_pool(self.writer)
+        with_term_pool(self.writer)
         super()._process_file(filename, doc_count)
 
 
 class ParallelWriter(MpWriter):
-    """Whoosh's multiprocessing writer whose processes run `init` first and pool postings
-    in chunks."""
+    """Whoosh's multiprocessing writer whose processes run `init` first, every writer pooling
+    postings by term."""
 
     def __init__(self, ix, init: Callable[[], None], **kwargs):
         super().__init__(ix, **kwargs)
+        with_term_pool(self)
         self.init = init
 
     def _new_task(self):

@@ -10,15 +10,27 @@ from search.query import Engine, SearchRequest
 QUERIES = ["红十字", "造血干细胞", '"博爱送万家"', "石家庄有多少志愿者加入中华骨髓库", "会"]
 
 
-def test_spilled_postings_come_back_sorted_and_complete(tmp_path, monkeypatch):
-    monkeypatch.setattr(whoosh_internals.ChunkedPool, "CHUNK", 1000)
-    pool = whoosh_internals.ChunkedPool(FileStorage(str(tmp_path)), None, limitmb=1)
-    postings = [("text", f"词{n:05d}".encode(), n % 97, float(n % 5), b"\x01") for n in range(40_000)]
-    shuffled = random.Random(7).sample(postings, len(postings))
-    for posting in shuffled:
+@pytest.mark.parametrize("merge_files", [64, 2])
+def test_spilled_postings_come_back_by_term_in_document_order(tmp_path, monkeypatch, merge_files):
+    """Writers add documents in order; the pool hands each term's postings back whole, in
+    document order, whatever it spilled to disk (and however many runs it merged at once)."""
+    monkeypatch.setattr(whoosh_internals.TermPool, "CHUNK", 100)
+    monkeypatch.setattr(whoosh_internals.TermPool, "MERGE_FILES", merge_files)
+    pool = whoosh_internals.TermPool(FileStorage(str(tmp_path)), None, limitmb=1)
+    rng = random.Random(7)
+    postings = [(field, f"词{term:03d}".encode(), docnum, docnum * 0.1, b"\x01" if field == "text" else b"")
+                for docnum in range(40_000) for field in ("grams", "text") for term in rng.sample(range(500), 3)]
+    for posting in postings:
         pool.add(posting)
     assert len(pool.runs) >= 3  # spilled several runs, each of several chunks
-    assert list(pool.iter_postings()) == sorted(postings)
+    by_term = {}
+    for field, term, docnum, weight, value in postings:
+        by_term.setdefault((field, term), ([], [], []))
+        for part, item in zip(by_term[field, term], (docnum, weight, value)):
+            part.append(item)
+    assert [(field, term, list(docnums), list(weights), list(values))
+            for field, term, docnums, weights, values in pool.iter_postings()] == \
+        [(field, term, *parts) for (field, term), parts in sorted(by_term.items())]
 
 
 def _scored(engine: Engine, q: str) -> dict[tuple[str, int], float]:
