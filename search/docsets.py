@@ -14,7 +14,7 @@ import mmap
 import os
 import shutil
 import threading
-from collections import OrderedDict
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -284,6 +284,17 @@ def read_columns(folder: Path) -> Columns | None:
         return None
 
 
+@dataclass
+class _Cached:
+    """A cached value, its size in bytes, what it took to compute (s) and its credit (see
+    IndexView.cached)."""
+
+    value: object
+    size: int
+    cost: float
+    credit: float
+
+
 class IndexView:
     """One version of the index: its columns and cached doc sets, shared across threads."""
 
@@ -292,9 +303,10 @@ class IndexView:
         columns = read_columns(prepared) if prepared else None
         self.columns = columns if columns is not None and set(columns.values) == set(facets.COLUMNS) \
             else load_columns(searcher.reader())
-        self._cache: OrderedDict = OrderedDict()
+        self._cache: dict = {}
         self._kept: dict = {}
         self._bytes = 0
+        self._inflation = 0.0  # GreedyDual-Size's L: the credit of the last value dropped
         # Room for the doc sets of a few dozen common words, however large the collection.
         self._limit = max(CACHE_BYTES, CACHE_BYTES_PER_DOC * len(self.columns.passages))
         self._lock = threading.Lock()
@@ -328,20 +340,32 @@ class IndexView:
             return self._kept.setdefault(key, value)
 
     def cached(self, key, compute):
-        """The value stored under key, computed once; least recently used values are
-        dropped beyond the view's budget (CACHE_BYTES, or CACHE_BYTES_PER_DOC per document)."""
+        """The value stored under key, computed once, and dropped beyond the view's budget
+        (CACHE_BYTES, or CACHE_BYTES_PER_DOC per document) by GreedyDual-Size: first what
+        costs least to compute again per byte kept, among the values least recently used.
+
+        Plain LRU drops everything when the queries in use need a little more than the
+        budget (each pushes out the next one's values); here a common term's postings, large
+        and read again in milliseconds, go before the doc sets and rankings derived from them."""
         with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key][0]
+            entry = self._cache.get(key)
+            if entry is not None:
+                entry.credit = self._inflation + entry.cost / entry.size
+                return entry.value
+        started = time.perf_counter()
         value = compute()
+        cost = time.perf_counter() - started
         size = value.nbytes if hasattr(value, "nbytes") else 64 * len(value) if hasattr(value, "__len__") else 64
         with self._lock:
             if key not in self._cache:
-                self._cache[key] = (value, size)
+                size = max(size, 64)
+                self._cache[key] = _Cached(value, size, cost, self._inflation + cost / size)
                 self._bytes += size
             while self._bytes > self._limit and len(self._cache) > 1:
-                self._bytes -= self._cache.popitem(last=False)[1][1]
+                victim = min(self._cache, key=lambda k: self._cache[k].credit)
+                dropped = self._cache.pop(victim)
+                self._inflation = dropped.credit
+                self._bytes -= dropped.size
         return value
 
     def postings(self, searcher, field: str, text: str) -> postings.Postings:
