@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import marshal
 import mmap
 import os
 import shutil
@@ -220,18 +221,59 @@ def _value_column(raw: list[str], multi: bool) -> ValueColumn:
 
 def load_columns(reader) -> Columns:
     """Read the sortable columns of one index version into numpy arrays."""
-    return Columns(
-        doc_ids=_codes(list(reader.column_reader("doc_id")))[0],
+    return _read_part(reader).columns
+
+
+@dataclass(frozen=True)
+class _Part:
+    """The columns of some consecutive records (a segment's), with the names their report and
+    section codes stand for, and their compact texts: a blob, or where one lies in a file
+    (path, start, end), and a length per record."""
+
+    columns: Columns
+    doc_names: list
+    section_names: list
+    compact: bytes | tuple[Path, int, int]
+    compact_lengths: np.ndarray
+
+    def write_compact(self, blob) -> None:
+        """Append the compact texts to an open file, a few megabytes at a time."""
+        if isinstance(self.compact, bytes):
+            blob.write(self.compact)
+            return
+        path, start, end = self.compact
+        with open(path, "rb") as source:
+            source.seek(start)
+            while start < end:
+                chunk = source.read(min(end - start, 8 << 20))
+                if not chunk:
+                    raise OSError(f"{path} ends before byte {end}")
+                blob.write(chunk)
+                start += len(chunk)
+
+
+def _read_part(reader) -> _Part:
+    doc_ids, doc_names = _codes(list(reader.column_reader("doc_id")))
+    sections, section_names = _codes(list(reader.column_reader("section")))
+    columns = Columns(
+        doc_ids=doc_ids,
         passages=np.fromiter(reader.column_reader("passage"), dtype=np.int32),
-        sections=_codes(list(reader.column_reader("section")))[0],
+        sections=sections,
         values={name: _value_column(list(reader.column_reader(column.field)), column.multi)
                 for name, column in facets.COLUMNS.items()})
+    texts = list(reader.column_reader("compact"))
+    return _Part(columns, doc_names, section_names, b"".join(texts),
+                 np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
 
 
 # The columns of one index version, written by the indexer after each commit so that a
 # server memory-maps them instead of reading every value through Whoosh (seconds at 10^6
 # passages): `columns-<TOC generation>/` in the generation folder.
 PREPARED = "columns-{generation}"
+# Beside them, for the indexer only: the segments they were read from, in docnum order, and
+# the names behind the report and section codes. The next version re-reads from Whoosh only
+# its new segments (a reindex of 1% of the reports would otherwise read every column again).
+LAYOUT = "layout.marshal"
 
 
 def prepared_folder(generation_dir: Path, generation: int) -> Path:
@@ -239,34 +281,118 @@ def prepared_folder(generation_dir: Path, generation: int) -> Path:
     return Path(generation_dir) / PREPARED.format(generation=generation)
 
 
-def save_columns(columns: Columns, reader, folder: Path) -> None:
-    """Write columns as .npy arrays and a JSON of value names, into `folder`, atomically (a
-    temporary folder renamed): a reader sees all of it or none."""
+def prepare(reader, folder: Path, previous: Path | None = None) -> None:
+    """Write the columns of the reader's index version into `folder`, atomically (a temporary
+    folder renamed: a server sees all of it or none), taking the segments that the version
+    prepared in `previous` already holds from there."""
+    earlier = _Earlier.read(previous) if previous else None
+    segments = [(_segment_key(segment), segment) for segment, _ in reader.leaf_readers()]
+    parts = [earlier.part(key) if earlier and earlier.has(key) else _read_part(segment) for key, segment in segments]
     temp = folder.with_name(f".{folder.name}.tmp")
     shutil.rmtree(temp, ignore_errors=True)
     temp.mkdir()
+    columns, doc_names, section_names = _joined(parts)
     arrays = {"doc_ids": columns.doc_ids, "passages": columns.passages, "sections": columns.sections}
     for name, column in columns.values.items():
         arrays[f"value-{name}"] = column.matrix if column.matrix is not None else column.codes
     for name, array in arrays.items():
         np.save(temp / f"{name}.npy", array)
-    _save_compact(reader, temp)
+    with open(temp / "compact.bin", "wb") as blob:
+        for part in parts:
+            part.write_compact(blob)
+    lengths = [part.compact_lengths for part in parts]
+    np.save(temp / "compact-offsets.npy", np.concatenate([np.zeros(1, dtype=np.int64)] + lengths).cumsum())
     names = {"values": {name: column.names for name, column in columns.values.items()},
              "multi": [name for name, column in columns.values.items() if column.matrix is not None]}
     (temp / "names.json").write_text(json.dumps(names, ensure_ascii=False), encoding="utf-8")
+    layout = {"segments": [[key, len(part.columns.passages)] for (key, _), part in zip(segments, parts)],
+              "doc_names": doc_names, "section_names": section_names}
+    (temp / LAYOUT).write_bytes(marshal.dumps(layout))
     temp.chmod(0o755)
     shutil.rmtree(folder, ignore_errors=True)  # the same version prepared again (a run that was killed)
     os.replace(temp, folder)
 
 
-def _save_compact(reader, folder: Path) -> None:
-    """The compact column of every record, as one blob and its offsets."""
-    offsets = [0]
-    with open(folder / "compact.bin", "wb") as blob:
-        for value in reader.column_reader("compact"):
-            blob.write(value)
-            offsets.append(offsets[-1] + len(value))
-    np.save(folder / "compact-offsets.npy", np.array(offsets, dtype=np.int64))
+def _segment_key(segment) -> str:
+    # Segments never change once written; deletions do not change their records.
+    return f"{segment.segment().segment_id()}:{segment.doc_count_all()}"
+
+
+@dataclass(frozen=True)
+class _Earlier:
+    """A prepared version and where each of its segments' records start."""
+
+    columns: Columns
+    layout: dict
+    starts: dict[str, tuple[int, int]]
+    folder: Path
+
+    @classmethod
+    def read(cls, folder: Path) -> "_Earlier | None":
+        columns = read_columns(folder)
+        try:
+            layout = marshal.loads((folder / LAYOUT).read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):
+            return None
+        if columns is None:
+            return None
+        ends = np.cumsum([count for _, count in layout["segments"]]).tolist()
+        starts = {key: (end - count, count) for (key, count), end in zip(layout["segments"], ends)}
+        return cls(columns, layout, starts, folder)
+
+    def has(self, key: str) -> bool:
+        return key in self.starts
+
+    def part(self, key: str) -> _Part:
+        start, count = self.starts[key]
+        rows, c = slice(start, start + count), self.columns
+        values = {name: ValueColumn(v.names, codes=None if v.codes is None else v.codes[rows],
+                                    matrix=None if v.matrix is None else v.matrix[rows])
+                  for name, v in c.values.items()}
+        offsets = c.compact.offsets[start:start + count + 1]
+        return _Part(Columns(c.doc_ids[rows], c.passages[rows], c.sections[rows], values),
+                     self.layout["doc_names"], self.layout["section_names"],
+                     (self.folder / "compact.bin", int(offsets[0]), int(offsets[-1])), np.diff(offsets))
+
+
+def _joined(parts: list[_Part]) -> tuple[Columns, list, list]:
+    """The columns of consecutive parts as one, coded as if read at once (load_columns)."""
+    doc_ids, doc_names = _joined_codes([(p.columns.doc_ids, p.doc_names) for p in parts])
+    sections, section_names = _joined_codes([(p.columns.sections, p.section_names) for p in parts])
+    values = {}
+    for name, column in facets.COLUMNS.items():
+        pieces = [p.columns.values[name] for p in parts]
+        if column.multi:
+            values[name] = _joined_matrix(pieces)
+        else:
+            codes, names = _joined_codes([(v.codes, v.names) for v in pieces])
+            values[name] = ValueColumn(names, codes=codes)
+    passages = np.concatenate([np.zeros(0, dtype=np.int32)] + [p.columns.passages for p in parts])
+    return Columns(doc_ids, passages, sections, values), doc_names, section_names
+
+
+def _joined_codes(pieces: list[tuple[np.ndarray, list]]) -> tuple[np.ndarray, list]:
+    """Codes into each piece's names, recoded into the sorted names the pieces use (code 0:
+    no value), as _codes gives them."""
+    used = [(codes, names, np.unique(codes).tolist()) for codes, names in pieces]
+    names = [""] + sorted({names[c] for _, names, held in used for c in held if names[c]})
+    code = {name: i for i, name in enumerate(names)}
+    recoded = [np.array([code.get(n, 0) for n in names], dtype=np.int32)[codes] for codes, names, _ in used]
+    return np.concatenate([np.zeros(0, dtype=np.int32)] + recoded), names
+
+
+def _joined_matrix(pieces: list[ValueColumn]) -> ValueColumn:
+    """Multi-valued columns (a docs × values matrix each) as one, over the values they hold."""
+    held = [np.flatnonzero(v.matrix.any(axis=0)).tolist() if len(v.matrix) else [] for v in pieces]
+    names = sorted({v.names[i] for v, columns in zip(pieces, held) for i in columns})
+    position = {name: i for i, name in enumerate(names)}
+    matrix = np.zeros((sum(len(v.matrix) for v in pieces), max(1, len(names))), dtype=np.uint8)
+    row = 0
+    for v, columns in zip(pieces, held):
+        if columns:
+            matrix[row:row + len(v.matrix), [position[v.names[i]] for i in columns]] = v.matrix[:, columns]
+        row += len(v.matrix)
+    return ValueColumn(names, matrix=matrix)
 
 
 def read_columns(folder: Path) -> Columns | None:

@@ -543,14 +543,24 @@ def _update_locked(sources: list[Path], index_dir: Path, rebuild: bool, workers:
 
 
 def prepare_columns(generation: Path) -> None:
-    """Write the columns of the generation's latest version for servers to memory-map, and
-    remove those of the versions before it (a server still reading one keeps its mapping)."""
+    """Write the columns of the generation's latest version for servers to memory-map (what
+    the version before it prepared is reused for the segments they share), and remove those
+    of the versions before it (a server still reading one keeps its mapping)."""
     with FileStorage(str(generation)).open_index().searcher() as searcher:
-        folder = docsets.prepared_folder(generation, searcher.reader().generation())
-        docsets.save_columns(docsets.load_columns(searcher.reader()), searcher.reader(), folder)
+        reader = searcher.reader()
+        folder = docsets.prepared_folder(generation, reader.generation())
+        earlier = [p for p in generation.glob(docsets.PREPARED.format(generation="*")) if p != folder]
+        docsets.prepare(reader, folder, max(earlier, key=_prepared_generation, default=None))
     for stale in generation.glob("*columns-*"):
         if stale != folder:
             shutil.rmtree(stale, ignore_errors=True)
+
+
+def _prepared_generation(folder: Path) -> int:
+    try:
+        return int(folder.name.rsplit("-", 1)[1])
+    except (IndexError, ValueError):
+        return -1
 
 
 def _writer(ix, workers: int, lock_fd: int | None, pool_mb: int):

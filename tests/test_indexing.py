@@ -52,18 +52,12 @@ def test_an_index_built_in_small_runs_answers_like_one_sorted_in_memory(engine, 
             assert _scored(small_runs, q) == expected and expected, q
 
 
-def test_each_index_version_has_its_columns_prepared_for_servers(sources, tmp_path):
-    """The indexer writes the columns of the version it committed; a server memory-maps them
-    and answers exactly as from the columns it would read through Whoosh."""
+def _assert_prepared_as_computed(index_dir):
     import numpy as np
 
     from search import docsets
     from search.index import current_generation
 
-    index_dir = tmp_path / "index"
-    index.update_index([sources], index_dir)
-    next(sources.glob("001_*")).unlink()
-    index.update_index([sources], index_dir)
     generation = current_generation(index_dir)
     with Engine(index_dir) as engine:
         searcher, view = engine.view()
@@ -77,3 +71,28 @@ def test_each_index_version_has_its_columns_prepared_for_servers(sources, tmp_pa
             assert prepared.names == column.names, name
             assert np.array_equal(prepared.codes if column.matrix is None else prepared.matrix,
                                   column.codes if column.matrix is None else column.matrix), name
+        compact = view.columns.compact
+        texts = [compact._map[a:b] if compact._map else b"" for a, b in zip(compact.offsets[:-1], compact.offsets[1:])]
+        assert texts == list(searcher.reader().column_reader("compact"))
+        return len(list(searcher.reader().leaf_readers()))
+
+
+def test_each_index_version_has_its_columns_prepared_for_servers(sources, tmp_path, monkeypatch):
+    """The indexer writes the columns of the version it committed (taking those of the
+    segments the version before it had from what it prepared then); a server memory-maps
+    them and answers exactly as from the columns it would read through Whoosh."""
+    monkeypatch.setattr(index, "PARALLEL_MIN_FILES", 2)
+    index_dir = tmp_path / "index"
+    index.update_index([sources], index_dir, workers=2)  # a segment per writer process
+    assert _assert_prepared_as_computed(index_dir) == 2
+    next(sources.glob("001_*")).unlink()
+    index.update_index([sources], index_dir)  # deletions only
+    _assert_prepared_as_computed(index_dir)
+    changed = next(sources.glob("002_*"))
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n\n新增一段：湖州市红十字会开展鸮鸮救护培训。\n",
+                       encoding="utf-8")
+    (sources / "新报告.txt").write_text("丽水市红十字会2024年工作总结\n\n全市开展应急救护培训。\n", encoding="utf-8")
+    index.update_index([sources], index_dir, workers=1)  # a new segment beside the old ones
+    assert _assert_prepared_as_computed(index_dir) >= 2
+    with Engine(index_dir) as engine:
+        assert [h.doc_id for h in engine.search(SearchRequest(q="鸮鸮救护")).hits] == [changed.stem]
