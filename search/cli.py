@@ -1,4 +1,7 @@
-"""The `rcsearch` command: index, search, serve, stats."""
+"""The `rcsearch` command: index, search, serve, stats.
+
+The query engine (and pypinyin's dictionaries behind it) is imported by the commands that
+search: `rcsearch index` would load it for nothing, a quarter of a second per run."""
 from __future__ import annotations
 
 import html
@@ -9,6 +12,7 @@ import re
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from tqdm import tqdm
@@ -16,8 +20,9 @@ from tqdm import tqdm
 from search import export, memory
 from search.index import POOL_MB, SourceError, Summary, current_generation, update_index
 from search.facets import FACETS, Filters
-from search.query import MAX_EXPORT_ROWS, Engine, QueryError, SearchRequest
-from search.query import overview as collection_overview
+
+if TYPE_CHECKING:
+    from search.query import Engine
 
 DEFAULT_SOURCES = "seeds"
 DEFAULT_INDEX = "index"
@@ -152,12 +157,13 @@ def _confirm_removal(summary: Summary) -> bool:
               help="Print the hits as CSV (UTF-8 with BOM, for Excel and WPS) or JSON Lines (the API's hits), "
                    "as GET /api/export does.")
 @click.option("--all", "every", is_flag=True,
-              help=f"With --format: every matching passage, not one page (at most {MAX_EXPORT_ROWS}).")
+              help=f"With --format: every matching passage, not one page (at most {export.MAX_EXPORT_ROWS}).")
 @click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, metavar="URL",
               help="The server the links in CSV point to.")
 @index_option
 def search(query, limit, page, sort, as_json, export_format, every, base_url, index_dir, **selected):
     """Search the index and print the matching passages, highlighted."""
+    from search.query import QueryError, SearchRequest
     if as_json and export_format:
         raise click.UsageError("--json prints one page as /api/search answers it; --format exports hits: choose one")
     if every and not export_format:
@@ -240,6 +246,7 @@ def serve(host, port, index_dir, threads):
 @index_option
 def stats(as_json, index_dir):
     """Reports and passages per value of every facet (province, city, topic, year, level)."""
+    from search.query import overview as collection_overview
     overview = collection_overview(_engine(index_dir))
     if as_json:
         click.echo(json.dumps(overview.to_json(), ensure_ascii=False, indent=2))
@@ -253,6 +260,7 @@ def stats(as_json, index_dir):
 
 def _engine(index_dir: str | None) -> Engine:
     """An engine over the index, or the reason there is none and what to run."""
+    from search.query import Engine
     directory = _index_dir(index_dir)
     if current_generation(directory) is None:
         raise click.ClickException(f"no index in {directory}: run `rcsearch index` first")

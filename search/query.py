@@ -28,6 +28,7 @@ import numpy as np
 
 from search import analysis, docsets, enrich, facets, ranking, spelling, whoosh_internals
 from search.docsets import IndexView
+from search.export import MAX_EXPORT_ROWS
 from search.facets import BY_NAME, FACETS, FILTER_NAMES, Facet, Filters
 from search.index import CURRENT, TOPICS_FILE, open_index
 from search.serialize import INTERNAL, OPTIONAL, exact_keys, to_json
@@ -36,10 +37,6 @@ MAX_QUERY_CHARS = 500
 MAX_TERMS = 32
 MAX_LIMIT = 100
 MAX_RESULT_DEPTH = 10_000
-# An export streams, so memory does not limit it; the cap keeps a runaway export from holding a
-# server thread for minutes (100k rows take about 10 s) while a collection of 100k passages still
-# exports whole, and stays far below a spreadsheet's 1,048,576 rows.
-MAX_EXPORT_ROWS = 200_000
 # Docnums an export takes from its order at a time; each hit is read only when it is written.
 EXPORT_CHUNK = 500
 # Results ranked (and cached) per query and filters, whatever page was asked for.
