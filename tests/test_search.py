@@ -262,7 +262,7 @@ def test_threads_share_stored_fields_and_read_what_whoosh_reads(engine):
     assert {"doc_id", "text", "passage"} <= set(read[0])
 
 
-def test_a_full_cache_drops_what_is_cheapest_to_compute_again_per_byte(engine, monkeypatch):
+def test_a_full_cache_drops_what_is_cheapest_to_compute_again_per_byte(seed_index, monkeypatch):
     """A server past its cache budget keeps the small results that took long to compute (a
     query's doc sets, its ranking) and drops large arrays read back in no time (a common term's
     postings), whichever was used last: under plain LRU, queries that need a little more than
@@ -271,9 +271,8 @@ def test_a_full_cache_drops_what_is_cheapest_to_compute_again_per_byte(engine, m
 
     import numpy as np
 
-    _, view = engine.view()
-    for name, empty in (("_cache", type(view._cache)()), ("_bytes", 0), ("_limit", 1000)):
-        monkeypatch.setattr(view, name, empty)
+    from search.query import Engine
+
     computed = []
 
     def value(name, size, seconds):
@@ -283,11 +282,15 @@ def test_a_full_cache_drops_what_is_cheapest_to_compute_again_per_byte(engine, m
             return np.zeros(size, dtype=np.uint8)
         return compute
 
-    view.cached("slow", value("slow", 100, 0.05))
-    view.cached("cheap", value("cheap", 600, 0))
-    view.cached("another cheap", value("another cheap", 600, 0))  # over budget: one must go
-    view.cached("slow", value("slow", 100, 0.05))  # the least recently used, yet kept
-    assert computed == ["slow", "cheap", "another cheap"]
-    view.cached("cheap", value("cheap", 600, 0))
-    view.cached("another cheap", value("another cheap", 600, 0))
-    assert computed.count("slow") == 1 and len(computed) == 4  # one of the cheap ones was dropped
+    with Engine(seed_index) as own:  # a view no other thread of the session searches
+        _, view = own.view()
+        for name, empty in (("_cache", type(view._cache)()), ("_bytes", 0), ("_limit", 1000)):
+            monkeypatch.setattr(view, name, empty)
+        view.cached("slow", value("slow", 100, 0.05))
+        view.cached("cheap", value("cheap", 600, 0))
+        view.cached("another cheap", value("another cheap", 600, 0))  # over budget: one must go
+        view.cached("slow", value("slow", 100, 0.05))  # the least recently used, yet kept
+        assert computed == ["slow", "cheap", "another cheap"]
+        view.cached("cheap", value("cheap", 600, 0))
+        view.cached("another cheap", value("another cheap", 600, 0))
+        assert computed.count("slow") == 1 and len(computed) == 4  # one of the cheap ones was dropped
