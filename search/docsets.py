@@ -286,7 +286,7 @@ def prepare(reader, folder: Path, previous: Path | None = None) -> None:
     folder renamed: a server sees all of it or none), taking the segments that the version
     prepared in `previous` already holds from there."""
     earlier = _Earlier.read(previous) if previous else None
-    segments = [(_segment_key(segment), segment) for segment, _ in reader.leaf_readers()]
+    segments = [(segment_key(segment), segment) for segment, _ in reader.leaf_readers()]
     parts = [earlier.part(key) if earlier and earlier.has(key) else _read_part(segment) for key, segment in segments]
     temp = folder.with_name(f".{folder.name}.tmp")
     shutil.rmtree(temp, ignore_errors=True)
@@ -313,8 +313,9 @@ def prepare(reader, folder: Path, previous: Path | None = None) -> None:
     os.replace(temp, folder)
 
 
-def _segment_key(segment) -> str:
-    # Segments never change once written; deletions do not change their records.
+def segment_key(segment) -> str:
+    """What names a segment's records across index versions: segments never change once
+    written (deletions are kept beside them)."""
     return f"{segment.segment().segment_id()}:{segment.doc_count_all()}"
 
 

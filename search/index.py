@@ -15,9 +15,10 @@ swapped and deleted under them (see ``whoosh_internals.LiveIndex``).
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import fcntl
 import functools
+import hashlib
+import marshal
 import os
 import re
 import shutil
@@ -417,7 +418,7 @@ def recover(index_dir: Path) -> None:
     _remove_stale_generations(index_dir, live)
     storage = FileStorage(str(live))
     for name in os.listdir(live):
-        if WRITER_DEBRIS.match(name) or name.startswith(".columns-"):  # a killed run's half-written columns
+        if WRITER_DEBRIS.match(name) or name.startswith((".columns-", ".reports-")):  # a killed run's half-written files
             path = live / name
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     whoosh_internals.remove_unreferenced_files(storage, WHOOSH_INDEX_NAME)
@@ -426,8 +427,50 @@ def recover(index_dir: Path) -> None:
 def _indexed_versions(ix) -> dict[str, tuple[str, str]]:
     """Per indexed report, the (content hash, data version) it was indexed with."""
     with ix.searcher() as searcher:
-        return {fields["doc_id"]: (fields["hash"], fields.get("data_version", ""))
-                for fields in searcher.documents(kind="doc")}
+        reader = searcher.reader()
+        recorded = _recorded_reports(Path(ix.storage.folder), reader.generation())
+        return {doc_id: (digest, version)
+                for segment, _ in reader.leaf_readers()
+                for docnum, doc_id, digest, version in recorded.get(docsets.segment_key(segment))
+                or _segment_reports(segment)
+                if not segment.is_deleted(docnum)}
+
+
+# Per index version, for the next run: each segment's report records (docnum in the segment,
+# report id, content hash, data version), so that finding what changed reads no stored
+# fields (a report record stores the report's whole text: 0.25 s at 10^5 passages).
+REPORTS = "reports-{generation}.marshal"
+
+
+def _segment_reports(segment) -> list[tuple[int, str, str, str]]:
+    """The live report records of one segment, from their stored fields."""
+    records = []
+    if ("kind", "doc") not in segment:
+        return records
+    for docnum in segment.postings("kind", "doc").all_ids():
+        fields = segment.stored_fields(docnum)
+        records.append((docnum, fields["doc_id"], fields["hash"], fields.get("data_version", "")))
+    return records
+
+
+def _recorded_reports(generation: Path, version: int) -> dict:
+    try:
+        return marshal.loads((generation / REPORTS.format(generation=version)).read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}
+
+
+def _record_reports(generation: Path, reader, previous: dict) -> None:
+    """Write the version's report records (those of segments the previous version recorded
+    are taken from there), atomically."""
+    segments = {}
+    for segment, _ in reader.leaf_readers():
+        key = docsets.segment_key(segment)
+        segments[key] = previous.get(key) or _segment_reports(segment)
+    path = generation / REPORTS.format(generation=reader.generation())
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_bytes(marshal.dumps(segments))
+    os.replace(temp, path)
 
 
 # The code that decides what a report's records hold: reading, structuring, enriching,
@@ -550,15 +593,21 @@ def prepare_columns(generation: Path) -> None:
         reader = searcher.reader()
         folder = docsets.prepared_folder(generation, reader.generation())
         earlier = [p for p in generation.glob(docsets.PREPARED.format(generation="*")) if p != folder]
-        docsets.prepare(reader, folder, max(earlier, key=_prepared_generation, default=None))
-    for stale in generation.glob("*columns-*"):
-        if stale != folder:
-            shutil.rmtree(stale, ignore_errors=True)
+        docsets.prepare(reader, folder, max(earlier, key=_version_of, default=None))
+        recorded = [p for p in generation.glob(REPORTS.format(generation="*"))
+                    if _version_of(p) != reader.generation()]
+        previous = max(recorded, key=_version_of, default=None)
+        _record_reports(generation, reader, _recorded_reports(generation, _version_of(previous)) if previous else {})
+        kept = {folder.name, REPORTS.format(generation=reader.generation())}
+    for stale in [*generation.glob("*columns-*"), *generation.glob("*reports-*")]:
+        if stale.name not in kept:
+            shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
 
 
-def _prepared_generation(folder: Path) -> int:
+def _version_of(path: Path) -> int:
+    """The index version a prepared file or folder (name-<version>[.suffix]) belongs to."""
     try:
-        return int(folder.name.rsplit("-", 1)[1])
+        return int(path.name.split(".")[0].rsplit("-", 1)[1])
     except (IndexError, ValueError):
         return -1
 

@@ -74,13 +74,17 @@ def _assert_prepared_as_computed(index_dir):
         compact = view.columns.compact
         texts = [compact._map[a:b] if compact._map else b"" for a, b in zip(compact.offsets[:-1], compact.offsets[1:])]
         assert texts == list(searcher.reader().column_reader("compact"))
+        # What the next run compares files with, recorded per segment, is what the stored fields say.
+        assert index._indexed_versions(index.open_index(index_dir, readonly=False)) == {
+            fields["doc_id"]: (fields["hash"], fields["data_version"]) for fields in searcher.documents(kind="doc")}
         return len(list(searcher.reader().leaf_readers()))
 
 
 def test_each_index_version_has_its_columns_prepared_for_servers(sources, tmp_path, monkeypatch):
     """The indexer writes the columns of the version it committed (taking those of the
     segments the version before it had from what it prepared then); a server memory-maps
-    them and answers exactly as from the columns it would read through Whoosh."""
+    them and answers exactly as from the columns it would read through Whoosh. The report
+    records the next run compares files with are kept the same way."""
     monkeypatch.setattr(index, "PARALLEL_MIN_FILES", 2)
     index_dir = tmp_path / "index"
     index.update_index([sources], index_dir, workers=2)  # a segment per writer process

@@ -136,7 +136,8 @@ def leftovers(index_dir: Path) -> list[str]:
     toc = whoosh_index.TOC.read(storage, "MAIN")
     segments = {s.segment_id() for s in toc.segments}
     for name in os.listdir(live):
-        if name in (f"_MAIN_{toc.generation}.toc", "MAIN_WRITELOCK", f"columns-{toc.generation}"):
+        if name in (f"_MAIN_{toc.generation}.toc", "MAIN_WRITELOCK", f"columns-{toc.generation}",
+                    f"reports-{toc.generation}.marshal"):
             continue
         if not any(name.startswith(segment + ".") for segment in segments):
             stray.append(f"{live.name}/{name}")
