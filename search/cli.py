@@ -103,6 +103,7 @@ def index(sources, index_dir, rebuild, workers, yes, pool_mb):
     2 on a usage error (a source that does not exist, a refused removal).
     """
     directory = _index_dir(index_dir)
+    memory.return_freed_memory()  # the pool's large arrays, freed at each spill and after the commit
     try:
         summary = update_index(_sources(sources), directory, rebuild=rebuild, workers=workers, pool_mb=pool_mb,
                                progress=_progress, confirm_removal=lambda s: yes or _confirm_removal(s),

@@ -227,20 +227,24 @@ def load_columns(reader) -> Columns:
 @dataclass(frozen=True)
 class _Part:
     """The columns of some consecutive records (a segment's), with the names their report and
-    section codes stand for, and their compact texts: a blob, or where one lies in a file
-    (path, start, end), and a length per record."""
+    section codes stand for, and where their compact texts are: the segment's reader, or a
+    span (path, start, end) of an earlier version's blob with a length per record."""
 
     columns: Columns
     doc_names: list
     section_names: list
-    compact: bytes | tuple[Path, int, int]
-    compact_lengths: np.ndarray
+    compact: object
+    compact_lengths: np.ndarray | None = None
 
-    def write_compact(self, blob) -> None:
-        """Append the compact texts to an open file, a few megabytes at a time."""
-        if isinstance(self.compact, bytes):
-            blob.write(self.compact)
-            return
+    def write_compact(self, blob) -> np.ndarray:
+        """Append the compact texts to an open file (a record, or a few megabytes, at a time:
+        a segment's texts are 350 MB at 10^6 passages); their lengths."""
+        if self.compact_lengths is None:
+            lengths = []
+            for text in self.compact.column_reader("compact"):
+                blob.write(text)
+                lengths.append(len(text))
+            return np.array(lengths, dtype=np.int64)
         path, start, end = self.compact
         with open(path, "rb") as source:
             source.seek(start)
@@ -250,6 +254,7 @@ class _Part:
                     raise OSError(f"{path} ends before byte {end}")
                 blob.write(chunk)
                 start += len(chunk)
+        return self.compact_lengths
 
 
 def _read_part(reader) -> _Part:
@@ -261,9 +266,7 @@ def _read_part(reader) -> _Part:
         sections=sections,
         values={name: _value_column(list(reader.column_reader(column.field)), column.multi)
                 for name, column in facets.COLUMNS.items()})
-    texts = list(reader.column_reader("compact"))
-    return _Part(columns, doc_names, section_names, b"".join(texts),
-                 np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+    return _Part(columns, doc_names, section_names, reader)
 
 
 # The columns of one index version, written by the indexer after each commit so that a
@@ -298,9 +301,7 @@ def prepare(reader, folder: Path, previous: Path | None = None) -> None:
     for name, array in arrays.items():
         np.save(temp / f"{name}.npy", array)
     with open(temp / "compact.bin", "wb") as blob:
-        for part in parts:
-            part.write_compact(blob)
-    lengths = [part.compact_lengths for part in parts]
+        lengths = [part.write_compact(blob) for part in parts]
     np.save(temp / "compact-offsets.npy", np.concatenate([np.zeros(1, dtype=np.int64)] + lengths).cumsum())
     names = {"values": {name: column.names for name, column in columns.values.items()},
              "multi": [name for name, column in columns.values.items() if column.matrix is not None]}

@@ -1,4 +1,4 @@
-"""How the long-running server gives memory back: glibc malloc settings.
+"""How the long-running server, and the indexer, give memory back: glibc malloc settings.
 
 A search at 10^6 passages makes and frees numpy arrays of 4–8 MB (doc sets, scores,
 facet counts). glibc serves the first from mmap and frees it to the kernel, but then
@@ -7,7 +7,9 @@ comes from the heap or a thread's arena, and freed heap memory stays resident: o
 benchmark's query mix the server grew from 360 to 790 MB. A fixed threshold keeps large
 arrays in their own mappings, returned on free, at the cost of a page fault per page
 the next array touches. One arena: the threads take turns under Python's lock anyway, and
-a second arena kept another 45 MB of leftovers.
+a second arena kept another 45 MB of leftovers. The indexer's posting pool holds a term's
+postings in growing arrays, all freed when it spills a run: the same settings hand them
+back before the next run fills up.
 """
 from __future__ import annotations
 

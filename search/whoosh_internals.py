@@ -38,7 +38,7 @@ import weakref
 import zlib
 from array import array
 from collections import Counter
-from itertools import chain, groupby, islice
+from itertools import chain, groupby
 from operator import itemgetter
 from pickle import loads
 from typing import Callable
@@ -180,8 +180,8 @@ class TermPool(PostingPool):
     `iter_postings()` gives (fieldname, term bytes, docnums, weights, values) per term, for
     `_ArrayFieldWriter.add_postings`."""
 
-    # Terms per marshalled chunk of a run.
-    CHUNK = 4096
+    # Postings per marshalled chunk of a run (a chunk of each run is held while they merge).
+    CHUNK = 65536
     # What a posting held costs (a docnum, a weight as Whoosh computed it, a value reference),
     # and what a term's entry costs besides.
     POSTING_BYTES = 20
@@ -236,14 +236,24 @@ class TermPool(PostingPool):
             yield key[0], key[1], docnums, weights, values
 
     def _write_run(self, f, terms):
-        while chunk := [(fieldname, tbytes, docnums.tobytes(), weights.tobytes(), values)
-                        for fieldname, tbytes, docnums, weights, values in islice(terms, self.CHUNK)]:
-            # Length-prefixed, to be read back whole: marshal.load on a file reads each
-            # object with a call of its own (a dozen times slower than loads on the bytes).
-            data = marshal.dumps(chunk)
-            f.write(_CHUNK_SIZE.pack(len(data)))
-            f.write(data)
+        chunk, postings = [], 0
+        for fieldname, tbytes, docnums, weights, values in terms:
+            chunk.append((fieldname, tbytes, docnums.tobytes(), weights.tobytes(), values))
+            postings += len(docnums)
+            if postings >= self.CHUNK:
+                self._write_chunk(f, chunk)
+                chunk, postings = [], 0
+        if chunk:
+            self._write_chunk(f, chunk)
         f.close()
+
+    @staticmethod
+    def _write_chunk(f, chunk):
+        # Length-prefixed, to be read back whole: marshal.load on a file reads each object
+        # with a call of its own (a dozen times slower than loads on the bytes).
+        data = marshal.dumps(chunk)
+        f.write(_CHUNK_SIZE.pack(len(data)))
+        f.write(data)
 
     def _read_run(self, path):
         f = self._open_run(path)

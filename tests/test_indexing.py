@@ -14,7 +14,7 @@ QUERIES = ["红十字", "造血干细胞", '"博爱送万家"', "石家庄有多
 def test_spilled_postings_come_back_by_term_in_document_order(tmp_path, monkeypatch, merge_files):
     """Writers add documents in order; the pool hands each term's postings back whole, in
     document order, whatever it spilled to disk (and however many runs it merged at once)."""
-    monkeypatch.setattr(whoosh_internals.TermPool, "CHUNK", 100)
+    monkeypatch.setattr(whoosh_internals.TermPool, "CHUNK", 1000)
     monkeypatch.setattr(whoosh_internals.TermPool, "MERGE_FILES", merge_files)
     pool = whoosh_internals.TermPool(FileStorage(str(tmp_path)), None, limitmb=1)
     rng = random.Random(7)
