@@ -586,19 +586,19 @@ def _update_locked(sources: list[Path], index_dir: Path, rebuild: bool, workers:
 
 
 def prepare_columns(generation: Path) -> None:
-    """Write the columns of the generation's latest version for servers to memory-map (what
-    the version before it prepared is reused for the segments they share), and remove those
-    of the versions before it (a server still reading one keeps its mapping)."""
+    """Write the columns and report records of the generation's latest version (what the
+    version before it prepared is reused for the segments they share), and remove those of
+    the versions before it (a server still reading old columns keeps its mapping)."""
     with FileStorage(str(generation)).open_index().searcher() as searcher:
         reader = searcher.reader()
-        folder = docsets.prepared_folder(generation, reader.generation())
-        earlier = [p for p in generation.glob(docsets.PREPARED.format(generation="*")) if p != folder]
-        docsets.prepare(reader, folder, max(earlier, key=_version_of, default=None))
-        recorded = [p for p in generation.glob(REPORTS.format(generation="*"))
-                    if _version_of(p) != reader.generation()]
-        previous = max(recorded, key=_version_of, default=None)
-        _record_reports(generation, reader, _recorded_reports(generation, _version_of(previous)) if previous else {})
-        kept = {folder.name, REPORTS.format(generation=reader.generation())}
+        version = reader.generation()
+        earlier = [v for v in map(_version_of, generation.glob(docsets.PREPARED.format(generation="*")))
+                   if 0 <= v != version]
+        previous = max(earlier, default=None)
+        folder = docsets.prepared_folder(generation, version)
+        docsets.prepare(reader, folder, None if previous is None else docsets.prepared_folder(generation, previous))
+        _record_reports(generation, reader, {} if previous is None else _recorded_reports(generation, previous))
+        kept = {folder.name, REPORTS.format(generation=version)}
     for stale in [*generation.glob("*columns-*"), *generation.glob("*reports-*")]:
         if stale.name not in kept:
             shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
