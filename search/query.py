@@ -375,7 +375,7 @@ class Engine:
         buckets = {facet.name: self._facet_counts(view, facet, chosen.matches, chosen.allowed, chosen.filters)
                    for facet in FACETS}
         docnums, scores = self._page(chosen.searcher, view, chosen.matching, hits, request,
-                                     key=(parsed, chosen.filters, self._lexicon.stamp))
+                                     key=(parsed, chosen.selected, self._lexicon.stamp))
         return SearchResult(
             query=request.q, total=len(hits), total_reports=int(np.count_nonzero(np.bincount(view.columns.doc_ids[hits]))),
             page=request.page, limit=request.limit, took_ms=0.0,
@@ -487,11 +487,14 @@ class Engine:
         respelled = self._respelled(searcher, view, parsed) if request.correct else Respelled(parsed)
         parsed = respelled.parsed
         self._check_filters(filters)
-        allowed = {facet.name: self._filter_docs(view, facet, filters.get(facet.name)) for facet in FACETS}
+        # Resolved now, as topics.toml says now: what a cached order of the hits is keyed by.
+        values = tuple((name, frozenset(set().union(*(self.selects(BY_NAME[name], v) for v in chosen))))
+                       for name, chosen in filters.items())
+        allowed = {facet.name: self._filter_docs(view, facet, dict(values).get(facet.name)) for facet in FACETS}
         selected = [docs for docs in allowed.values() if docs is not None]
         matches = self._matches(searcher, view, parsed)
         matching = matches.for_selection(selected)
-        return _Selection(parsed, filters, searcher, view, allowed, matches, matching,
+        return _Selection(parsed, filters, values, searcher, view, allowed, matches, matching,
                           docsets.intersect([matching.docs] + selected), respelled)
 
     def _check_filters(self, filters: Filters) -> None:
@@ -560,12 +563,13 @@ class Engine:
         docs = docsets.union([strict, docsets.difference(relaxed, excluded)])
         return _Matching(docs, self._scoring(units), ranking.Coverage(docs, held[docs], weight[docs]))
 
-    def _filter_docs(self, view: IndexView, facet: Facet, values: tuple) -> np.ndarray | None:
-        """Passages one facet's selection allows (OR of its values), or None when nothing is selected."""
-        if not values:
+    @staticmethod
+    def _filter_docs(view: IndexView, facet: Facet, wanted: frozenset | None) -> np.ndarray | None:
+        """Passages holding any of the stored values one facet's selection resolved to, or None
+        when nothing is selected."""
+        if wanted is None:
             return None
-        wanted = set().union(*(self.selects(facet, v) for v in values))
-        return view.cached(("filter", facet.name, frozenset(wanted)), lambda: docsets.intersect([docsets.union(
+        return view.cached(("filter", facet.name, wanted), lambda: docsets.intersect([docsets.union(
             [view.columns.values[column].holding(wanted) for column in facet.columns]), view.passages]))
 
     def _facet_counts(self, view: IndexView, facet: Facet, matches: "_Matches", allowed: dict,
@@ -682,6 +686,7 @@ class _Selection(NamedTuple):
 
     parsed: ParsedQuery
     filters: Filters
+    selected: tuple  # (facet name, the stored values its filter values select) per selected facet
     searcher: object
     view: IndexView
     allowed: dict

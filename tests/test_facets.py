@@ -130,6 +130,31 @@ def test_three_donations_alias_is_the_union_of_its_topics(find):
     assert alias == union > 0
 
 
+def test_an_edited_alias_selects_its_new_topics_on_every_page(seed_index, tmp_path):
+    """A running server reads topics.toml again when it changes: the hits a page shows are
+    those the edited alias selects, as a server started afresh shows them, never the page
+    computed under the alias as it was."""
+    import os
+    import shutil
+
+    from search.index import TOPICS_FILE
+    from search.query import Engine
+
+    topics = tmp_path / "topics.toml"
+    shutil.copy(TOPICS_FILE, topics)
+    request = SearchRequest(q="红十字", filters=Filters(topic=("三献",)))
+    with Engine(seed_index, topics_file=topics) as running:
+        running.search(request)
+        topics.write_text(topics.read_text(encoding="utf-8").replace(
+            '"三献" = ["无偿献血", "造血干细胞捐献", "遗体器官捐献"]', '"三献" = ["遗体器官捐献"]'), encoding="utf-8")
+        os.utime(topics, ns=(topics.stat().st_atime_ns, topics.stat().st_mtime_ns + 10**9))
+        edited = running.search(request)
+    with Engine(seed_index, topics_file=topics) as restarted:
+        fresh = restarted.search(request)
+    assert [(h.doc_id, h.passage, h.topics) for h in edited.hits] == [(h.doc_id, h.passage, h.topics) for h in fresh.hits]
+    assert all("遗体器官捐献" in h.topics for h in fresh.hits) and fresh.total == len(fresh.hits) > 0
+
+
 def test_facet_counts_ignore_their_own_selection(find):
     plain = find("红十字")
     selected = find("红十字", city="石家庄")
