@@ -20,6 +20,7 @@ from tqdm import tqdm
 from search import export, memory
 from search.index import POOL_MB, SourceError, Summary, current_generation, update_index
 from search.facets import FACETS, Filters
+from search.querylang import MAX_EXPORT_ROWS
 
 if TYPE_CHECKING:
     from search.query import Engine
@@ -158,7 +159,7 @@ def _confirm_removal(summary: Summary) -> bool:
               help="Print the hits as CSV (UTF-8 with BOM, for Excel and WPS) or JSON Lines (the API's hits), "
                    "as GET /api/export does.")
 @click.option("--all", "every", is_flag=True,
-              help=f"With --format: every matching passage, not one page (at most {export.MAX_EXPORT_ROWS}).")
+              help=f"With --format: every matching passage, not one page (at most {MAX_EXPORT_ROWS}).")
 @click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, metavar="URL",
               help="The server the links in CSV point to.")
 @index_option

@@ -10,22 +10,17 @@ import csv
 import io
 import itertools
 import json
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from search.facets import BY_NAME
+from search.results import METADATA, Bucket, Hit
 from search.serialize import to_json
-
-if TYPE_CHECKING:  # the query module imports this one (its export limit)
-    from search.query import Bucket, Hit
-
-# An export streams, so memory does not limit it; the cap keeps a runaway export from holding a
-# server thread for minutes (100k rows take about 10 s) while a collection of 100k passages still
-# exports whole, and stays far below a spreadsheet's 1,048,576 rows.
-MAX_EXPORT_ROWS = 200_000
 
 # Excel and WPS read a CSV file as UTF-8 only when it starts with a byte order mark.
 BOM = "\ufeff"
-HIT_COLUMNS = ("报告", "标题", "段落号", "小标题", "省", "市", "县", "层级", "主题", "年份", "段落全文", "链接")
+# The column of each of a passage's region and metadata (results.METADATA: one for each).
+METADATA_COLUMNS = {"province": "省", "city": "市", "county": "县", "level": "层级", "topics": "主题", "year": "年份"}
+HIT_COLUMNS = ("报告", "标题", "段落号", "小标题", *(METADATA_COLUMNS[name] for name in METADATA), "段落全文", "链接")
 FACET_COLUMNS = ("维度", "值", "上级", "段落数")
 TOPIC_SEPARATOR = "、"
 # OWASP, "CSV Injection": a cell starting with one of these is run as a formula by a spreadsheet.
@@ -57,9 +52,15 @@ def csv_lines(rows: Iterable[tuple]) -> Iterator[str]:
 
 def hit_row(hit: Hit, base_url: str) -> tuple:
     """A hit's cells in HIT_COLUMNS order; its link is the permalink on the server at base_url."""
-    return (hit.doc_id, hit.title, hit.passage, hit.heading, hit.province or "", hit.city or "",
-            hit.county or "", hit.level, TOPIC_SEPARATOR.join(hit.topics), hit.year or "", hit.text,
-            base_url + hit.permalink)
+    return (hit.doc_id, hit.title, hit.passage, hit.heading, *(_cell(getattr(hit, name)) for name in METADATA),
+            hit.text, base_url + hit.permalink)
+
+
+def _cell(value) -> str | int:
+    """A metadata value as a cell: blank when unknown, topics joined."""
+    if value is None:
+        return ""
+    return TOPIC_SEPARATOR.join(value) if isinstance(value, list) else value
 
 
 def hits_csv(hits: Iterable[Hit], base_url: str) -> Iterator[str]:

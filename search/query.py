@@ -10,15 +10,13 @@ from __future__ import annotations
 import difflib
 import hashlib
 import html
-import math
 import os
 import re
 import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple, TypedDict
-from urllib.parse import quote
+from typing import Callable, Iterator, NamedTuple
 
 from whoosh import highlight
 from whoosh.analysis import Token
@@ -28,13 +26,13 @@ import numpy as np
 
 from search import analysis, docsets, enrich, facets, ranking, spelling, whoosh_internals
 from search.docsets import IndexView
-from search.export import MAX_EXPORT_ROWS
-from search.facets import BY_NAME, FACETS, FILTER_NAMES, Facet, Filters
+from search.facets import BY_NAME, FACETS, Facet, Filters
 from search.index import CURRENT, TOPICS_FILE, open_index
-from search.querylang import (MAX_LIMIT, MAX_QUERY_CHARS, MAX_RESULT_DEPTH, MAX_TERMS, UNSEARCHABLE, Alternative,
-                              ParsedQuery, QueryError, SearchRequest, check_paging as _check_paging, parse_query,
-                              query_text)
-from search.serialize import INTERNAL, OPTIONAL, exact_keys, to_json
+from search.querylang import (MAX_EXPORT_ROWS, MAX_LIMIT, MAX_QUERY_CHARS, MAX_RESULT_DEPTH, MAX_TERMS,
+                              UNSEARCHABLE, Alternative, ParsedQuery, QueryError, SearchRequest,
+                              check_paging as _check_paging, parse_query, query_text)
+from search.results import (Bucket, Correction, DocumentPassage, DocumentView, Export, FacetRow, Hit, Overview,
+                            SearchResult, Suggestion, document_url, metadata, passage_anchor, passage_permalink)
 
 # Docnums an export takes from its order at a time; each hit is read only when it is written.
 EXPORT_CHUNK = 500
@@ -43,108 +41,6 @@ RANKED_DEPTH = 50
 SNIPPET_CHARS = 180
 # How much more a sentence holding a term as typed counts than one holding a synonym or sub-word.
 TERM_WEIGHT = 10.0
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One passage found: its text, the snippet with the matches marked, and its report's facets."""
-
-    doc_id: str
-    title: str
-    passage: int
-    heading: str
-    text: str
-    snippet: str
-    score: float
-    province: str | None
-    city: str | None
-    county: str | None
-    level: str
-    topics: list[str]
-    year: int | None
-    url: str
-    permalink: str
-
-
-def document_url(doc_id: str, passage: int) -> str:
-    """A passage on its report's page: the id percent-encoded (its folders stay readable)."""
-    return f"/doc/{quote(doc_id, safe='/')}#p{passage}"
-
-
-def passage_anchor(text: str) -> str:
-    """A passage's name that survives a reindex: a hash of its normalized text, so white space,
-    width, case and traditional characters do not change it and any other edit does."""
-    return hashlib.blake2b(analysis.compact(text).encode("utf-8"), digest_size=6).hexdigest()
-
-
-def passage_permalink(doc_id: str, text: str) -> str:
-    """A passage's permalink: it finds the passage by its text, wherever a reindex numbered it."""
-    return f"/p/{quote(doc_id, safe='/')}/{passage_anchor(text)}"
-
-
-@dataclass(frozen=True)
-class Correction:
-    """A term searched as another: a homophone typo (造血肝细胞 → 造血干细胞) or pinyin
-    (wuchangxianxue → 无偿献血)."""
-
-    from_: str = field(metadata={"json_name": "from"})
-    to: str
-
-
-@dataclass(frozen=True)
-class Bucket:
-    """One facet value: how many passages selecting it returns, the value it nests under (a
-    city's province; None for facets that do not nest), and whether it is selected."""
-
-    value: str | int
-    count: int
-    parent: str | None = None
-    # Raw filter values (short or full names) that select this value: what a link removes.
-    selected_by: tuple = field(default=(), metadata=INTERNAL)
-    selected: bool = field(init=False, default=False)
-
-    def __post_init__(self):
-        object.__setattr__(self, "selected", bool(self.selected_by))
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """One page of results with facet counts; `to_json()` is the /api/search answer."""
-
-    query: str
-    total: int
-    total_reports: int
-    page: int
-    limit: int
-    took_ms: float
-    hits: list[Hit]
-    facets: dict[str, list[Bucket]] = field(metadata=exact_keys(tuple(f.name for f in FACETS)))
-    # Per facet with more values than `facets` shows (FACET_SIZE), how many more.
-    facets_more: dict[str, int] = field(default_factory=dict, metadata=OPTIONAL)
-    relaxed: bool = False
-    filters: Filters = field(default_factory=Filters, metadata=INTERNAL)
-    did_you_mean: str | None = field(default=None, metadata=OPTIONAL)
-    notice: str | None = field(default=None, metadata=OPTIONAL)
-    # Terms that found nothing as typed, searched as what they sound like; the query searched.
-    corrected: list[Correction] = field(default_factory=list, metadata=OPTIONAL)
-    corrected_query: str | None = field(default=None, metadata=OPTIONAL)
-
-    def to_json(self) -> dict:
-        return to_json(self)
-
-    @property
-    def last_page(self) -> int:
-        """The last page there is: where the results end, or where paging stops (MAX_RESULT_DEPTH)."""
-        return min(math.ceil(self.total / self.limit), MAX_RESULT_DEPTH // self.limit)
-
-
-@dataclass(frozen=True)
-class Export:
-    """Every passage a search returns: how many, and the hits in the order its pages show them,
-    read as they are consumed."""
-
-    total: int
-    hits: Iterator[Hit]
 
 
 def _expanded(clause: tuple[Alternative, ...], lexicon: analysis.Lexicon) -> list[tuple[Alternative, float]]:
@@ -564,15 +460,12 @@ class Engine:
 
     def _hit(self, searcher, view: IndexView, docnum: int, score: float, parsed: ParsedQuery, relaxed: bool) -> Hit:
         fields = view.stored_fields(searcher, docnum)
-        topics = [t for t in fields.get("topics", "").split(",") if t]
         return Hit(
             doc_id=fields["doc_id"], title=fields.get("title", ""), passage=fields["passage"],
             heading=fields.get("heading", ""), text=fields["text"],
             snippet=snippet(fields["text"], self.highlight_terms(parsed, relaxed),
                             {alt.text: TERM_WEIGHT for c in parsed.clauses for alt in c}), score=round(score, 3),
-            province=fields.get("province") or None, city=fields.get("city") or None,
-            county=fields.get("county") or None, level=fields.get("level") or facets.NATIONAL, topics=topics,
-            year=fields.get("year") or None, url=document_url(fields["doc_id"], fields["passage"]),
+            **metadata(fields, Hit), url=document_url(fields["doc_id"], fields["passage"]),
             permalink=passage_permalink(fields["doc_id"], fields["text"]))
 
 
@@ -745,60 +638,6 @@ def highlighted(text: str, needles: list[str]) -> str:
     return "".join(pieces) + html.escape(text[cursor:])
 
 
-@dataclass(frozen=True)
-class FacetRow:
-    value: str | int
-    reports: int
-    passages: int
-
-
-@dataclass(frozen=True)
-class Overview:
-    """The collection at a glance: reports and passages per facet value."""
-
-    reports: int
-    passages: int
-    facets: dict[str, list[FacetRow]]
-    built_at: float | None
-
-    def to_json(self) -> dict:
-        return {"reports": self.reports, "passages": self.passages, "built_at": self.built_at,
-                "facets": {name: [row.__dict__ for row in rows] for name, rows in self.facets.items()}}
-
-
-class DocumentPassage(TypedDict):
-    """One passage of a report in the document view."""
-
-    passage: int
-    anchor: str  # what its permalink names it by (passage_anchor)
-    role: str
-    heading: str
-    text: str
-    topics: list[str]
-    province: str | None
-    city: str | None
-    county: str | None
-    level: str
-
-
-@dataclass(frozen=True)
-class DocumentView:
-    """A whole report as stored in the index."""
-
-    doc_id: str
-    title: str
-    format: str
-    source: str
-    province: str | None
-    city: str | None
-    county: str | None
-    year: int | None
-    passages: list[DocumentPassage]
-    title_source: str = "headline"  # or "first sentence": the report has no headline
-    date: str | None = None         # YYYY-MM-DD the page or file gave
-    original: str | None = None     # the original file's name, while it is still where it was indexed from
-
-
 # An id is whatever the file name held (spaces, brackets, dots, folders with `/`); it is
 # only ever looked up in the index. Control characters and absurd lengths are no id.
 MAX_DOC_ID_CHARS = 1000
@@ -841,15 +680,12 @@ def document(engine: Engine, doc_id: str) -> DocumentView | None:
                       key=lambda f: f["passage"])
     return DocumentView(
         doc_id=doc_id, title=record.get("title", doc_id), format=record.get("format", "txt"),
-        source=record.get("source", ""), province=record.get("province") or None,
-        city=record.get("city") or None, county=record.get("county") or None,
-        year=record.get("year") or None, title_source=record.get("title_source") or "headline",
+        source=record.get("source", ""), **metadata(record, DocumentView),
+        title_source=record.get("title_source") or "headline",
         date=record.get("date") or None, original=original.name if original else None,
         passages=[DocumentPassage(passage=p["passage"], anchor=passage_anchor(p["text"]),
                                   role=p.get("role", "paragraph"), heading=p.get("heading", ""), text=p["text"],
-                                  topics=[t for t in p.get("topics", "").split(",") if t],
-                                  province=p.get("province") or None, city=p.get("city") or None,
-                                  county=p.get("county") or None, level=p.get("level") or facets.NATIONAL)
+                                  **metadata(p, DocumentPassage))
                   for p in passages])
 
 
@@ -893,16 +729,6 @@ def _original_path(record: dict) -> Path | None:
     except OSError:
         return None
     return path if inside else None
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """A completion of what was typed: the word, the part the typing matched marked (HTML-safe),
-    and how many passages hold the word."""
-
-    text: str
-    marked: str
-    passages: int
 
 
 MAX_SUGGEST_CHARS = 50

@@ -31,6 +31,18 @@ def test_every_passage_of_a_seed_has_the_design_region(engine, doc_id, expected)
     assert {region(p) for p in view.passages} == expected
 
 
+def test_every_passage_shows_one_region_and_metadata_in_its_hit_and_its_report(engine):
+    """A passage's region, level, topics and year read the same in the results and in the
+    document view (the export row writes the hit's): one reading of the stored fields."""
+    hits = list(engine.export(SearchRequest()).hits)
+    views = {hit.doc_id: document(engine, hit.doc_id) for hit in hits}
+    shown = [(h.doc_id, h.passage, h.province, h.city, h.county, h.level, h.topics, h.year) for h in hits]
+    stored = [(h.doc_id, p["passage"], p["province"], p["city"], p["county"], p["level"], p["topics"],
+               views[h.doc_id].year) for h in hits for p in views[h.doc_id].passages if p["passage"] == h.passage]
+    assert shown == stored
+    assert {h.level for h in hits} == {"省级", "市级", "县级"} and {h.county for h in hits} > {None}
+
+
 def test_report_with_sub_articles_gets_each_authors_region(engine):
     passages = document(engine, "004_e76b8004cd219140").passages
     regions = [region(p) for p in passages]
