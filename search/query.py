@@ -18,19 +18,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
 
-from whoosh import highlight
-from whoosh.analysis import Token
 from whoosh.query import Query
 
 import numpy as np
 
-from search import analysis, docsets, enrich, facets, ranking, spelling, whoosh_internals
+from search import analysis, docsets, enrich, facets, ranking, spelling
 from search.docsets import IndexView
 from search.facets import BY_NAME, FACETS, Facet, Filters
 from search.index import CURRENT, TOPICS_FILE, open_index
 from search.querylang import (MAX_EXPORT_ROWS, MAX_LIMIT, MAX_QUERY_CHARS, MAX_RESULT_DEPTH, MAX_TERMS,
                               UNSEARCHABLE, Alternative, ParsedQuery, QueryError, SearchRequest,
                               check_paging as _check_paging, parse_query, query_text)
+from search.snippets import highlighted, snippet
 from search.results import (Bucket, Correction, DocumentPassage, DocumentView, Export, FacetRow, Hit, Overview,
                             SearchResult, Suggestion, document_url, metadata, passage_anchor, passage_permalink)
 
@@ -38,7 +37,6 @@ from search.results import (Bucket, Correction, DocumentPassage, DocumentView, E
 EXPORT_CHUNK = 500
 # Results ranked (and cached) per query and filters, whatever page was asked for.
 RANKED_DEPTH = 50
-SNIPPET_CHARS = 180
 # How much more a sentence holding a term as typed counts than one holding a synonym or sub-word.
 TERM_WEIGHT = 10.0
 
@@ -549,93 +547,6 @@ class _Matches:
         if self.relaxed is None or len(docsets.intersect([self.strict.docs] + selected)) >= ranking.RELAX_BELOW:
             return self.strict
         return self.relaxed
-
-
-SENTENCE_ENDS = "。！？!?；;"
-SNIPPET_FRAGMENTER = highlight.SentenceFragmenter(maxchars=SNIPPET_CHARS, sentencechars=SENTENCE_ENDS)
-CONTEXT_FRAGMENTER = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=40)
-SNIPPET_FORMATTER = whoosh_internals.MarkFormatter(between="…")
-
-
-def match_spans(text: str, needles: list[str], weights: dict[str, float] | None = None) -> list[tuple[int, int, float]]:
-    """Character spans of `text` where any needle occurs (normalized, whitespace-insensitive),
-    overlapping ones merged, each with the highest weight of the needles in it (default 1)."""
-    norm = analysis.normalize(text)
-    positions = [i for i, c in enumerate(norm) if not c.isspace()]
-    compact = "".join(norm[i] for i in positions)
-    spans = []
-    for needle in set(filter(None, needles)):
-        weight = (weights or {}).get(needle, 1.0)
-        start = compact.find(needle)
-        while start != -1:
-            spans.append((positions[start], positions[start + len(needle) - 1] + 1, weight))
-            start = compact.find(needle, start + 1)
-    merged: list[tuple[int, int, float]] = []
-    for start, end, weight in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]), max(weight, merged[-1][2]))
-        else:
-            merged.append((start, end, weight))
-    return merged
-
-
-def _tokens(text: str, spans: list[tuple[int, int, float]]):
-    """Whoosh tokens covering the text: each matched span one token (its weight as boost),
-    other characters one each."""
-    token = Token(positions=False, chars=True)
-    cursor = 0
-    for start, end, weight in spans + [(len(text), len(text), 0.0)]:
-        for i in range(cursor, start):
-            token.text, token.startchar, token.endchar, token.matched, token.boost = text[i], i, i + 1, False, 1.0
-            yield token
-        if end > start:
-            token.text, token.startchar, token.endchar, token.matched = text[start:end], start, end, True
-            token.boost = weight
-            yield token
-        cursor = end
-
-
-def snippet(text: str, needles: list[str], weights: dict[str, float] | None = None) -> str:
-    """HTML-safe excerpt around the best-matching sentences, matched characters in <mark>.
-
-    `weights` ranks needles: the sentence holding the user's own terms beats one that
-    only holds the sub-words of a relaxed query.
-    """
-    spans = match_spans(text, needles, weights)
-    if spans:
-        fragments = (list(SNIPPET_FRAGMENTER.fragment_tokens(text, _tokens(text, spans)))
-                     # A sentence longer than a snippet: a window around the matches instead.
-                     or list(CONTEXT_FRAGMENTER.fragment_tokens(text, _tokens(text, spans))))
-        best = highlight.top_fragments(fragments, 1, highlight.BasicFragmentScorer(), highlight.SCORE)
-        if best:
-            fragment = _whole_sentences(text, best[0])
-            prefix = "…" if fragment.startchar > 0 else ""
-            suffix = "…" if fragment.endchar < len(text) else ""
-            return prefix + SNIPPET_FORMATTER.format_fragment(fragment) + suffix
-    head = text[:SNIPPET_CHARS]
-    return html.escape(head, quote=False) + ("…" if len(text) > SNIPPET_CHARS else "")
-
-
-def _whole_sentences(text: str, fragment: highlight.Fragment) -> highlight.Fragment:
-    """The fragment from its first sentence's first character to its last sentence's closing
-    mark: Whoosh's SentenceFragmenter starts a fragment at the previous sentence's closing
-    mark and ends it before its own."""
-    first_match = min((t.startchar for t in fragment.matches), default=fragment.endchar)
-    while fragment.startchar < first_match and text[fragment.startchar] in SENTENCE_ENDS:
-        fragment.startchar += 1
-    while fragment.endchar < len(text) and text[fragment.endchar] in SENTENCE_ENDS:
-        fragment.endchar += 1
-    return fragment
-
-
-def highlighted(text: str, needles: list[str]) -> str:
-    """The whole text as HTML, every match in <mark>: marked first, then escaped, so a
-    term never matches inside an entity (q=amp leaves `&` alone)."""
-    pieces, cursor = [], 0
-    for start, end, _ in match_spans(text, needles):
-        pieces += [html.escape(text[cursor:start]), "<mark>", html.escape(text[start:end]), "</mark>"]
-        cursor = end
-    return "".join(pieces) + html.escape(text[cursor:])
 
 
 # An id is whatever the file name held (spaces, brackets, dots, folders with `/`); it is
