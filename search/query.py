@@ -22,7 +22,7 @@ from whoosh.query import Query
 
 import numpy as np
 
-from search import analysis, docsets, enrich, facets, ranking, spelling
+from search import analysis, docsets, enrich, facets, ranking, snippets, spelling
 from search.docsets import IndexView
 from search.facets import BY_NAME, FACETS, Facet, Filters
 from search.index import CURRENT, TOPICS_FILE, open_index
@@ -30,6 +30,7 @@ from search.querylang import (MAX_EXPORT_ROWS, MAX_LIMIT, MAX_QUERY_CHARS, MAX_R
                               UNSEARCHABLE, Alternative, ParsedQuery, QueryError, SearchRequest,
                               check_paging as _check_paging, parse_query, query_text)
 from search.snippets import highlighted, snippet
+from search.terms import SearchTerms, expanded, relaxed_units, search_terms
 from search.results import (Bucket, Correction, DocumentPassage, DocumentView, Export, FacetRow, Hit, Overview,
                             SearchResult, Suggestion, document_url, metadata, passage_anchor, passage_permalink)
 
@@ -37,31 +38,6 @@ from search.results import (Bucket, Correction, DocumentPassage, DocumentView, E
 EXPORT_CHUNK = 500
 # Results ranked (and cached) per query and filters, whatever page was asked for.
 RANKED_DEPTH = 50
-# How much more a sentence holding a term as typed counts than one holding a synonym or sub-word.
-TERM_WEIGHT = 10.0
-
-
-def _expanded(clause: tuple[Alternative, ...], lexicon: analysis.Lexicon) -> list[tuple[Alternative, float]]:
-    """A clause's alternatives with their synonyms, and the boost of each."""
-    expanded = []
-    for alt in clause:
-        expanded.append((alt, 1.0))
-        if not alt.exact:
-            expanded.extend((Alternative(s, False), ranking.SYNONYM_BOOST) for s in lexicon.synonyms_of(alt.text))
-    return expanded
-
-
-def relaxed_units(parsed: ParsedQuery, lexicon: analysis.Lexicon) -> list[tuple[Alternative, ...]]:
-    """The clauses a relaxed search counts: long plain terms split into words, stopwords left out."""
-    units: list[tuple[Alternative, ...]] = []
-    for clause in parsed.clauses:
-        if len(clause) > 1 or clause[0].exact or analysis.is_dictionary_word(clause[0].text):
-            units.append(clause)
-            continue
-        # Single characters left over by the split (会, 新) match almost everything.
-        words = [w for w in analysis.cut(clause[0].text) if w not in lexicon.stopwords and len(w) > 1]
-        units.extend((Alternative(w, False),) for w in dict.fromkeys(words))
-    return units
 
 
 class Watched:
@@ -177,7 +153,7 @@ class Engine:
         return SearchResult(
             query=request.q, total=len(hits), total_reports=int(np.count_nonzero(np.bincount(view.columns.doc_ids[hits]))),
             page=request.page, limit=request.limit, took_ms=0.0,
-            hits=[self._hit(chosen.searcher, view, d, s, parsed, chosen.matching.relaxed) for d, s in zip(docnums, scores)],
+            hits=[self._hit(chosen.searcher, view, d, s, chosen.terms) for d, s in zip(docnums, scores)],
             facets={name: shown for name, (shown, _) in buckets.items()},
             facets_more={name: more for name, (_, more) in buckets.items() if more},
             relaxed=chosen.matching.relaxed, filters=chosen.filters,
@@ -265,7 +241,7 @@ class Engine:
         for start in range(0, len(ordered.docs), EXPORT_CHUNK):
             chunk = zip(ordered.docs[start:start + EXPORT_CHUNK].tolist(),
                         ordered.scores[start:start + EXPORT_CHUNK].tolist())
-            yield from (self._hit(selection.searcher, selection.view, docnum, score, selection.parsed, selection.matching.relaxed)
+            yield from (self._hit(selection.searcher, selection.view, docnum, score, selection.terms)
                         for docnum, score in chunk)
 
     def facet_counts(self, request: SearchRequest) -> dict[str, list[Bucket]]:
@@ -293,7 +269,8 @@ class Engine:
         matches = self._matches(searcher, view, parsed)
         matching = matches.for_selection(selected)
         return _Selection(parsed, filters, values, searcher, view, allowed, matches, matching,
-                          docsets.intersect([matching.docs] + selected), respelled)
+                          docsets.intersect([matching.docs] + selected), respelled,
+                          search_terms(parsed, respelled.corrected, self.lexicon, matching.relaxed))
 
     def _check_filters(self, filters: Filters) -> None:
         """QueryError for a filter value that names no known value of its facet, with the known
@@ -323,16 +300,16 @@ class Engine:
 
     def _clause_docs(self, searcher, view: IndexView, clause) -> np.ndarray:
         return docsets.union([self._alternative_docs(searcher, view, alt)
-                              for alt, _ in _expanded(clause, self.lexicon)])
+                              for alt in expanded(clause, self.lexicon)])
 
     def _in_text(self, searcher, view: IndexView, clauses) -> np.ndarray:
         """Passages where some term occurs in the text itself: a title or heading match
         alone only gives context."""
         return docsets.union([view.substring_docs(searcher, alt.text, "text")
-                              for c in clauses for alt, _ in _expanded(c, self.lexicon)])
+                              for c in clauses for alt in expanded(c, self.lexicon)])
 
     def _scoring(self, clauses) -> Query:
-        return ranking.scoring([(alt.text, boost) for c in clauses for alt, boost in _expanded(c, self.lexicon)])
+        return ranking.scoring([(term.text, term.boost) for c in clauses for term in expanded(c, self.lexicon)])
 
     def _matches(self, searcher, view: IndexView, parsed: ParsedQuery) -> "_Matches":
         """What the query matches before facet filters, strictly (every term) and, for a query
@@ -403,11 +380,6 @@ class Engine:
             return {child.names[c]: parent.names[p] for c, p in pairs if c}
         return view.cached(("parents", facet.name), compute)
 
-    def highlight_terms(self, parsed: ParsedQuery, relaxed: bool) -> list[str]:
-        """Every string whose occurrences a hit's snippet marks: terms, their synonyms, relaxed sub-words."""
-        clauses = parsed.clauses + (tuple(relaxed_units(parsed, self.lexicon)) if relaxed else ())
-        return list(dict.fromkeys(alt.text for c in clauses for alt, _ in _expanded(c, self.lexicon)))
-
     def selects(self, facet: Facet, value) -> set[str]:
         """The stored values a filter value selects: 石家庄 -> {石家庄市}, 三献 -> three topics;
         empty for a value the facet does not know."""
@@ -456,13 +428,13 @@ class Engine:
         docs = hits[np.lexsort(keys)][:depth]
         return _Ordered(docs, np.zeros(len(docs)))
 
-    def _hit(self, searcher, view: IndexView, docnum: int, score: float, parsed: ParsedQuery, relaxed: bool) -> Hit:
+    @staticmethod
+    def _hit(searcher, view: IndexView, docnum: int, score: float, terms: SearchTerms) -> Hit:
         fields = view.stored_fields(searcher, docnum)
         return Hit(
             doc_id=fields["doc_id"], title=fields.get("title", ""), passage=fields["passage"],
             heading=fields.get("heading", ""), text=fields["text"],
-            snippet=snippet(fields["text"], self.highlight_terms(parsed, relaxed),
-                            {alt.text: TERM_WEIGHT for c in parsed.clauses for alt in c}), score=round(score, 3),
+            snippet=snippets.snippet(fields["text"], terms.highlights, terms.weights), score=round(score, 3),
             **metadata(fields, Hit), url=document_url(fields["doc_id"], fields["passage"]),
             permalink=passage_permalink(fields["doc_id"], fields["text"]))
 
@@ -489,6 +461,7 @@ class _Selection(NamedTuple):
     matching: "_Matching"
     hits: np.ndarray
     respelled: "Respelled"
+    terms: SearchTerms
 
 
 @dataclass(frozen=True)

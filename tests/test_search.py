@@ -200,7 +200,7 @@ def test_exclusion_alone_browses_everything_else(find):
 
 def test_relaxed_snippet_prefers_the_sentence_with_the_typed_term():
     text = "第一句只有培训和知识。第二句讲急救知识万人学活动。"
-    from search.query import TERM_WEIGHT
+    from search.terms import TERM_WEIGHT
     html = snippet(text, ["急救知识", "培训", "知识"], {"急救知识": TERM_WEIGHT})
     assert "<mark>急救知识</mark>" in html and "第二句" in html
 

@@ -12,6 +12,7 @@ from markupsafe import Markup
 from search.facets import FACETS
 from search.query import (DocumentView, QueryError, document, highlighted, original_file, overview, parse_query,
                           passage_by_anchor)
+from search.terms import search_terms
 from web.engine import get_engine, search_request
 
 bp = Blueprint("pages", __name__)
@@ -122,7 +123,7 @@ def _document_page(view: DocumentView, notice: str | None = None) -> str:
     """The document view of a report (with a notice above it, if any)."""
     q = request.args.get("q", "")
     try:
-        needles = get_engine().highlight_terms(parse_query(q), relaxed=True)
+        needles = search_terms(parse_query(q), [], get_engine().lexicon, relaxed=True).highlights
     except QueryError:
         needles = []
     lead = [p for p in view.passages if p["role"] == "lead"]
