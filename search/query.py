@@ -7,7 +7,6 @@ finds almost nothing the query is relaxed to "most terms must match".
 """
 from __future__ import annotations
 
-import difflib
 import hashlib
 import html
 import os
@@ -18,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
 
-from whoosh.query import Query
 
 import numpy as np
 
@@ -26,11 +24,13 @@ from search import analysis, docsets, enrich, facets, ranking, snippets, spellin
 from search.docsets import IndexView
 from search.facets import BY_NAME, FACETS, Facet, Filters
 from search.index import CURRENT, TOPICS_FILE, open_index
+from search.matching import (Matches, Matching, check_filters, clause_docs, filter_docs, match_query,
+                             names_a_facet_value, selected_values, selects)
 from search.querylang import (MAX_EXPORT_ROWS, MAX_LIMIT, MAX_QUERY_CHARS, MAX_RESULT_DEPTH, MAX_TERMS,
                               UNSEARCHABLE, Alternative, ParsedQuery, QueryError, SearchRequest,
                               check_paging as _check_paging, parse_query, query_text)
 from search.snippets import highlighted, snippet
-from search.terms import SearchTerms, expanded, relaxed_units, search_terms
+from search.terms import SearchTerms, relaxed_units, search_terms
 from search.results import (Bucket, Correction, DocumentPassage, DocumentView, Export, FacetRow, Hit, Overview,
                             SearchResult, Suggestion, document_url, metadata, passage_anchor, passage_permalink)
 
@@ -149,7 +149,7 @@ class Engine:
         buckets = {facet.name: self._facet_counts(view, facet, chosen.matches, chosen.allowed, chosen.filters)
                    for facet in FACETS}
         docnums, scores = self._page(chosen.searcher, view, chosen.matching, hits, request,
-                                     key=(parsed, chosen.selected, self._lexicon.stamp))
+                                     key=(parsed, tuple(chosen.selected.items()), self._lexicon.stamp))
         return SearchResult(
             query=request.q, total=len(hits), total_reports=int(np.count_nonzero(np.bincount(view.columns.doc_ids[hits]))),
             page=request.page, limit=request.limit, took_ms=0.0,
@@ -174,7 +174,7 @@ class Engine:
         def count(text: str) -> int:
             # A word the index holds in many passages needs no exact count (which reads its postings).
             known = searcher.doc_frequency("text", text)
-            return known if known >= spelling.WELL_KNOWN else len(self._clause_docs(searcher, view, (Alternative(text, False),)))
+            return known if known >= spelling.WELL_KNOWN else len(clause_docs(searcher, view, (Alternative(text, False),), self.lexicon))
 
         plain = [clause[0] for clause in parsed.clauses if len(clause) == 1 and not clause[0].exact]
         # Pinyin with spaces between its words (zaoxue ganxibao): read as one run first.
@@ -186,7 +186,7 @@ class Engine:
                                  [Correction(typed, run.meant)])
         meant: dict[str, spelling.Respelling] = {}
         for alt in (a for clause in parsed.clauses for a in clause if not a.exact):
-            if alt.text not in meant and not self._names_a_facet_value(alt.text):
+            if alt.text not in meant and not names_a_facet_value(alt.text, self.names):
                 found = spelling.respell(alt.text, vocabulary, count)
                 if found:
                     meant[alt.text] = found
@@ -199,10 +199,6 @@ class Engine:
                   for a in c) for c in parsed.clauses))) if offered else None
         return Respelled(replace(parsed, clauses=clauses), [Correction(t, m) for t, m in corrected.items()],
                          suggestion)
-
-    def _names_a_facet_value(self, text: str) -> bool:
-        """Whether a term is the name of a place or topic (corrections never cross those)."""
-        return any(self.selects(facet, text) for facet in FACETS if facet.kind is str)
 
     def read_words(self) -> None:
         """Read the index's words now (a server does it at start, beside its first answers)."""
@@ -260,94 +256,23 @@ class Engine:
         searcher, view = self.view()
         respelled = self._respelled(searcher, view, parsed) if request.correct else Respelled(parsed)
         parsed = respelled.parsed
-        self._check_filters(filters)
-        # Resolved now, as topics.toml says now: what a cached order of the hits is keyed by.
-        values = tuple((name, frozenset(set().union(*(self.selects(BY_NAME[name], v) for v in chosen))))
-                       for name, chosen in filters.items())
-        allowed = {facet.name: self._filter_docs(view, facet, dict(values).get(facet.name)) for facet in FACETS}
+        names = self.names
+        check_filters(filters, names)
+        values = selected_values(filters, names)
+        allowed = {facet.name: filter_docs(view, facet, values.get(facet.name)) for facet in FACETS}
         selected = [docs for docs in allowed.values() if docs is not None]
-        matches = self._matches(searcher, view, parsed)
+        matches = match_query(searcher, view, parsed, self.lexicon, self._lexicon.stamp)
         matching = matches.for_selection(selected)
         return _Selection(parsed, filters, values, searcher, view, allowed, matches, matching,
                           docsets.intersect([matching.docs] + selected), respelled,
                           search_terms(parsed, respelled.corrected, self.lexicon, matching.relaxed))
-
-    def _check_filters(self, filters: Filters) -> None:
-        """QueryError for a filter value that names no known value of its facet, with the known
-        values nearest to it: an unknown value must not look like an empty result."""
-        for name, values in filters.items():
-            facet = BY_NAME[name]
-            for value in values:
-                if not self.selects(facet, value):
-                    known = facet.known(self.names)
-                    near = difflib.get_close_matches(str(value), known, n=5, cutoff=0.5)
-                    hint = (f"相近的有：{'、'.join(near)}" if near else
-                            f"可选：{'、'.join(known)}" if 0 < len(known) <= 20 else "没有相近的名称")
-                    raise QueryError(f"未知的{facet.label}：{str(value)[:50]}。{hint} "
-                                     f"(unknown {facet.name}: {str(value)[:50]!r})")
 
     @property
     def names(self) -> facets.Names:
         """What facets resolve filter values with (the gazetteer, the topics as topics.toml says now)."""
         return facets.Names(self.gazetteer, self.topics)
 
-    def _alternative_docs(self, searcher, view: IndexView, alt: Alternative) -> np.ndarray:
-        """Passages containing the term: in the text, or (unquoted) in the heading or title."""
-        docs = view.substring_docs(searcher, alt.text, "text")
-        if alt.exact:
-            return docs
-        return docsets.union([docs, view.substring_docs(searcher, alt.text, "heading")])
-
-    def _clause_docs(self, searcher, view: IndexView, clause) -> np.ndarray:
-        return docsets.union([self._alternative_docs(searcher, view, alt)
-                              for alt in expanded(clause, self.lexicon)])
-
-    def _in_text(self, searcher, view: IndexView, clauses) -> np.ndarray:
-        """Passages where some term occurs in the text itself: a title or heading match
-        alone only gives context."""
-        return docsets.union([view.substring_docs(searcher, alt.text, "text")
-                              for c in clauses for alt in expanded(c, self.lexicon)])
-
-    def _scoring(self, clauses) -> Query:
-        return ranking.scoring([(term.text, term.boost) for c in clauses for term in expanded(c, self.lexicon)])
-
-    def _matches(self, searcher, view: IndexView, parsed: ParsedQuery) -> "_Matches":
-        """What the query matches before facet filters, strictly (every term) and, for a query
-        of two or more terms, relaxed (most terms, ranked by how many a passage holds)."""
-        if parsed.unsearchable:
-            return _Matches(_Matching(docsets.EMPTY))
-        excluded = docsets.union([self._alternative_docs(searcher, view, a) for a in parsed.excluded])
-        if parsed.empty:
-            return _Matches(_Matching(docsets.difference(view.passages, excluded)))
-        strict = docsets.intersect([self._clause_docs(searcher, view, c) for c in parsed.clauses]
-                                   + [self._in_text(searcher, view, parsed.clauses), view.passages])
-        strict = _Matching(docsets.difference(strict, excluded), self._scoring(parsed.clauses))
-        units = relaxed_units(parsed, self.lexicon)
-        if len(units) < 2:
-            return _Matches(strict)
-        relaxed = view.cached(("relaxed", parsed.clauses, parsed.excluded, self._lexicon.stamp),
-                              lambda: self._relaxed(searcher, view, units, strict.docs, excluded))
-        return _Matches(strict, relaxed)
-
-    def _relaxed(self, searcher, view: IndexView, units, strict: np.ndarray, excluded: np.ndarray) -> "_Matching":
-        """Passages holding enough of the units (ranking.units_needed), strict hits included."""
-        unit_docs = [self._clause_docs(searcher, view, u) for u in units]
-        held, weight = ranking.coverage(unit_docs, len(view.columns.passages), len(view.passages), strict)
-        covered = np.flatnonzero(held >= ranking.units_needed(len(units))).astype(np.int32)
-        relaxed = docsets.intersect([covered, self._in_text(searcher, view, units), view.passages])
-        docs = docsets.union([strict, docsets.difference(relaxed, excluded)])
-        return _Matching(docs, self._scoring(units), ranking.Coverage(docs, held[docs], weight[docs]))
-
-    @staticmethod
-    def _filter_docs(view: IndexView, facet: Facet, wanted: frozenset | None) -> np.ndarray | None:
-        """Passages holding any of the stored values one facet's selection resolved to, or None
-        when nothing is selected."""
-        if wanted is None:
-            return None
-        return view.cached(("filter", facet.name, wanted), lambda: docsets.intersect([docsets.union(
-            [view.columns.values[column].holding(wanted) for column in facet.columns]), view.passages]))
-
-    def _facet_counts(self, view: IndexView, facet: Facet, matches: "_Matches", allowed: dict,
+    def _facet_counts(self, view: IndexView, facet: Facet, matches: Matches, allowed: dict,
                       filters: Filters, every: bool = False) -> tuple[list[Bucket], int]:
         """The facet's buckets (FACET_SIZE and the selected ones, or every one), and how many more
         values it has than they show. Each count is as if this facet's own selection were not
@@ -362,7 +287,7 @@ class Engine:
         selection = filters.get(facet.name)
         parents = self._parents(view, facet)
         buckets = sorted((Bucket(facet.kind(value), count, parents.get(value),
-                                 tuple(v for v in selection if value in self.selects(facet, v)))
+                                 tuple(v for v in selection if value in selects(facet, v, self.names)))
                           for value, count in counts.items()),
                          key=lambda b: facet.sort_key(b.value, b.count))
         shown = [b for i, b in enumerate(buckets) if every or i < facets.FACET_SIZE or b.selected]
@@ -380,27 +305,19 @@ class Engine:
             return {child.names[c]: parent.names[p] for c, p in pairs if c}
         return view.cached(("parents", facet.name), compute)
 
-    def selects(self, facet: Facet, value) -> set[str]:
-        """The stored values a filter value selects: 石家庄 -> {石家庄市}, 三献 -> three topics;
-        empty for a value the facet does not know."""
-        try:
-            return facet.resolve(str(value), self.names)
-        except ValueError:
-            return set()
-
     def did_you_mean(self, q: str) -> str | None:
         """The query with unknown words replaced by close indexed words (edit distance 1), if any."""
         parsed = parse_query(q, self.lexicon)
         searcher, _ = self.view()
         original = corrected = analysis.normalize(q)
         for alt in (a for c in parsed.clauses for a in c if not a.exact and len(a.text) > 1):
-            if searcher.doc_frequency("text", alt.text) == 0 and not self._names_a_facet_value(alt.text):
+            if searcher.doc_frequency("text", alt.text) == 0 and not names_a_facet_value(alt.text, self.names):
                 close = searcher.suggest("text", alt.text, limit=1, maxdist=1, prefix=1)
                 if close:
                     corrected = corrected.replace(alt.text, close[0])
         return corrected if corrected != original else None
 
-    def _page(self, searcher, view: IndexView, matching: "_Matching", hits: np.ndarray,
+    def _page(self, searcher, view: IndexView, matching: Matching, hits: np.ndarray,
               request: SearchRequest, key) -> tuple[list[int], list[float]]:
         """Docnums and scores of the requested page."""
         start = (request.page - 1) * request.limit
@@ -413,7 +330,7 @@ class Engine:
         return ordered.docs[start:end].tolist(), ordered.scores[start:end].tolist()
 
     @staticmethod
-    def _ordered(searcher, view: IndexView, matching: "_Matching", hits: np.ndarray, sort: str,
+    def _ordered(searcher, view: IndexView, matching: Matching, hits: np.ndarray, sort: str,
                  depth: int) -> "_Ordered":
         """The first `depth` hits in the order pages show them, with their scores: best first; by
         date, newest report first; with nothing to rank, in report and passage order."""
@@ -453,12 +370,12 @@ class _Selection(NamedTuple):
 
     parsed: ParsedQuery
     filters: Filters
-    selected: tuple  # (facet name, the stored values its filter values select) per selected facet
+    selected: dict  # per selected facet, the stored values its filter values select
     searcher: object
     view: IndexView
     allowed: dict
-    matches: "_Matches"
-    matching: "_Matching"
+    matches: Matches
+    matching: Matching
     hits: np.ndarray
     respelled: "Respelled"
     terms: SearchTerms
@@ -478,48 +395,12 @@ class _Ordered:
 
 
 @dataclass(frozen=True)
-class _Matching:
-    """Passages a query matches, the Whoosh query that scores them, and, when relaxed,
-    how many of the query's terms each passage holds."""
-
-    docs: np.ndarray
-    scoring: Query | None = None
-    coverage: ranking.Coverage | None = None
-
-    @property
-    def relaxed(self) -> bool:
-        return self.coverage is not None
-
-    @property
-    def nbytes(self) -> int:
-        """Memory held, for the view's cache."""
-        return self.docs.nbytes + (self.coverage.nbytes if self.coverage else 0)
-
-
-@dataclass(frozen=True)
 class Respelled:
     """A query after respelling: what is searched, the corrections made, and a suggestion."""
 
     parsed: ParsedQuery
     corrected: list[Correction] = field(default_factory=list)
     suggestion: str | None = None
-
-
-@dataclass(frozen=True)
-class _Matches:
-    """A query's strict match (every term) and, for two or more terms, its relaxed match
-    (most terms). Which one a selection of facet values gets depends on the selection, the
-    same way for the results and for each facet bucket, so every count is what selecting
-    its value returns."""
-
-    strict: _Matching
-    relaxed: _Matching | None = None
-
-    def for_selection(self, selected: list[np.ndarray]) -> _Matching:
-        """Strict, unless the selection leaves fewer than ranking.RELAX_BELOW strict hits."""
-        if self.relaxed is None or len(docsets.intersect([self.strict.docs] + selected)) >= ranking.RELAX_BELOW:
-            return self.strict
-        return self.relaxed
 
 
 # An id is whatever the file name held (spaces, brackets, dots, folders with `/`); it is
