@@ -20,12 +20,12 @@ from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
-from search import analysis, docsets, enrich, facets, ranking, snippets, spelling
+from search import analysis, docsets, enrich, facet_counts, facets, ranking, snippets, spelling
 from search.docsets import IndexView
-from search.facets import BY_NAME, FACETS, Facet, Filters
+from search.facets import FACETS, Filters
 from search.index import CURRENT, TOPICS_FILE, open_index
 from search.matching import (Matches, Matching, check_filters, clause_docs, filter_docs, match_query,
-                             names_a_facet_value, selected_values, selects)
+                             names_a_facet_value, selected_values)
 from search.querylang import (MAX_EXPORT_ROWS, MAX_LIMIT, MAX_QUERY_CHARS, MAX_RESULT_DEPTH, MAX_TERMS,
                               UNSEARCHABLE, Alternative, ParsedQuery, QueryError, SearchRequest,
                               check_paging as _check_paging, parse_query, query_text)
@@ -146,8 +146,8 @@ class Engine:
         _check_paging(request)
         chosen = self._selection(request)
         parsed, view, hits, respelled = chosen.parsed, chosen.view, chosen.hits, chosen.respelled
-        buckets = {facet.name: self._facet_counts(view, facet, chosen.matches, chosen.allowed, chosen.filters)
-                   for facet in FACETS}
+        buckets = {facet.name: facet_counts.buckets(view, facet, chosen.matches, chosen.allowed, chosen.filters,
+                                                    chosen.names) for facet in FACETS}
         docnums, scores = self._page(chosen.searcher, view, chosen.matching, hits, request,
                                      key=(parsed, tuple(chosen.selected.items()), self._lexicon.stamp))
         return SearchResult(
@@ -245,8 +245,9 @@ class Engine:
         are (which show at most FACET_SIZE values of each)."""
         _check_paging(replace(request, page=1, limit=1))  # only its sort is checked: a bad one is an error
         selection = self._selection(request)
-        return {facet.name: self._facet_counts(selection.view, facet, selection.matches, selection.allowed,
-                                               selection.filters, every=True)[0] for facet in FACETS}
+        return {facet.name: facet_counts.buckets(selection.view, facet, selection.matches, selection.allowed,
+                                                 selection.filters, selection.names, every=True)[0]
+                for facet in FACETS}
 
     def _selection(self, request: SearchRequest) -> "_Selection":
         """What a request selects, whatever page it asks for (with its terms respelled where
@@ -263,7 +264,7 @@ class Engine:
         selected = [docs for docs in allowed.values() if docs is not None]
         matches = match_query(searcher, view, parsed, self.lexicon, self._lexicon.stamp)
         matching = matches.for_selection(selected)
-        return _Selection(parsed, filters, values, searcher, view, allowed, matches, matching,
+        return _Selection(parsed, filters, names, values, searcher, view, allowed, matches, matching,
                           docsets.intersect([matching.docs] + selected), respelled,
                           search_terms(parsed, respelled.corrected, self.lexicon, matching.relaxed))
 
@@ -271,39 +272,6 @@ class Engine:
     def names(self) -> facets.Names:
         """What facets resolve filter values with (the gazetteer, the topics as topics.toml says now)."""
         return facets.Names(self.gazetteer, self.topics)
-
-    def _facet_counts(self, view: IndexView, facet: Facet, matches: Matches, allowed: dict,
-                      filters: Filters, every: bool = False) -> tuple[list[Bucket], int]:
-        """The facet's buckets (FACET_SIZE and the selected ones, or every one), and how many more
-        values it has than they show. Each count is as if this facet's own selection were not
-        applied: the total that selecting the value instead returns, relaxed where that is."""
-        others = [d for f, d in allowed.items() if f != facet.name and d is not None]
-        column = view.columns.values[facet.counted]
-        counts = column.counts(docsets.intersect([matches.strict.docs] + others))
-        if matches.relaxed is not None:
-            relaxed = column.counts(docsets.intersect([matches.relaxed.docs] + others))
-            counts = {value: counts.get(value, 0) if counts.get(value, 0) >= ranking.RELAX_BELOW else n
-                      for value, n in relaxed.items()}
-        selection = filters.get(facet.name)
-        parents = self._parents(view, facet)
-        buckets = sorted((Bucket(facet.kind(value), count, parents.get(value),
-                                 tuple(v for v in selection if value in selects(facet, v, self.names)))
-                          for value, count in counts.items()),
-                         key=lambda b: facet.sort_key(b.value, b.count))
-        shown = [b for i, b in enumerate(buckets) if every or i < facets.FACET_SIZE or b.selected]
-        return shown, len(buckets) - len(shown)
-
-    @staticmethod
-    def _parents(view: IndexView, facet: Facet) -> dict[str, str]:
-        """Each value's parent value (a city's province), for a facet that nests."""
-        if facet.parent is None:
-            return {}
-
-        def compute() -> dict[str, str]:
-            child, parent = view.columns.values[facet.counted], view.columns.values[BY_NAME[facet.parent].counted]
-            pairs = set(zip(child.codes[view.passages].tolist(), parent.codes[view.passages].tolist()))
-            return {child.names[c]: parent.names[p] for c, p in pairs if c}
-        return view.cached(("parents", facet.name), compute)
 
     def did_you_mean(self, q: str) -> str | None:
         """The query with unknown words replaced by close indexed words (edit distance 1), if any."""
@@ -370,6 +338,7 @@ class _Selection(NamedTuple):
 
     parsed: ParsedQuery
     filters: Filters
+    names: facets.Names
     selected: dict  # per selected facet, the stored values its filter values select
     searcher: object
     view: IndexView

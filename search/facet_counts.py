@@ -1,0 +1,48 @@
+"""Facet counts: each facet value's bucket for a search, counted as selecting it would return.
+
+A bucket's count is the total that selecting its value instead of this facet's current
+selection returns: the other facets' selections apply, this facet's own does not, and the
+count is relaxed exactly where that search would be relaxed (Matches.for_selection's rule,
+applied per value). The results' facets, the facet export and the CLI all count here.
+"""
+from __future__ import annotations
+
+from search import docsets, facets, ranking
+from search.docsets import IndexView
+from search.facets import BY_NAME, Facet, Filters
+from search.matching import Matches, selects
+from search.results import Bucket
+
+
+def buckets(view: IndexView, facet: Facet, matches: Matches, allowed: dict, filters: Filters,
+            names: facets.Names, every: bool = False) -> tuple[list[Bucket], int]:
+    """The facet's buckets (FACET_SIZE and the selected ones, or every one), and how many more
+    values it has than they show. Each count is as if this facet's own selection were not
+    applied: the total that selecting the value instead returns, relaxed where that is."""
+    others = [d for f, d in allowed.items() if f != facet.name and d is not None]
+    column = view.columns.values[facet.counted]
+    counts = column.counts(docsets.intersect([matches.strict.docs] + others))
+    if matches.relaxed is not None:
+        relaxed = column.counts(docsets.intersect([matches.relaxed.docs] + others))
+        counts = {value: counts.get(value, 0) if counts.get(value, 0) >= ranking.RELAX_BELOW else n
+                  for value, n in relaxed.items()}
+    selection = filters.get(facet.name)
+    parents = _parents(view, facet)
+    ordered = sorted((Bucket(facet.kind(value), count, parents.get(value),
+                             tuple(v for v in selection if value in selects(facet, v, names)))
+                      for value, count in counts.items()),
+                     key=lambda b: facet.sort_key(b.value, b.count))
+    shown = [b for i, b in enumerate(ordered) if every or i < facets.FACET_SIZE or b.selected]
+    return shown, len(ordered) - len(shown)
+
+
+def _parents(view: IndexView, facet: Facet) -> dict[str, str]:
+    """Each value's parent value (a city's province), for a facet that nests."""
+    if facet.parent is None:
+        return {}
+
+    def compute() -> dict[str, str]:
+        child, parent = view.columns.values[facet.counted], view.columns.values[BY_NAME[facet.parent].counted]
+        pairs = set(zip(child.codes[view.passages].tolist(), parent.codes[view.passages].tolist()))
+        return {child.names[c]: parent.names[p] for c, p in pairs if c}
+    return view.cached(("parents", facet.name), compute)
