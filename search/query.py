@@ -13,19 +13,18 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
 
 
 import numpy as np
 
-from search import analysis, docsets, enrich, facet_counts, facets, ranking, snippets, spelling
+from search import analysis, corrections, docsets, enrich, facet_counts, facets, ranking, snippets
 from search.docsets import IndexView
 from search.facets import FACETS, Filters
 from search.index import CURRENT, TOPICS_FILE, open_index
-from search.matching import (Matches, Matching, check_filters, clause_docs, filter_docs, match_query,
-                             names_a_facet_value, selected_values)
+from search.matching import Matches, Matching, check_filters, filter_docs, match_query, selected_values
 from search.querylang import (MAX_EXPORT_ROWS, MAX_LIMIT, MAX_QUERY_CHARS, MAX_RESULT_DEPTH, MAX_TERMS,
                               UNSEARCHABLE, Alternative, ParsedQuery, QueryError, SearchRequest,
                               check_paging as _check_paging, parse_query, query_text)
@@ -163,60 +162,9 @@ class Engine:
             corrected=respelled.corrected, corrected_query=query_text(parsed) if respelled.corrected else None,
             notice=UNSEARCHABLE if parsed.unsearchable else None)
 
-    def _respelled(self, searcher, view: IndexView, parsed: ParsedQuery) -> "Respelled":
-        """The query with its plain terms that found nothing as typed replaced by the index
-        words they sound like (homophones, pinyin), and a question (您是不是要找) for terms
-        found far less often than what they sound like. Phrases, filters and names of
-        places and topics are never respelled."""
-        def vocabulary() -> spelling.Vocabulary:
-            return self.words(searcher, view)
-
-        def count(text: str) -> int:
-            # A word the index holds in many passages needs no exact count (which reads its postings).
-            known = searcher.doc_frequency("text", text)
-            return known if known >= spelling.WELL_KNOWN else len(clause_docs(searcher, view, (Alternative(text, False),), self.lexicon))
-
-        plain = [clause[0] for clause in parsed.clauses if len(clause) == 1 and not clause[0].exact]
-        # Pinyin with spaces between its words (zaoxue ganxibao): read as one run first.
-        if len(plain) == len(parsed.clauses) > 1 and all(spelling.typed_letters(a.text) for a in plain):
-            run = spelling.respell("".join(a.text for a in plain), vocabulary, count)
-            if run and run.replaces and not any(count(a.text) for a in plain):
-                typed = " ".join(a.text for a in plain)
-                return Respelled(replace(parsed, clauses=((Alternative(run.meant, False),),)),
-                                 [Correction(typed, run.meant)])
-        meant: dict[str, spelling.Respelling] = {}
-        for alt in (a for clause in parsed.clauses for a in clause if not a.exact):
-            if alt.text not in meant and not names_a_facet_value(alt.text, self.names):
-                found = spelling.respell(alt.text, vocabulary, count)
-                if found:
-                    meant[alt.text] = found
-        corrected = {t: r.meant for t, r in meant.items() if r.replaces}
-        offered = {t: r.meant for t, r in meant.items() if not r.replaces}
-        clauses = tuple(tuple(Alternative(corrected.get(a.text, a.text), a.exact) if not a.exact else a for a in c)
-                        for c in parsed.clauses)
-        suggestion = query_text(replace(parsed, clauses=tuple(
-            tuple(Alternative({**corrected, **offered}.get(a.text, a.text), a.exact) if not a.exact else a
-                  for a in c) for c in parsed.clauses))) if offered else None
-        return Respelled(replace(parsed, clauses=clauses), [Correction(t, m) for t, m in corrected.items()],
-                         suggestion)
-
     def read_words(self) -> None:
         """Read the index's words now (a server does it at start, beside its first answers)."""
-        self.words(*self.view())
-
-    @staticmethod
-    def words(searcher, view: IndexView) -> spelling.Vocabulary:
-        """The index's words with how many passages hold each (what respelling picks from and
-        completions offer), read once per index version and kept with it."""
-        def read() -> spelling.Vocabulary:
-            counts: dict[str, int] = {}
-            # Segment by segment: a multi-segment reader looks each term up in every segment.
-            for segment, _ in searcher.reader().leaf_readers():
-                for term, info in segment.iter_field("text"):
-                    word = term.decode("utf-8") if isinstance(term, bytes) else term
-                    counts[word] = counts.get(word, 0) + info.doc_frequency()
-            return spelling.Vocabulary(counts)
-        return view.kept("words", read)
+        corrections.index_words(*self.view())
 
     def export(self, request: SearchRequest, max_rows: int = MAX_EXPORT_ROWS) -> Export:
         """Every passage a search returns (its query, filters and sort; not its page), in the
@@ -255,7 +203,8 @@ class Engine:
         parsed = parse_query(request.q, self.lexicon)
         filters = request.filters.merged(parsed.filters)
         searcher, view = self.view()
-        respelled = self._respelled(searcher, view, parsed) if request.correct else Respelled(parsed)
+        respelled = (corrections.respelled(searcher, view, parsed, self.lexicon, self.names) if request.correct
+                     else corrections.Respelled(parsed))
         parsed = respelled.parsed
         names = self.names
         check_filters(filters, names)
@@ -275,15 +224,8 @@ class Engine:
 
     def did_you_mean(self, q: str) -> str | None:
         """The query with unknown words replaced by close indexed words (edit distance 1), if any."""
-        parsed = parse_query(q, self.lexicon)
         searcher, _ = self.view()
-        original = corrected = analysis.normalize(q)
-        for alt in (a for c in parsed.clauses for a in c if not a.exact and len(a.text) > 1):
-            if searcher.doc_frequency("text", alt.text) == 0 and not names_a_facet_value(alt.text, self.names):
-                close = searcher.suggest("text", alt.text, limit=1, maxdist=1, prefix=1)
-                if close:
-                    corrected = corrected.replace(alt.text, close[0])
-        return corrected if corrected != original else None
+        return corrections.did_you_mean(searcher, q, self.names)
 
     def _page(self, searcher, view: IndexView, matching: Matching, hits: np.ndarray,
               request: SearchRequest, key) -> tuple[list[int], list[float]]:
@@ -346,7 +288,7 @@ class _Selection(NamedTuple):
     matches: Matches
     matching: Matching
     hits: np.ndarray
-    respelled: "Respelled"
+    respelled: corrections.Respelled
     terms: SearchTerms
 
 
@@ -361,15 +303,6 @@ class _Ordered:
     def nbytes(self) -> int:
         """Memory held, for the view's cache."""
         return self.docs.nbytes + self.scores.nbytes
-
-
-@dataclass(frozen=True)
-class Respelled:
-    """A query after respelling: what is searched, the corrections made, and a suggestion."""
-
-    parsed: ParsedQuery
-    corrected: list[Correction] = field(default_factory=list)
-    suggestion: str | None = None
 
 
 # An id is whatever the file name held (spaces, brackets, dots, folders with `/`); it is
@@ -475,6 +408,6 @@ def suggestions(engine: Engine, prefix: str, limit: int = 8) -> list[Suggestion]
     if not typed or len(typed) > MAX_SUGGEST_CHARS:
         return []
     searcher, view = engine.view()
-    vocabulary = engine.words(searcher, view)
+    vocabulary = corrections.index_words(searcher, view)
     return [Suggestion(c.word, f"<mark>{html.escape(c.word[:c.matched])}</mark>{html.escape(c.word[c.matched:])}",
                        c.passages) for c in vocabulary.completions(typed, limit)]
