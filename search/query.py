@@ -20,7 +20,7 @@ from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
-from search import analysis, corrections, docsets, enrich, facet_counts, facets, ranking, snippets
+from search import analysis, corrections, docsets, enrich, facet_counts, facets, ordering, snippets
 from search.docsets import IndexView
 from search.facets import FACETS, Filters
 from search.index import CURRENT, TOPICS_FILE, open_index
@@ -35,8 +35,6 @@ from search.results import (Bucket, Correction, DocumentPassage, DocumentView, E
 
 # Docnums an export takes from its order at a time; each hit is read only when it is written.
 EXPORT_CHUNK = 500
-# Results ranked (and cached) per query and filters, whatever page was asked for.
-RANKED_DEPTH = 50
 
 
 class Watched:
@@ -147,8 +145,8 @@ class Engine:
         parsed, view, hits, respelled = chosen.parsed, chosen.view, chosen.hits, chosen.respelled
         buckets = {facet.name: facet_counts.buckets(view, facet, chosen.matches, chosen.allowed, chosen.filters,
                                                     chosen.names) for facet in FACETS}
-        docnums, scores = self._page(chosen.searcher, view, chosen.matching, hits, request,
-                                     key=(parsed, tuple(chosen.selected.items()), self._lexicon.stamp))
+        docnums, scores = ordering.page(chosen.searcher, view, chosen.matching, hits, request,
+                                        key=(parsed, tuple(chosen.selected.items()), self._lexicon.stamp))
         return SearchResult(
             query=request.q, total=len(hits), total_reports=int(np.count_nonzero(np.bincount(view.columns.doc_ids[hits]))),
             page=request.page, limit=request.limit, took_ms=0.0,
@@ -177,11 +175,11 @@ class Engine:
         if total > max_rows:
             raise QueryError(f"共 {total} 条结果，超过导出上限 {max_rows} 条：请加关键词或筛选条件缩小检索范围后再导出 "
                              f"({total} results, more than the export limit of {max_rows}: narrow the search)")
-        ordered = self._ordered(selection.searcher, selection.view, selection.matching, selection.hits,
-                                request.sort, total)
+        ordered = ordering.order(selection.searcher, selection.view, selection.matching, selection.hits,
+                                 request.sort, total)
         return Export(total, self._exported(selection, ordered))
 
-    def _exported(self, selection: "_Selection", ordered: "_Ordered") -> Iterator[Hit]:
+    def _exported(self, selection: "_Selection", ordered: ordering.Ordered) -> Iterator[Hit]:
         for start in range(0, len(ordered.docs), EXPORT_CHUNK):
             chunk = zip(ordered.docs[start:start + EXPORT_CHUNK].tolist(),
                         ordered.scores[start:start + EXPORT_CHUNK].tolist())
@@ -227,34 +225,6 @@ class Engine:
         searcher, _ = self.view()
         return corrections.did_you_mean(searcher, q, self.names)
 
-    def _page(self, searcher, view: IndexView, matching: Matching, hits: np.ndarray,
-              request: SearchRequest, key) -> tuple[list[int], list[float]]:
-        """Docnums and scores of the requested page."""
-        start = (request.page - 1) * request.limit
-        end = start + request.limit
-        # Order a few pages at once and keep them: the next page, a facet toggled back,
-        # or the same popular query from another user reuse the order.
-        depth = max(end, RANKED_DEPTH)
-        ordered = view.cached(("ordered", key, request.sort, depth),
-                              lambda: self._ordered(searcher, view, matching, hits, request.sort, depth))
-        return ordered.docs[start:end].tolist(), ordered.scores[start:end].tolist()
-
-    @staticmethod
-    def _ordered(searcher, view: IndexView, matching: Matching, hits: np.ndarray, sort: str,
-                 depth: int) -> "_Ordered":
-        """The first `depth` hits in the order pages show them, with their scores: best first; by
-        date, newest report first; with nothing to rank, in report and passage order."""
-        if not len(hits):
-            return _Ordered(hits, np.zeros(0))
-        if matching.scoring is not None and sort != "date":
-            return _Ordered(*ranking.rank(view, searcher, matching.scoring, hits, depth, matching.coverage))
-        columns = view.columns
-        keys = (columns.passages[hits], columns.doc_ids[hits])
-        if sort == "date":
-            keys += (-columns.years[hits],)
-        docs = hits[np.lexsort(keys)][:depth]
-        return _Ordered(docs, np.zeros(len(docs)))
-
     @staticmethod
     def _hit(searcher, view: IndexView, docnum: int, score: float, terms: SearchTerms) -> Hit:
         fields = view.stored_fields(searcher, docnum)
@@ -290,19 +260,6 @@ class _Selection(NamedTuple):
     hits: np.ndarray
     respelled: corrections.Respelled
     terms: SearchTerms
-
-
-@dataclass(frozen=True)
-class _Ordered:
-    """Hits in the order a search shows them, and their scores."""
-
-    docs: np.ndarray
-    scores: np.ndarray
-
-    @property
-    def nbytes(self) -> int:
-        """Memory held, for the view's cache."""
-        return self.docs.nbytes + self.scores.nbytes
 
 
 # An id is whatever the file name held (spaces, brackets, dots, folders with `/`); it is

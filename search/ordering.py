@@ -1,0 +1,61 @@
+"""Ordering: the order a search's hits are shown in, and one page of it.
+
+Best first (ranking.rank: BM25F, a relaxed search by how many of its units a passage holds);
+by date, newest report first; with nothing to rank (filters only), in report and passage
+order. A few pages are ordered at once and kept with the index version, under a key naming
+the query, selection and lexicon they come from, so the next page reuses them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from search import ranking
+from search.docsets import IndexView
+from search.matching import Matching
+from search.querylang import SearchRequest
+
+# Results ranked (and cached) per query and filters, whatever page was asked for.
+RANKED_DEPTH = 50
+
+
+@dataclass(frozen=True)
+class Ordered:
+    """Hits in the order a search shows them, and their scores."""
+
+    docs: np.ndarray
+    scores: np.ndarray
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held, for the view's cache."""
+        return self.docs.nbytes + self.scores.nbytes
+
+
+def page(searcher, view: IndexView, matching: Matching, hits: np.ndarray,
+         request: SearchRequest, key) -> tuple[list[int], list[float]]:
+    """Docnums and scores of the requested page."""
+    start = (request.page - 1) * request.limit
+    end = start + request.limit
+    # Order a few pages at once and keep them: the next page, a facet toggled back,
+    # or the same popular query from another user reuse the order.
+    depth = max(end, RANKED_DEPTH)
+    ordered = view.cached(("ordered", key, request.sort, depth),
+                          lambda: order(searcher, view, matching, hits, request.sort, depth))
+    return ordered.docs[start:end].tolist(), ordered.scores[start:end].tolist()
+
+
+def order(searcher, view: IndexView, matching: Matching, hits: np.ndarray, sort: str, depth: int) -> Ordered:
+    """The first `depth` hits in the order pages show them, with their scores: best first; by
+    date, newest report first; with nothing to rank, in report and passage order."""
+    if not len(hits):
+        return Ordered(hits, np.zeros(0))
+    if matching.scoring is not None and sort != "date":
+        return Ordered(*ranking.rank(view, searcher, matching.scoring, hits, depth, matching.coverage))
+    columns = view.columns
+    keys = (columns.passages[hits], columns.doc_ids[hits])
+    if sort == "date":
+        keys += (-columns.years[hits],)
+    docs = hits[np.lexsort(keys)][:depth]
+    return Ordered(docs, np.zeros(len(docs)))
