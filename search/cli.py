@@ -23,7 +23,7 @@ from search.facets import FACETS, Filters
 from search.querylang import MAX_EXPORT_ROWS
 
 if TYPE_CHECKING:
-    from search.query import Engine
+    from search.engine import Engine
 
 DEFAULT_SOURCES = "seeds"
 DEFAULT_INDEX = "index"
@@ -165,7 +165,7 @@ def _confirm_removal(summary: Summary) -> bool:
 @index_option
 def search(query, limit, page, sort, as_json, export_format, every, base_url, index_dir, **selected):
     """Search the index and print the matching passages, highlighted."""
-    from search.query import QueryError, SearchRequest
+    from search.querylang import QueryError, SearchRequest
     if as_json and export_format:
         raise click.UsageError("--json prints one page as /api/search answers it; --format exports hits: choose one")
     if every and not export_format:
@@ -248,7 +248,7 @@ def serve(host, port, index_dir, threads):
 @index_option
 def stats(as_json, index_dir):
     """Reports and passages per value of every facet (province, city, topic, year, level)."""
-    from search.query import overview as collection_overview
+    from search.lookups import overview as collection_overview
     overview = collection_overview(_engine(index_dir))
     if as_json:
         click.echo(json.dumps(overview.to_json(), ensure_ascii=False, indent=2))
@@ -262,7 +262,7 @@ def stats(as_json, index_dir):
 
 def _engine(index_dir: str | None) -> Engine:
     """An engine over the index, or the reason there is none and what to run."""
-    from search.query import Engine
+    from search.engine import Engine
     directory = _index_dir(index_dir)
     if current_generation(directory) is None:
         raise click.ClickException(f"no index in {directory}: run `rcsearch index` first")

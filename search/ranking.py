@@ -6,7 +6,7 @@ jieba words of its own text and of the heading and report title it shares, stati
 taken over passages, the unit of retrieval. A title or heading is indexed once, on its
 report or section record, but counts and scores for every passage that shares it.
 
-Matching is decided elsewhere (search/query.py: every term must occur as a substring);
+Matching is decided elsewhere (search/matching.py: every term must occur as a substring);
 ranking only orders what matched:
 
 - word matches score WORD_BOOST; strings jieba finds no word in score through their

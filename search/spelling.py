@@ -198,7 +198,7 @@ def _covered(lengths: tuple[int, ...], typed: int) -> int:
     return covered
 
 
-# When to correct (search/query.py asks `respell` for each plain term of a query):
+# When to correct (search/corrections.py asks `respell` for each plain term of a query):
 WELL_KNOWN = 5            # a term found in this many passages is never corrected
 SUGGEST_RATIO = 10        # a term found far less often than this many times what it sounds like is only questioned
 MAX_CANDIDATES = 5        # homophones whose hits are counted, likeliest first

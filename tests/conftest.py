@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from search.engine import Engine
+from search.facets import Filters
 from search.index import update_index
-from search.query import Engine, SearchRequest, Filters
+from search.querylang import SearchRequest
 from web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,8 +7,10 @@ import pytest
 from whoosh.filedb.filestore import FileStorage
 
 from search import snippets
+from search.engine import Engine
 from search.index import current_generation, update_index
-from search.query import Engine, SearchRequest, passage_anchor
+from search.querylang import SearchRequest
+from search.results import passage_anchor
 from web.engine import NO_INDEX, OUTDATED_INDEX
 
 from conftest import SEEDS, client_over

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from search.cli import cli
+from search.engine import Engine
 from search.index import update_index
 from search.ingest import MAX_FILE_BYTES, IngestError, read_source_bytes
-from search.query import Engine, SearchRequest
+from search.querylang import SearchRequest
 
 from conftest import NOBODY, as_nobody
 

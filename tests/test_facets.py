@@ -5,7 +5,9 @@ import random
 import pytest
 
 from search.cli import cli
-from search.query import Filters, QueryError, SearchRequest, document
+from search.facets import Filters
+from search.lookups import document
+from search.querylang import QueryError, SearchRequest
 
 
 def region(hit):
@@ -150,7 +152,7 @@ def test_an_edited_alias_selects_its_new_topics_on_every_page(seed_index, tmp_pa
     import shutil
 
     from search.index import TOPICS_FILE
-    from search.query import Engine
+    from search.engine import Engine
 
     topics = tmp_path / "topics.toml"
     shutil.copy(TOPICS_FILE, topics)

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from search import facets
 from search.enrich import TOPICS_FILE, Gazetteer, TopicRules
 from search.index import update_index
-from search.query import MAX_LIMIT, MAX_QUERY_CHARS, MAX_RESULT_DEPTH, MAX_TERMS
+from search.querylang import MAX_LIMIT, MAX_QUERY_CHARS, MAX_RESULT_DEPTH, MAX_TERMS
 from web import create_app
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"

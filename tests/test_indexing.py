@@ -5,7 +5,8 @@ import pytest
 from whoosh.filedb.filestore import FileStorage
 
 from search import index, whoosh_internals
-from search.query import Engine, SearchRequest
+from search.engine import Engine
+from search.querylang import SearchRequest
 
 QUERIES = ["红十字", "造血干细胞", '"博爱送万家"', "石家庄有多少志愿者加入中华骨髓库", "会"]
 

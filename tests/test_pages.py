@@ -9,8 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from whoosh.reading import SegmentReader
 
+from search.engine import Engine
 from search.index import update_index
-from search.query import MAX_RESULT_DEPTH, Engine, overview
+from search.lookups import overview
+from search.querylang import MAX_RESULT_DEPTH
 
 from conftest import client_over
 

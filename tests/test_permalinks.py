@@ -6,7 +6,7 @@ import re
 import pytest
 
 from search.index import update_index
-from search.query import passage_anchor
+from search.results import passage_anchor
 
 from conftest import client_over
 

@@ -10,8 +10,9 @@ from whoosh.scoring import bm25
 
 from search import postings
 from search.cli import cli
+from search.engine import Engine
 from search.index import CURRENT, OutdatedIndexError, build_schema, open_index, update_index
-from search.query import Engine, SearchRequest
+from search.querylang import SearchRequest
 from search.ranking import bm25f_scores, scoring_query, weighted_terms
 
 

@@ -12,9 +12,11 @@ from pdfminer.high_level import extract_text
 from pypdf import PdfReader
 
 import fixtures_docs as docs
+from search.engine import Engine
 from search.index import update_index
 from search.ingest import MAX_FILE_BYTES, IngestError, document_from_stored, parse_document, read_document, split_long
-from search.query import Engine, SearchRequest, document
+from search.lookups import document
+from search.querylang import SearchRequest
 from search.readers import SUPPORTED_SUFFIXES, refusal
 from search.readers.lines import fold_ideographs
 

@@ -26,8 +26,10 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 
+from search.engine import Engine
+from search.facets import Filters
 from search.index import CURRENT, IndexLock, current_generation, update_index
-from search.query import Engine, Filters, SearchRequest
+from search.querylang import SearchRequest
 from web import create_app
 
 from conftest import NOBODY, as_nobody

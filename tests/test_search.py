@@ -5,7 +5,8 @@ import re
 import pytest
 
 from search import analysis
-from search.query import UNSEARCHABLE, QueryError, parse_query, snippet
+from search.querylang import UNSEARCHABLE, QueryError, parse_query
+from search.snippets import snippet
 
 MARK = re.compile(r"<mark>(.*?)</mark>")
 
@@ -104,7 +105,8 @@ def test_word_matches_outrank_bigram_matches(tmp_path):
     """体验 is a word of 亲身体验 and of 体验馆 (a sub-word), but in 集体验收 only two characters
     that jieba cuts apart: that passage is found, and comes last."""
     from search.index import update_index
-    from search.query import Engine, SearchRequest
+    from search.engine import Engine
+    from search.querylang import SearchRequest
 
     (tmp_path / "src").mkdir()
     for name, text in (("a", "区红十字会开展集体验收工作，全体人员参加。"),
@@ -119,7 +121,8 @@ def test_word_matches_outrank_bigram_matches(tmp_path):
 
 
 def test_edited_synonyms_apply_without_a_restart(seed_index, find, tmp_path):
-    from search.query import Engine, SearchRequest
+    from search.engine import Engine
+    from search.querylang import SearchRequest
 
     synonyms = tmp_path / "synonyms.txt"
     synonyms.write_text("急救 ~ 救护\n", encoding="utf-8")
@@ -226,7 +229,8 @@ def test_strings_find_exactly_the_passages_holding_them(engine, text):
 
 def test_last_character_of_a_passage_is_found(tmp_path):
     from search.index import update_index
-    from search.query import Engine, SearchRequest
+    from search.engine import Engine
+    from search.querylang import SearchRequest
 
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "bird.txt").write_text("红十字会志愿者在湿地救助了一只鹬", encoding="utf-8")
@@ -271,7 +275,7 @@ def test_a_full_cache_drops_what_is_cheapest_to_compute_again_per_byte(seed_inde
 
     import numpy as np
 
-    from search.query import Engine
+    from search.engine import Engine
 
     computed = []
 

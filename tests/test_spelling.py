@@ -79,7 +79,8 @@ def test_completions_by_prefix_pinyin_and_initials_most_passages_first(vocabular
 
 # -- the engine: corrections over the seed index -----------------------------------------
 
-from search.query import Engine, SearchRequest  # noqa: E402
+from search.engine import Engine  # noqa: E402
+from search.querylang import SearchRequest  # noqa: E402
 
 
 def searched(engine, q, **options):

@@ -8,7 +8,7 @@ from flask import Flask, request
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from search.query import MAX_EXPORT_ROWS
+from search.querylang import MAX_EXPORT_ROWS
 from web import api, pages
 from web.answers import Error
 from web.engine import init_app as init_engine, unavailable_reason

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from search.query import Suggestion
+from search.results import Suggestion
 from search.serialize import OPTIONAL
 
 

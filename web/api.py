@@ -5,7 +5,8 @@ from flask import Blueprint, current_app, jsonify, request
 
 from search import export
 from search.index import OutdatedIndexError
-from search.query import QueryError, document, suggestions
+from search.lookups import document, suggestions
+from search.querylang import QueryError
 from search.serialize import to_json
 from web.answers import Error, Health, Suggestions
 from web.engine import export_format, get_engine, search_request, unavailable_reason

@@ -6,10 +6,11 @@ from decimal import Decimal
 
 from flask import Flask, current_app
 
+from search.engine import Engine
 from search.export import FORMATS
-from search.index import OutdatedIndexError
 from search.facets import FACETS, Filters
-from search.query import Engine, QueryError, SearchRequest
+from search.index import OutdatedIndexError
+from search.querylang import QueryError, SearchRequest
 
 NO_INDEX = "还没有可检索的索引，请先运行 rcsearch index (no index to search: run `rcsearch index`)"
 OUTDATED_INDEX = ("索引由旧版 rcsearch 建立，字段与当前版本不同，请运行 rcsearch index 重建 "

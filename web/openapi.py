@@ -11,8 +11,8 @@ import typing
 
 from search.export import FACET_COLUMNS, FORMATS, HIT_COLUMNS
 from search.facets import FACETS
-from search.query import (MAX_EXPORT_ROWS, MAX_LIMIT, MAX_QUERY_CHARS, MAX_RESULT_DEPTH, DocumentView,
-                          SearchResult)
+from search.querylang import MAX_EXPORT_ROWS, MAX_LIMIT, MAX_QUERY_CHARS, MAX_RESULT_DEPTH
+from search.results import DocumentView, SearchResult
 from search.serialize import json_fields
 from web.answers import Error, Health, Suggestions
 

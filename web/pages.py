@@ -10,8 +10,10 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from markupsafe import Markup
 
 from search.facets import FACETS
-from search.query import (DocumentView, QueryError, document, highlighted, original_file, overview, parse_query,
-                          passage_by_anchor)
+from search.lookups import document, original_file, overview, passage_by_anchor
+from search.querylang import QueryError, parse_query
+from search.results import DocumentView
+from search.snippets import highlighted
 from search.terms import search_terms
 from web.engine import get_engine, search_request
 
@@ -100,7 +102,7 @@ def document_page(doc_id):
     return _document_page(view)
 
 
-# A passage's permalink (search.query.passage_permalink): its report's id, then its anchor.
+# A passage's permalink (search.results.passage_permalink): its report's id, then its anchor.
 @bp.get("/p/<path:doc_id>/<anchor>", merge_slashes=False)
 def passage_page(doc_id, anchor):
     """A permalink: the report at the passage with that text, wherever a reindex numbered it;

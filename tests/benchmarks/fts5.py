@@ -28,7 +28,8 @@ from pathlib import Path
 
 from search import analysis, enrich, ranking
 from search.index import TOPICS_FILE
-from search.query import parse_query, relaxed_units
+from search.querylang import parse_query
+from search.terms import relaxed_units
 
 BATCH = 10_000  # passages per executemany
 # The trigram tokenizer indexes sequences of three characters: a shorter term cannot be

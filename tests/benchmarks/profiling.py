@@ -21,18 +21,20 @@ import time
 from pathlib import Path
 
 SEARCH_STAGES = [  # (label, file fragment, function name)
-    ("Engine.search (total)", "search/query.py", "search"),
+    ("Engine.search (total)", "search/engine.py", "search"),
     ("IndexView (columns, once per index version)", "search/docsets.py", "__init__"),
-    ("_matching: substring and filter sets", "search/query.py", "_matching"),
+    ("Engine.select: respelling, matching, filters", "search/engine.py", "select"),
+    ("  match_query: substring sets", "search/matching.py", "match_query"),
+    ("  filter_docs: filter sets", "search/matching.py", "filter_docs"),
     ("  read_postings (block-wise arrays)", "search/postings.py", "read_postings"),
     ("  _containing (compact column checks)", "search/docsets.py", "_containing"),
-    ("_facet_counts (4 facets)", "search/query.py", "_facet_counts"),
-    ("_page: ranking", "search/query.py", "_page"),
+    ("buckets (5 facets)", "search/facet_counts.py", "buckets"),
+    ("page: ranking", "search/ordering.py", "page"),
     ("  bm25f_scores (arrays)", "search/ranking.py", "bm25f_scores"),
-    ("_hit (10 hits)", "search/query.py", "_hit"),
+    ("_hit (10 hits)", "search/engine.py", "_hit"),
     ("  stored_fields", "whoosh/searching.py", "stored_fields"),
-    ("  snippet", "search/query.py", "snippet"),
-    ("  relaxed_units / jieba cut", "search/query.py", "relaxed_units"),
+    ("  snippet", "search/snippets.py", "snippet"),
+    ("  relaxation units / jieba cut", "search/terms.py", "_units"),
 ]
 INDEX_STAGES = [
     ("update_index (total)", "search/index.py", "update_index"),
@@ -76,7 +78,8 @@ def top(stats: pstats.Stats, sort: str, n: int) -> str:
 
 
 def profile_search(index_dir: Path, q: str, repeat: int) -> None:
-    from search.query import Engine, SearchRequest
+    from search.engine import Engine
+    from search.querylang import SearchRequest
 
     started = time.perf_counter()
     engine = Engine(index_dir)

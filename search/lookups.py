@@ -1,0 +1,130 @@
+"""Lookups: what is read by id or for the whole collection rather than found by a query.
+
+A report's document view (its passages in order, with their region and metadata as
+results.METADATA reads them) and the passage a permalink names; the original file a
+report was indexed from, for download; the collection's overview; completions of what is
+being typed. Each starts from an Engine's current index view.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from pathlib import Path
+
+import numpy as np
+
+from search import analysis, corrections
+from search.docsets import IndexView
+from search.engine import Engine
+from search.facets import FACETS
+from search.index import open_index
+from search.results import (DocumentPassage, DocumentView, FacetRow, Overview, Suggestion, metadata,
+                            passage_anchor)
+
+# An id is whatever the file name held (spaces, brackets, dots, folders with `/`); it is
+# only ever looked up in the index. Control characters and absurd lengths are no id.
+MAX_DOC_ID_CHARS = 1000
+NOT_IN_DOC_IDS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def document(engine: Engine, doc_id: str) -> DocumentView | None:
+    """A report by id, or None when there is no such report (ids never touch the filesystem)."""
+    record = document_record(engine, doc_id)
+    if record is None:
+        return None
+    original = _original_path(record)
+    searcher, _ = engine.view()
+    passages = sorted((f for f in searcher.documents(doc_id=doc_id, kind="passage")),
+                      key=lambda f: f["passage"])
+    return DocumentView(
+        doc_id=doc_id, title=record.get("title", doc_id), format=record.get("format", "txt"),
+        source=record.get("source", ""), **metadata(record, DocumentView),
+        title_source=record.get("title_source") or "headline",
+        date=record.get("date") or None, original=original.name if original else None,
+        passages=[DocumentPassage(passage=p["passage"], anchor=passage_anchor(p["text"]),
+                                  role=p.get("role", "paragraph"), heading=p.get("heading", ""), text=p["text"],
+                                  **metadata(p, DocumentPassage))
+                  for p in passages])
+
+
+def passage_by_anchor(view: DocumentView, anchor: str) -> DocumentPassage | None:
+    """The passage a permalink names (the first, should two hold the same text), or None when
+    no passage of the report has that text any more."""
+    return next((p for p in view.passages if p["anchor"] == anchor), None)
+
+
+def document_record(engine: Engine, doc_id: str) -> dict | None:
+    """The stored report record of an id, or None (ids never touch the filesystem)."""
+    if not 0 < len(doc_id) <= MAX_DOC_ID_CHARS or NOT_IN_DOC_IDS.search(doc_id):
+        return None
+    searcher, _ = engine.view()
+    return searcher.document(key=doc_id, kind="doc")
+
+
+def original_file(engine: Engine, doc_id: str) -> Path | None:
+    """The file a report was indexed from, for download: only while it is still where it was
+    indexed from, inside the source folder it was found in, with the same content."""
+    record = document_record(engine, doc_id)
+    path = _original_path(record) if record else None
+    if path is None:
+        return None
+    try:
+        with path.open("rb") as file:
+            same = hashlib.file_digest(file, "sha256").hexdigest() == record.get("hash")
+    except OSError:
+        return None
+    return path if same else None
+
+
+def _original_path(record: dict) -> Path | None:
+    """Where a report's file was indexed from, if a regular file is still there inside its
+    source folder (a link swapped in since, pointing elsewhere, is not followed out)."""
+    if not record.get("path") or not record.get("source_root"):
+        return None
+    path, root = Path(record["path"]), Path(record["source_root"])
+    try:
+        inside = path.resolve().is_relative_to(root.resolve()) and path.is_file()
+    except OSError:
+        return None
+    return path if inside else None
+
+
+def overview(engine: Engine) -> Overview:
+    """Reports and passages per value of every facet, computed once per index version."""
+    _, view = engine.view()
+    return view.kept("overview", lambda: _overview(view, _built_at(engine.index_dir)))
+
+
+def _built_at(index_dir: Path) -> float | None:
+    """When the index was last written: its last commit (the report records hold the
+    time too, but reading them would load every report's full text)."""
+    try:
+        return open_index(index_dir).last_modified()
+    except OSError:
+        return None
+
+
+def _overview(view: IndexView, built_at: float | None) -> Overview:
+    passages, doc_ids = view.passages, view.columns.doc_ids
+    rows = {}
+    for facet in FACETS:
+        tally = view.columns.values[facet.counted].tally(passages, doc_ids)
+        rows[facet.name] = sorted((FacetRow(facet.kind(value), reports, count) for value, (count, reports) in tally.items()),
+                                  key=lambda row: facet.sort_key(row.value, row.passages))
+    return Overview(int(np.count_nonzero(np.bincount(doc_ids[passages]))), len(passages), rows, built_at)
+
+
+MAX_SUGGEST_CHARS = 50
+
+
+def suggestions(engine: Engine, prefix: str, limit: int = 8) -> list[Suggestion]:
+    """Index words completing what was typed, by its characters, its pinyin or its initials
+    (zaox, zxg → 造血干细胞), most passages first."""
+    typed = "".join(analysis.normalize(prefix).split())
+    if not typed or len(typed) > MAX_SUGGEST_CHARS:
+        return []
+    searcher, view = engine.view()
+    vocabulary = corrections.index_words(searcher, view)
+    return [Suggestion(c.word, f"<mark>{html.escape(c.word[:c.matched])}</mark>{html.escape(c.word[c.matched:])}",
+                       c.passages) for c in vocabulary.completions(typed, limit)]
