@@ -189,6 +189,15 @@ def test_a_homophone_typo_is_corrected_and_the_exact_search_is_one_click_away(pa
 
 # -- taking results away: 复制链接 and print --------------------------------------------------
 
+def test_a_pinyin_search_marks_its_correction_in_the_results_and_the_report(page, server):
+    page.goto(server + "/?q=wuchangxianxue")
+    expect(page.locator(".snippet mark").first).to_have_text("无偿献血")
+    page.locator(".passage a").first.click()
+    expect(page.locator("article.document h1")).to_be_visible()
+    expect(page.locator(".document mark").first).to_be_visible()
+    assert set(page.locator(".document mark").all_inner_texts()) == {"无偿献血"}
+
+
 def test_copy_link_puts_the_hits_permalink_on_the_clipboard(page, server):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
     page.goto(server + "/?q=魔豆妈妈")

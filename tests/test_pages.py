@@ -40,6 +40,27 @@ def test_document_page_highlights_and_anchors(client):
     assert 'id="p1"' in html
 
 
+def marks(html: str) -> set[str]:
+    return set(re.findall(r"<mark>(.*?)</mark>", html))
+
+
+@pytest.mark.parametrize("q, marked", [
+    ("wuchangxianxue", {"无偿献血"}),        # pinyin: searched, and so marked, as what it spells
+    ("造血肝细胞", {"造血干细胞", "骨髓"}),  # a homophone typo: its correction and the correction's synonym
+])
+def test_the_document_page_marks_the_terms_its_search_searched(client, q, marked):
+    """The report a result links to marks what the result's snippet marked: the engine's terms
+    for the search, corrections and synonyms included, not the letters typed."""
+    answer = client.get("/api/search", query_string={"q": q}).get_json()
+    page = client.get(answer["hits"][0]["url"].split("#")[0], query_string={"q": q}).get_data(as_text=True)
+    assert marks(page) == {mark for hit in answer["hits"] for mark in marks(hit["snippet"])} == marked
+
+
+def test_the_document_page_of_an_exact_search_marks_what_was_typed_only(client):
+    page = client.get("/doc/001_77d36a74d18f4973", query_string={"q": "wuchangxianxue", "correct": "false"})
+    assert "无偿献血" in page.get_data(as_text=True) and marks(page.get_data(as_text=True)) == set()
+
+
 def test_unknown_document_is_404(client):
     assert client.get("/doc/nope").status_code == 404
 

@@ -11,10 +11,9 @@ from markupsafe import Markup
 
 from search.facets import FACETS
 from search.lookups import document, original_file, overview, passage_by_anchor
-from search.querylang import QueryError, parse_query
+from search.querylang import QueryError
 from search.results import DocumentView
 from search.snippets import highlighted
-from search.terms import search_terms
 from web.engine import get_engine, search_request
 
 bp = Blueprint("pages", __name__)
@@ -124,10 +123,7 @@ PASSAGE_GONE = ("这个链接指向的段落已修改或已删除，无法定位
 def _document_page(view: DocumentView, notice: str | None = None) -> str:
     """The document view of a report (with a notice above it, if any)."""
     q = request.args.get("q", "")
-    try:
-        needles = search_terms(parse_query(q), [], get_engine().lexicon, relaxed=True).highlights
-    except QueryError:
-        needles = []
+    needles = _searched_terms() if q.strip() else []
     lead = [p for p in view.passages if p["role"] == "lead"]
     sections = [{"heading": "", "anchor": None, "passages": []}]
     named = set()  # a text repeated in the report: its permalink names the first one
@@ -145,6 +141,15 @@ def _document_page(view: DocumentView, notice: str | None = None) -> str:
                            lead_anchor=f"p{lead[0]['passage']}" if lead else None,
                            back=url_for("pages.search_page", **{k: v for k, v in _search_state().items()
                                                                if k != "limit"}) if q else None)
+
+
+def _searched_terms() -> list[str]:
+    """What the search this page was opened from marked in its snippets: its terms as the
+    engine searched them (corrections, synonyms, and sub-words when it was relaxed)."""
+    try:
+        return get_engine().select(search_request(request.args)).terms.highlights
+    except QueryError:  # a link edited into a search the engine refuses: the report, unmarked
+        return []
 
 
 def _passage_html(text: str, fmt: str, needles: list[str]) -> Markup:
