@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from search import analysis, facets, spelling
+from search import analysis, cache_keys, facets, spelling
 from search.docsets import IndexView
 from search.matching import clause_docs, names_a_facet_value
 from search.querylang import Alternative, ParsedQuery, parse_query, query_text
@@ -91,4 +91,4 @@ def index_words(searcher, view: IndexView) -> spelling.Vocabulary:
                 word = term.decode("utf-8") if isinstance(term, bytes) else term
                 counts[word] = counts.get(word, 0) + info.doc_frequency()
         return spelling.Vocabulary(counts)
-    return view.kept("words", read)
+    return view.kept(cache_keys.Words(), read)

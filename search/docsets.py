@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from search import analysis, facets, postings, whoosh_internals
+from search import analysis, cache_keys, facets, postings, whoosh_internals
 
 
 @dataclass(frozen=True)
@@ -498,11 +498,11 @@ class IndexView:
 
     def postings(self, searcher, field: str, text: str) -> postings.Postings:
         """The term's postings (docs and weights) as arrays."""
-        return self.cached(("postings", field, text), lambda: postings.read_postings(searcher.reader(), field, text))
+        return self.cached(cache_keys.Postings(field, text), lambda: postings.read_postings(searcher.reader(), field, text))
 
     def lengths(self, searcher, field: str) -> postings.Lengths:
         """Every document's length in the field, as BM25F sees it (kept: every query scores with it)."""
-        return self.kept(("lengths", field), lambda: postings.read_lengths(searcher.reader(), field))
+        return self.kept(cache_keys.Lengths(field), lambda: postings.read_lengths(searcher.reader(), field))
 
     def term_docs(self, searcher, field: str, text) -> np.ndarray:
         """Docs whose field holds the term."""
@@ -521,7 +521,7 @@ class IndexView:
         in the words field; the character bigrams then only check the records where
         jieba cut the string differently, so the result is exact and usually cheap.
         """
-        return self.cached(("substring", where, text), lambda: self._substring_docs(searcher, text, where))
+        return self.cached(cache_keys.Substring(where, text), lambda: self._substring_docs(searcher, text, where))
 
     def _substring_docs(self, searcher, text: str, where: str) -> np.ndarray:
         if where == "text":

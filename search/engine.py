@@ -20,7 +20,7 @@ from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
-from search import analysis, corrections, docsets, enrich, facet_counts, facets, ordering, snippets
+from search import analysis, cache_keys, corrections, docsets, enrich, facet_counts, facets, ordering, snippets
 from search.docsets import IndexView
 from search.facets import FACETS, Filters
 from search.index import CURRENT, TOPICS_FILE, open_index
@@ -143,8 +143,7 @@ class Engine:
         parsed, view, hits, respelled = chosen.parsed, chosen.view, chosen.hits, chosen.respelled
         buckets = {facet.name: facet_counts.buckets(view, facet, chosen.matches, chosen.allowed, chosen.filters,
                                                     chosen.names) for facet in FACETS}
-        docnums, scores = ordering.page(chosen.searcher, view, chosen.matching, hits, request,
-                                        key=(parsed, tuple(chosen.selected.items()), chosen.lexicon_stamp))
+        docnums, scores = ordering.page(chosen.searcher, view, chosen.matching, hits, request, chosen.key)
         return SearchResult(
             query=request.q, total=len(hits), total_reports=int(np.count_nonzero(np.bincount(view.columns.doc_ids[hits]))),
             page=request.page, limit=request.limit, took_ms=0.0,
@@ -264,5 +263,10 @@ class Selection(NamedTuple):
     hits: np.ndarray
     respelled: corrections.Respelled
     terms: SearchTerms
+
+    @property
+    def key(self) -> cache_keys.Selected:
+        """What its hits and their order depend on, for the view's cache."""
+        return cache_keys.Selected(self.parsed, tuple(self.selected.items()), self.lexicon_stamp)
 
 

@@ -7,7 +7,7 @@ applied per value). The results' facets, the facet export and the CLI all count 
 """
 from __future__ import annotations
 
-from search import docsets, facets, ranking
+from search import cache_keys, docsets, facets, ranking
 from search.docsets import IndexView
 from search.facets import BY_NAME, Facet, Filters
 from search.matching import Matches, selects
@@ -45,4 +45,4 @@ def _parents(view: IndexView, facet: Facet) -> dict[str, str]:
         child, parent = view.columns.values[facet.counted], view.columns.values[BY_NAME[facet.parent].counted]
         pairs = set(zip(child.codes[view.passages].tolist(), parent.codes[view.passages].tolist()))
         return {child.names[c]: parent.names[p] for c, p in pairs if c}
-    return view.cached(("parents", facet.name), compute)
+    return view.cached(cache_keys.Parents(facet.name), compute)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from search import analysis, corrections
+from search import analysis, cache_keys, corrections
 from search.docsets import IndexView
 from search.engine import Engine
 from search.facets import FACETS
@@ -93,7 +93,7 @@ def _original_path(record: dict) -> Path | None:
 def overview(engine: Engine) -> Overview:
     """Reports and passages per value of every facet, computed once per index version."""
     _, view = engine.view()
-    return view.kept("overview", lambda: _overview(view, _built_at(engine.index_dir)))
+    return view.kept(cache_keys.Overview(), lambda: _overview(view, _built_at(engine.index_dir)))
 
 
 def _built_at(index_dir: Path) -> float | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh.query import Query
 
-from search import analysis, docsets, facets, ranking
+from search import analysis, cache_keys, docsets, facets, ranking
 from search.docsets import IndexView
 from search.facets import BY_NAME, FACETS, Facet, Filters
 from search.querylang import Alternative, ParsedQuery, QueryError
@@ -77,7 +77,7 @@ def match_query(searcher, view: IndexView, parsed: ParsedQuery, lexicon: analysi
     units = relaxed_units(parsed, lexicon)
     if len(units) < 2:
         return Matches(strict)
-    relaxed = view.cached(("relaxed", parsed.clauses, parsed.excluded, lexicon_stamp),
+    relaxed = view.cached(cache_keys.Relaxed(parsed.clauses, parsed.excluded, lexicon_stamp),
                           lambda: _relaxed(searcher, view, units, strict.docs, excluded, lexicon))
     return Matches(strict, relaxed)
 
@@ -158,5 +158,5 @@ def filter_docs(view: IndexView, facet: Facet, wanted: frozenset[str] | None) ->
     when nothing is selected."""
     if wanted is None:
         return None
-    return view.cached(("filter", facet.name, wanted), lambda: docsets.intersect([docsets.union(
+    return view.cached(cache_keys.FilterDocs(facet.name, wanted), lambda: docsets.intersect([docsets.union(
         [view.columns.values[column].holding(wanted) for column in facet.columns]), view.passages]))

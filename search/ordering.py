@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from search import ranking
+from search import cache_keys, ranking
 from search.docsets import IndexView
 from search.matching import Matching
 from search.querylang import SearchRequest
@@ -34,14 +34,14 @@ class Ordered:
 
 
 def page(searcher, view: IndexView, matching: Matching, hits: np.ndarray,
-         request: SearchRequest, key) -> tuple[list[int], list[float]]:
-    """Docnums and scores of the requested page."""
+         request: SearchRequest, selected: cache_keys.Selected) -> tuple[list[int], list[float]]:
+    """Docnums and scores of the requested page (`selected`: what the hits depend on)."""
     start = (request.page - 1) * request.limit
     end = start + request.limit
     # Order a few pages at once and keep them: the next page, a facet toggled back,
     # or the same popular query from another user reuse the order.
     depth = max(end, RANKED_DEPTH)
-    ordered = view.cached(("ordered", key, request.sort, depth),
+    ordered = view.cached(cache_keys.Ordered(selected, request.sort, depth),
                           lambda: order(searcher, view, matching, hits, request.sort, depth))
     return ordered.docs[start:end].tolist(), ordered.scores[start:end].tolist()
 

@@ -29,7 +29,7 @@ import numpy as np
 from whoosh.query import Or, Query, Term
 from whoosh.scoring import bm25
 
-from search import analysis, docsets
+from search import analysis, cache_keys, docsets
 
 WORD_BOOST = 3.0
 GRAM_BOOST = 0.3
@@ -179,9 +179,9 @@ def passages_per_record(view, field: str) -> np.ndarray:
     context = docsets.CONTEXT_OF.get(field)
     # Kept with the index version: every query's scoring needs them.
     if context is None:
-        return view.kept(("one each",), lambda: np.ones(len(view.columns.sections), dtype=np.int32))
+        return view.kept(cache_keys.PassagesPerRecord(None), lambda: np.ones(len(view.columns.sections), dtype=np.int32))
     links = view.links(context)
-    return view.kept(("sharing", context), lambda: np.bincount(
+    return view.kept(cache_keys.PassagesPerRecord(context), lambda: np.bincount(
         links[view.passages], minlength=int(links.max()) + 1)[links].astype(np.int32))
 
 
@@ -193,7 +193,7 @@ def average_length(view, searcher, field: str) -> float:
         records = view.term_docs(searcher, "kind", context.kind) if context else view.passages
         total = (view.lengths(searcher, field)[records] * passages_per_record(view, field)[records]).sum()
         return float(total / max(1, len(view.passages))) or 1.0
-    return view.cached(("average length", field), compute)
+    return view.cached(cache_keys.AverageLength(field), compute)
 
 
 def bm25f(weights: np.ndarray, lengths: np.ndarray, doc_frequency: float, doc_count: int,

@@ -135,6 +135,27 @@ def test_edited_synonyms_apply_without_a_restart(seed_index, find, tmp_path):
     assert after == find("魔豆妈妈 OR 公益直播间").total > before
 
 
+def test_edited_synonyms_apply_to_a_relaxed_search_and_its_page(seed_index, tmp_path):
+    """A relaxed match and the order of its hits are kept with the index version: an edit to
+    synonyms.txt must reach them (their keys name the lexicon), as a restarted server sees it."""
+    from search.engine import Engine
+    from search.querylang import SearchRequest
+
+    synonyms = tmp_path / "synonyms.txt"
+    synonyms.write_text("急救 ~ 救护\n", encoding="utf-8")
+    request = SearchRequest(q="西安市红十字会组织群众应急演练", limit=20)
+    with Engine(seed_index, synonyms_file=synonyms) as running:
+        before = running.search(request)
+        synonyms.write_text("急救 ~ 救护\n演练 ~ 培训\n", encoding="utf-8")
+        os.utime(synonyms, ns=(synonyms.stat().st_atime_ns, synonyms.stat().st_mtime_ns + 10**9))
+        edited = running.search(request)
+    with Engine(seed_index, synonyms_file=synonyms) as restarted:
+        fresh = restarted.search(request)
+    assert before.relaxed and edited.relaxed
+    assert [(h.doc_id, h.passage, h.snippet) for h in edited.hits] == [(h.doc_id, h.passage, h.snippet) for h in fresh.hits]
+    assert edited.total == fresh.total > before.total
+
+
 @pytest.mark.parametrize("text, message", [
     ("字" * 501, "too long"),
     (" OR ".join(f"词{i}" for i in range(40)), "too many terms"),

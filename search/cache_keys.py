@@ -1,0 +1,120 @@
+"""Cache keys: what every value an index version keeps is stored under, in one place.
+
+IndexView.cached and IndexView.kept hold values for as long as their index version is
+searched, so a value's key must name everything else it depends on, or a change to that
+would be answered from the cache. Two things change under a running server besides the
+index: the lexicon (synonyms and stopwords, reloaded when their files change) and the
+topic taxonomy (topics.toml). So a value computed through synonyms or relaxation units
+names the lexicon's stamp, and a value computed through filters names the stored values
+the filters resolved to, never the names typed.
+
+Each key is a frozen dataclass of its own, its fields what its value depends on besides
+the index version; keys of two kinds never compare equal. Every call to IndexView.cached
+or .kept in search/ passes one of these (tests/test_layout.py checks), so a new cached
+value starts with a key here, saying what it depends on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Key:
+    """A key of a value kept with one index version (only its subclasses are used)."""
+
+
+# -- depend on the index version only ---------------------------------------------------
+
+@dataclass(frozen=True)
+class Postings(Key):
+    """A term's postings, as arrays."""
+
+    field: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Lengths(Key):
+    """Every record's length in a field."""
+
+    field: str
+
+
+@dataclass(frozen=True)
+class AverageLength(Key):
+    """A field's average length over passages."""
+
+    field: str
+
+
+@dataclass(frozen=True)
+class PassagesPerRecord(Key):
+    """How many passages each record stands for: those sharing its title or heading, or one
+    each (context None)."""
+
+    context: object | None
+
+
+@dataclass(frozen=True)
+class Substring(Key):
+    """The passages whose text (or title or heading) holds a string."""
+
+    where: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Parents(Key):
+    """Each value of a nesting facet with the value it nests under."""
+
+    facet: str
+
+
+@dataclass(frozen=True)
+class Words(Key):
+    """The index's words and how many passages hold each."""
+
+
+@dataclass(frozen=True)
+class Overview(Key):
+    """Reports and passages per facet value."""
+
+
+# -- depend on what changes under a running server too ------------------------------------
+
+@dataclass(frozen=True)
+class FilterDocs(Key):
+    """The passages a facet's selection allows: keyed by the stored values its filter values
+    resolved to (as topics.toml says now), not by the values typed."""
+
+    facet: str
+    values: frozenset
+
+
+@dataclass(frozen=True)
+class Relaxed(Key):
+    """A query's relaxed match: its units and what each matches come from the lexicon."""
+
+    clauses: tuple
+    excluded: tuple
+    lexicon: tuple | None
+
+
+@dataclass(frozen=True)
+class Selected:
+    """What a selection's hits and their scores depend on: the query as searched (corrections
+    made; an unsearchable query is not an empty one), the stored values each selected facet's
+    filters resolved to, and the lexicon (synonyms match and score; stopwords shape units)."""
+
+    query: object
+    values: tuple
+    lexicon: tuple | None
+
+
+@dataclass(frozen=True)
+class Ordered(Key):
+    """The first `depth` hits of a selection in the order `sort` shows them."""
+
+    selected: Selected
+    sort: str
+    depth: int
