@@ -60,6 +60,30 @@ class Watched:
         return loaded
 
 
+class Selection(NamedTuple):
+    """What a search selects before paging: its query, its filters and the passages each facet's
+    selection allows, what the query matches, the passages it returns and the terms it looked for."""
+
+    parsed: ParsedQuery  # as searched: corrections made
+    filters: Filters
+    names: facets.Names  # what the filters were resolved with
+    selected: dict  # per selected facet, the stored values its filter values select
+    lexicon_stamp: tuple  # the version of the synonyms and stopwords it was matched with
+    searcher: object
+    view: IndexView
+    allowed: dict
+    matches: Matches
+    matching: Matching
+    hits: np.ndarray
+    respelled: corrections.Respelled
+    terms: SearchTerms
+
+    @property
+    def key(self) -> cache_keys.Selected:
+        """What its hits and their order depend on, for the view's cache."""
+        return cache_keys.Selected(self.parsed, tuple(self.selected.items()), self.lexicon_stamp)
+
+
 class Engine:
     """The search engine over one index directory; safe to share between threads."""
 
@@ -100,9 +124,9 @@ class Engine:
         return self._topics.get()
 
     @property
-    def lexicon(self) -> analysis.Lexicon:
-        """Synonyms and stopwords, as search/data says now."""
-        return self._lexicon.get()
+    def names(self) -> facets.Names:
+        """What facets resolve filter values with (the gazetteer, the topics as topics.toml says now)."""
+        return facets.Names(self.gazetteer, self.topics)
 
     # -- index access -------------------------------------------------
     def view(self) -> tuple[object, IndexView]:
@@ -129,7 +153,29 @@ class Engine:
                 self._views[key] = view
         return searcher, view
 
-    # -- search -------------------------------------------------------
+    # -- the calls that start from a request ----------------------------
+    def select(self, request: SearchRequest) -> Selection:
+        """What a request selects, whatever page it asks for (with its terms respelled where
+        they find nothing as typed, unless the request says not to), and the terms it looked
+        for: what its snippets, and the document page it links to, mark."""
+        lexicon, lexicon_stamp = self._lexicon.current()
+        names = self.names
+        parsed = parse_query(request.q, lexicon)
+        filters = request.filters.merged(parsed.filters)
+        searcher, view = self.view()
+        respelled = (corrections.respelled(searcher, view, parsed, lexicon, names) if request.correct
+                     else corrections.Respelled(parsed))
+        parsed = respelled.parsed
+        check_filters(filters, names)
+        values = selected_values(filters, names)
+        allowed = {facet.name: filter_docs(view, facet, values.get(facet.name)) for facet in FACETS}
+        selected = [docs for docs in allowed.values() if docs is not None]
+        matches = match_query(searcher, view, parsed, lexicon, lexicon_stamp)
+        matching = matches.for_selection(selected)
+        return Selection(parsed, filters, names, values, lexicon_stamp, searcher, view, allowed, matches, matching,
+                         docsets.intersect([matching.docs] + selected), respelled,
+                         search_terms(parsed, respelled.corrected, lexicon, matching.relaxed))
+
     def search(self, request: SearchRequest) -> SearchResult:
         """Run a search: hits of the requested page, totals and disjunctive facet counts;
         took_ms covers all of it, snippets and did-you-mean included."""
@@ -157,10 +203,6 @@ class Engine:
             corrected=respelled.corrected, corrected_query=query_text(parsed) if respelled.corrected else None,
             notice=UNSEARCHABLE if parsed.unsearchable else None)
 
-    def read_words(self) -> None:
-        """Read the index's words now (a server does it at start, beside its first answers)."""
-        corrections.index_words(*self.view())
-
     def export(self, request: SearchRequest, max_rows: int = MAX_EXPORT_ROWS) -> Export:
         """Every passage a search returns (its query, filters and sort; not its page), in the
         order its pages show them. The order is computed now, the hits are read a chunk at a time
@@ -185,38 +227,14 @@ class Engine:
                                                  selection.filters, selection.names, every=True)[0]
                 for facet in FACETS}
 
-    def select(self, request: SearchRequest) -> Selection:
-        """What a request selects, whatever page it asks for (with its terms respelled where
-        they find nothing as typed, unless the request says not to), and the terms it looked
-        for: what its snippets, and the document page it links to, mark."""
-        lexicon, lexicon_stamp = self._lexicon.current()
-        names = self.names
-        parsed = parse_query(request.q, lexicon)
-        filters = request.filters.merged(parsed.filters)
-        searcher, view = self.view()
-        respelled = (corrections.respelled(searcher, view, parsed, lexicon, names) if request.correct
-                     else corrections.Respelled(parsed))
-        parsed = respelled.parsed
-        check_filters(filters, names)
-        values = selected_values(filters, names)
-        allowed = {facet.name: filter_docs(view, facet, values.get(facet.name)) for facet in FACETS}
-        selected = [docs for docs in allowed.values() if docs is not None]
-        matches = match_query(searcher, view, parsed, lexicon, lexicon_stamp)
-        matching = matches.for_selection(selected)
-        return Selection(parsed, filters, names, values, lexicon_stamp, searcher, view, allowed, matches, matching,
-                         docsets.intersect([matching.docs] + selected), respelled,
-                         search_terms(parsed, respelled.corrected, lexicon, matching.relaxed))
-
-    @property
-    def names(self) -> facets.Names:
-        """What facets resolve filter values with (the gazetteer, the topics as topics.toml says now)."""
-        return facets.Names(self.gazetteer, self.topics)
-
     def did_you_mean(self, q: str) -> str | None:
         """The query with unknown words replaced by close indexed words (edit distance 1), if any."""
         searcher, _ = self.view()
         return corrections.did_you_mean(searcher, q, self.names)
 
+    def read_words(self) -> None:
+        """Read the index's words now (a server does it at start, beside its first answers)."""
+        corrections.index_words(*self.view())
 
 
 def _hit(searcher, view: IndexView, docnum: int, score: float, terms: SearchTerms) -> Hit:
@@ -244,29 +262,3 @@ def _link_target(index_dir: Path) -> str | None:
         return os.readlink(index_dir / CURRENT)
     except OSError:
         return None
-
-
-class Selection(NamedTuple):
-    """What a search selects before paging: its query, its filters and the passages each facet's
-    selection allows, what the query matches, the passages it returns and the terms it looked for."""
-
-    parsed: ParsedQuery  # as searched: corrections made
-    filters: Filters
-    names: facets.Names  # what the filters were resolved with
-    selected: dict  # per selected facet, the stored values its filter values select
-    lexicon_stamp: tuple  # the version of the synonyms and stopwords it was matched with
-    searcher: object
-    view: IndexView
-    allowed: dict
-    matches: Matches
-    matching: Matching
-    hits: np.ndarray
-    respelled: corrections.Respelled
-    terms: SearchTerms
-
-    @property
-    def key(self) -> cache_keys.Selected:
-        """What its hits and their order depend on, for the view's cache."""
-        return cache_keys.Selected(self.parsed, tuple(self.selected.items()), self.lexicon_stamp)
-
-
