@@ -19,8 +19,10 @@ from search.serialize import to_json
 # Excel and WPS read a CSV file as UTF-8 only when it starts with a byte order mark.
 BOM = "\ufeff"
 # The column of each of a passage's region and metadata (results.METADATA: one for each).
-METADATA_COLUMNS = {"province": "省", "city": "市", "county": "县", "level": "层级", "topics": "主题", "year": "年份"}
-HIT_COLUMNS = ("报告", "标题", "段落号", "小标题", *(METADATA_COLUMNS[name] for name in METADATA), "段落全文", "链接")
+METADATA_COLUMNS = {"province": "省", "city": "市", "county": "县", "level": "层级", "topics": "主题",
+                    "year": "年份"}
+HIT_COLUMNS = ("报告", "标题", "段落号", "小标题", *(METADATA_COLUMNS[name] for name in METADATA),
+               "段落全文", "链接")
 FACET_COLUMNS = ("维度", "值", "上级", "段落数")
 TOPIC_SEPARATOR = "、"
 # OWASP, "CSV Injection": a cell starting with one of these is run as a formula by a spreadsheet.

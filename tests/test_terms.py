@@ -17,7 +17,8 @@ def derivations(terms):
 
 def test_a_plain_term_is_searched_with_its_synonyms_a_phrase_alone():
     terms = search_terms(parse_query('急救 "培训"'), [], LEXICON, relaxed=False)
-    assert derivations(terms) == [("急救", TYPED, "急救"), ("救护", SYNONYM, "急救"), ("培训", TYPED, "培训")]
+    assert derivations(terms) == [("急救", TYPED, "急救"), ("救护", SYNONYM, "急救"),
+                                  ("培训", TYPED, "培训")]
     assert terms.highlights == ["急救", "救护", "培训"]
     assert terms.weights == {"急救": TERM_WEIGHT, "培训": TERM_WEIGHT}
 
@@ -32,10 +33,12 @@ def test_a_correction_is_searched_with_its_synonyms_and_weighs_as_typed():
 
 def test_a_relaxed_search_adds_the_words_of_its_long_terms_stopwords_and_single_characters_left_out():
     parsed = parse_query("急救培训进行会 监事会")
-    assert [[a.text for a in unit] for unit in relaxed_units(parsed, LEXICON)] == [["急救"], ["培训"], ["监事会"]]
+    units = relaxed_units(parsed, LEXICON)
+    assert [[a.text for a in unit] for unit in units] == [["急救"], ["培训"], ["监事会"]]
     strict = search_terms(parsed, [], LEXICON, relaxed=False)
     relaxed = search_terms(parsed, [], LEXICON, relaxed=True)
-    assert derivations(strict) == [("急救培训进行会", TYPED, "急救培训进行会"), ("监事会", TYPED, "监事会")]
+    assert derivations(strict) == [("急救培训进行会", TYPED, "急救培训进行会"),
+                                   ("监事会", TYPED, "监事会")]
     assert derivations(relaxed) == derivations(strict) + [
         ("急救", SUBWORD, "急救培训进行会"), ("救护", SYNONYM, "急救"),
         ("培训", SUBWORD, "急救培训进行会"), ("训练", SYNONYM, "培训")]
