@@ -208,14 +208,14 @@ def _article(blocks: list[_Block], line_broken: bool) -> tuple[list[_Block], str
 
     Furniture is looked for only where pages put it: before the body's first paragraph or
     table row, and after its last one, up to the page's footer (上一篇, 相关新闻 …), which is
-    cut with all that follows. The body's own lines, table rows, and, in text with hard line
-    breaks, a line that repair joins to the body's last sentence are the report's, whatever
-    they look like.
+    cut with all that follows. The body's own lines, table rows, marked headings, and, in text
+    with hard line breaks, a line that repair joins to the body's last sentence are the
+    report's, whatever they look like.
     """
     start = next((i for i, block in enumerate(blocks) if _is_body(block)), len(blocks))
     end = next((i for i in range(start + 1, len(blocks))
                 if not blocks[i].table and furniture.ends_page(blocks[i].text)), len(blocks))
-    last = max((i for i in range(start, end) if _is_body(blocks[i])), default=start - 1)
+    last = next((i for i in reversed(range(start, end)) if _is_body(blocks[i])), start - 1)
     if line_broken:
         last = _sentence_end(blocks[:end], last)
     lead, lead_date = _without_furniture(blocks[:start])
@@ -244,7 +244,8 @@ def _sentence_end(blocks: list[_Block], last: int) -> int:
 def _without_furniture(blocks: list[_Block]) -> tuple[list[_Block], str | None]:
     """The blocks around a body that are not furniture (of a breadcrumb trail with a headline
     glued to it, the headline), and the first date the furniture gave."""
-    kinds = [None if block.table else furniture.kind(block.text) for block in blocks]
+    # A marked heading, like a table row, is structure its reader declared: never furniture.
+    kinds = [None if block.table or block.explicit_heading else furniture.kind(block.text) for block in blocks]
     kept, date = [], None
     for i, (block, kind) in enumerate(zip(blocks, kinds)):
         if kind in furniture.DROPPED:

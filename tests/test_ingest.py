@@ -172,3 +172,12 @@ def test_every_sentence_of_every_seed_is_found_as_a_phrase(seed_index):
                 if not any(hit.doc_id == path.stem and phrase in "".join(hit.text.split()) for hit in hits):
                     lost.append((path.stem, phrase))
     assert lost == []
+
+
+def test_a_marked_title_is_never_furniture_whatever_it_holds():
+    page = "# 市红十字会官网 www.example.org 上线捐赠查询\n\n## 更多\n\n即日起，捐赠人可在官网查询每一笔捐赠的去向。\n"
+    doc = parse_document("page", page.encode(), "md")
+    assert (doc.title, [(p.role, p.text) for p in doc.passages]) == (
+        "市红十字会官网 www.example.org 上线捐赠查询",
+        [("lead", "市红十字会官网 www.example.org 上线捐赠查询"), ("heading", "更多"),
+         ("paragraph", "即日起，捐赠人可在官网查询每一笔捐赠的去向。")])
