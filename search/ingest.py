@@ -30,6 +30,8 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_PACKED_FILE_BYTES = 64 * 1024 * 1024
 MAX_TEXT_CHARS = 10_000_000
 PACKED_SUFFIXES = (".docx", ".pdf")
+# Formats whose text the user typed (their tables too), not a reader.
+TYPED_FORMATS = ("txt", "md")
 MAX_PASSAGE_CHARS = 1000
 MAX_HEADING_CHARS = 40
 # A caption between the two halves of a broken sentence is short and complete.
@@ -146,7 +148,7 @@ def _structure(doc_id: str, fmt: str, extracted: Extracted, digest: str) -> Docu
     if len(extracted.text) > MAX_TEXT_CHARS:
         raise IngestError(f"{doc_id}.{fmt}: too much text ({len(extracted.text) / 1e6:.1f} million characters; "
                           f"the limit is {MAX_TEXT_CHARS / 1e6:.0f} million): split the report into several files")
-    blocks, page_date = _article(_blocks(_lines(extracted.text), markdown=fmt == "md"),
+    blocks, page_date = _article(_blocks(_lines(extracted.text), markdown=fmt == "md", typed=fmt in TYPED_FORMATS),
                                  line_broken=not extracted.paragraphs_final)
     if not blocks:
         raise IngestError(f"{doc_id}.{fmt}: no text to index")
@@ -181,14 +183,16 @@ def _lines(source: str) -> list[str]:
     return [line.replace("\u3000", " ").strip() for line in source.split("\n")]
 
 
-def _blocks(lines: list[str], markdown: bool) -> list[_Block]:
+def _blocks(lines: list[str], markdown: bool, typed: bool) -> list[_Block]:
     """The lines as blocks: marked headings, table rows (each already its passage's text) and
-    lines of text; blank lines only end tables."""
+    lines of text; blank lines only end tables. In a file typed as text (`typed`), a table
+    without a header row has two rows at least: a lone line between bars is as likely a
+    page's link bar (| 首页 | 新闻 |)."""
     # Once a file marks its headings with '#', unmarked lines are paragraphs.
     explicit = markdown or any(MARKDOWN_HEADING.match(line) for line in lines)
     blocks, i = [], 0
     while i < len(lines):
-        table = table_at(lines, i) if lines[i] else None
+        table = table_at(lines, i, min_rows=2 if typed else 1) if lines[i] else None
         if table:
             rows, i = table
             blocks += [_Block(row, heading=False, table=True) for row in rows]

@@ -181,3 +181,10 @@ def test_a_marked_title_is_never_furniture_whatever_it_holds():
         "市红十字会官网 www.example.org 上线捐赠查询",
         [("lead", "市红十字会官网 www.example.org 上线捐赠查询"), ("heading", "更多"),
          ("paragraph", "即日起，捐赠人可在官网查询每一笔捐赠的去向。")])
+
+
+def test_a_lone_line_between_bars_atop_a_text_capture_is_a_link_bar_not_a_table():
+    page = "| 首页 | 新闻 | 关于我们 |\n某县红十字会召开理事会会议\n5月20日，某县红十字会召开理事会会议，审议通过年度工作报告。\n"
+    doc = parse_document("page", page.encode(), "txt")
+    assert (doc.title, [(p.role, p.text) for p in doc.passages]) == ("某县红十字会召开理事会会议", [
+        ("lead", "某县红十字会召开理事会会议"), ("paragraph", "5月20日，某县红十字会召开理事会会议，审议通过年度工作报告。")])

@@ -99,11 +99,12 @@ def is_table_row(line: str) -> bool:
     return line.startswith("|") and len(table_cells(line)) >= 2
 
 
-def table_at(lines: list[str], start: int) -> tuple[list[str], int] | None:
+def table_at(lines: list[str], start: int, min_rows: int = 1) -> tuple[list[str], int] | None:
     """The passages of the Markdown table that starts at lines[start] (stripped lines), and the
-    index of the line after it; None when no table starts there. A table is a run of rows that
-    start with '|', or a header row with '|' over a delimiter row (`|---|---|`) and the rows
-    under it; the delimiter row is what makes the row above it the header."""
+    index of the line after it; None when no table starts there. A table is a run of at least
+    `min_rows` rows that start with '|', or a header row with '|' over a delimiter row
+    (`|---|---|`) and the rows under it; the delimiter row is what makes the row above it the
+    header."""
     first = lines[start]
     header = (start + 1 < len(lines) and "|" in first and bool(DELIMITER_ROW.match(lines[start + 1]))
               and len(table_cells(first)) == len(table_cells(lines[start + 1])))
@@ -115,6 +116,8 @@ def table_at(lines: list[str], start: int) -> tuple[list[str], int] | None:
         if not DELIMITER_ROW.match(lines[end]):
             rows.append(table_cells(lines[end]))
         end += 1
+    if not header and len(rows) < min_rows:
+        return None
     return table_passages(rows, header), end
 
 
