@@ -1,23 +1,25 @@
 """Ingest: structure a report file into a clean document of titled, headed passages.
 
-A reader per format (search/readers) turns the file into lines of text and headings.
-Here page furniture is dropped, the hard line breaks of newspaper layout are
-repaired (a paragraph that stops mid-sentence continues in the next one, even
-across an interrupting heading or photo captions), and each paragraph becomes a
-passage.
+A reader per format (search/readers) turns the file into lines of text, headings and
+Markdown table rows. Here each table row becomes a passage; page furniture is dropped
+where pages put it (around the report's body, never inside it); the hard line breaks of
+newspaper layout are repaired (a paragraph that stops mid-sentence continues in the next
+one, even across an interrupting heading or photo captions); and each paragraph becomes
+a passage.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from search import furniture
 from search.analysis import segmenter
 # IngestError, SUPPORTED_SUFFIXES and decode are imported from here by the indexer and the tests.
 from search.readers import SUPPORTED_SUFFIXES, Extracted, IngestError, extract, from_stored, refusal  # noqa: F401
+from search.readers.lines import table_at
 from search.readers.text import decode  # noqa: F401
 
 # Reports are tens of kilobytes; a file over this is refused (reported, old version
@@ -28,6 +30,8 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_PACKED_FILE_BYTES = 64 * 1024 * 1024
 MAX_TEXT_CHARS = 10_000_000
 PACKED_SUFFIXES = (".docx", ".pdf")
+# Formats whose text the user typed (their tables too), not a reader.
+TYPED_FORMATS = ("txt", "md")
 MAX_PASSAGE_CHARS = 1000
 MAX_HEADING_CHARS = 40
 # A caption between the two halves of a broken sentence is short and complete.
@@ -37,17 +41,6 @@ LOOKAHEAD_BLOCKS = 5
 SENTENCE_END = "。！？!?…；;"
 CLOSERS = "”’」』)）》】\"'"
 SENTENCE_SPLIT = re.compile(r"(?<=[。！？!?；;])(?![”’」』)）])|(?<=[。！？!?][”’」』)）])")
-FURNITURE = re.compile(
-    r"^(首页|正文|当前位置|您的位置|位置[:：]|>>|›|»|—*分享—*|分享到|上一篇|下一篇|上一条|下一条|来源[:：]"
-    r"|责任编辑|编辑[:：]|作者[:：]|打印|关闭|收藏|返回顶部|热门|相关(新闻|阅读|文章)|扫一扫|点击"
-    r"|字号|【?\s*大\s*中\s*小|浏览次数|阅读次数|发布时间|您的浏览器|为了获得更好|请使用|版权所有|copyright"
-    r"|([a-z]\s+){3,}[a-z]?$)",
-    re.IGNORECASE,
-)
-# The footer of a web page; only counts once some body text has been seen.
-END_OF_ARTICLE = re.compile(r"^(上一篇|下一篇|上一条|下一条|相关(新闻|阅读|文章|链接|报道)|责任编辑|推荐阅读|猜你喜欢"
-                            r"|热门(推荐|文章|新闻)|【\s*(打印|关闭)|版权所有)")
-MIN_BODY_CHARS = 40
 SUBTITLE = re.compile(r"^[—–-]{1,2}\s*\S")
 MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*$")
 BYLINE = re.compile(r"^(记者|通讯员|作者|文/|文:|图/|摄影|本报记者|特约记者)|^[\u4e00-\u9fff]{2,3}$")
@@ -104,6 +97,7 @@ class _Block:
     text: str
     heading: bool
     explicit_heading: bool = False
+    table: bool = False  # a table row: the report's own text, a passage of its own
 
 
 def content_hash(data: bytes) -> str:
@@ -154,8 +148,8 @@ def _structure(doc_id: str, fmt: str, extracted: Extracted, digest: str) -> Docu
     if len(extracted.text) > MAX_TEXT_CHARS:
         raise IngestError(f"{doc_id}.{fmt}: too much text ({len(extracted.text) / 1e6:.1f} million characters; "
                           f"the limit is {MAX_TEXT_CHARS / 1e6:.0f} million): split the report into several files")
-    lines, page_date = _page_lines(extracted.text)
-    blocks = _blocks(lines, markdown=fmt == "md")
+    blocks, page_date = _article(_blocks(_lines(extracted.text), markdown=fmt == "md", typed=fmt in TYPED_FORMATS),
+                                 line_broken=not extracted.paragraphs_final)
     if not blocks:
         raise IngestError(f"{doc_id}.{fmt}: no text to index")
     head = _split_title(blocks)
@@ -185,43 +179,88 @@ def _balanced(text: str) -> bool:
     return all(text.count(a) <= text.count(b) for a, b in ("“”", "‘’", "（）", "()", "《》", "「」"))
 
 
-def _article_lines(lines: list[str]) -> list[str]:
-    """The lines up to the page footer of a web capture (上一篇, 相关新闻, 责任编辑 …): what follows
-    is navigation or another story, never this report."""
-    seen_body = False
-    for i, line in enumerate(lines):
-        if seen_body and END_OF_ARTICLE.match(line):
-            return lines[:i]
-        seen_body = seen_body or len(line) >= MIN_BODY_CHARS
-    return lines
+def _lines(source: str) -> list[str]:
+    return [line.replace("\u3000", " ").strip() for line in source.split("\n")]
 
 
-def _page_lines(source: str) -> tuple[list[str], str | None]:
-    """The lines of the report without page furniture, and the date the furniture gave
-    (时间:2019-02-25 … 来源:本网), if any."""
-    lines = _article_lines([line.replace("\u3000", " ").strip() for line in source.split("\n")])
-    kept, date = [], None
-    for line in lines:
-        if not line:
-            continue
-        if FURNITURE.match(line) or furniture.is_dropped(line):
-            date = date or furniture.date_in(line)
-        else:
-            kept.append(line)
-    return kept, date
-
-
-def _blocks(lines: list[str], markdown: bool) -> list[_Block]:
+def _blocks(lines: list[str], markdown: bool, typed: bool) -> list[_Block]:
+    """The lines as blocks: marked headings, table rows (each already its passage's text) and
+    lines of text; blank lines only end tables. In a file typed as text (`typed`), a table
+    without a header row has two rows at least: a lone line between bars is as likely a
+    page's link bar (| 首页 | 新闻 |)."""
     # Once a file marks its headings with '#', unmarked lines are paragraphs.
     explicit = markdown or any(MARKDOWN_HEADING.match(line) for line in lines)
-    blocks = []
-    for text in lines:
-        heading = MARKDOWN_HEADING.match(text)
+    blocks, i = [], 0
+    while i < len(lines):
+        table = table_at(lines, i, min_rows=2 if typed else 1) if lines[i] else None
+        if table:
+            rows, i = table
+            blocks += [_Block(row, heading=False, table=True) for row in rows]
+            continue
+        heading = MARKDOWN_HEADING.match(lines[i])
         if heading:
             blocks.append(_Block(heading.group(2).strip(), True, True))
         else:
-            blocks.append(_Block(text, not explicit and _is_heading_like(text)))
+            blocks.append(_Block(lines[i], not explicit and _is_heading_like(lines[i])))
+        i += 1
     return [b for b in blocks if b.text]
+
+
+def _article(blocks: list[_Block], line_broken: bool) -> tuple[list[_Block], str | None]:
+    """The report's blocks without the page furniture around its body, and the date that
+    furniture gave (时间:2019-02-25 … 来源:本网), if any.
+
+    Furniture is looked for only where pages put it: before the body's first paragraph or
+    table row, and after its last one, up to the page's footer (上一篇, 相关新闻 …), which is
+    cut with all that follows. The body's own lines, table rows, marked headings, and, in text
+    with hard line breaks, a line that repair joins to the body's last sentence are the
+    report's, whatever they look like.
+    """
+    start = next((i for i, block in enumerate(blocks) if _is_body(block)), len(blocks))
+    end = next((i for i in range(start + 1, len(blocks))
+                if not blocks[i].table and furniture.ends_page(blocks[i].text)), len(blocks))
+    last = next((i for i in reversed(range(start, end)) if _is_body(blocks[i])), start - 1)
+    if line_broken:
+        last = _sentence_end(blocks[:end], last)
+    lead, lead_date = _without_furniture(blocks[:start])
+    tail, tail_date = _without_furniture(blocks[last + 1:end])
+    return lead + blocks[start:last + 1] + tail, lead_date or tail_date
+
+
+def _is_body(block: _Block) -> bool:
+    """A table row, or a paragraph that is not furniture and is not short enough to be a
+    heading (in a Word file or a web page too, where such lines are paragraphs)."""
+    return block.table or (not block.heading and not _is_heading_like(block.text)
+                           and furniture.kind(block.text) is None)
+
+
+def _sentence_end(blocks: list[_Block], last: int) -> int:
+    """The block that ends the sentence blocks[last] leaves unfinished (a hard line break may
+    have cut it before a line that looks like furniture: …让 | 更多群众掌握了…)."""
+    while last >= 0 and not blocks[last].table and not _ends_sentence(blocks[last].text):
+        following = _continuation(blocks, last)
+        if following is None:
+            break
+        last = following
+    return last
+
+
+def _without_furniture(blocks: list[_Block]) -> tuple[list[_Block], str | None]:
+    """The blocks around a body that are not furniture (of a breadcrumb trail with a headline
+    glued to it, the headline), and the first date the furniture gave."""
+    # A marked heading, like a table row, is structure its reader declared: never furniture.
+    kinds = [None if block.table or block.explicit_heading else furniture.kind(block.text) for block in blocks]
+    kept, date = [], None
+    for i, (block, kind) in enumerate(zip(blocks, kinds)):
+        if kind in furniture.DROPPED:
+            headline = furniture.headline_after_crumbs(block.text)
+            if headline:
+                kept.append(_Block(headline, heading=_is_heading_like(headline)))
+            date = date or furniture.date_in(block.text)
+        # A masthead with its imprint (publisher, web site, e-mail) is a block of furniture.
+        elif not (kind == furniture.MASTHEAD and furniture.IMPRINT in kinds[max(i - 1, 0):i + 2]):
+            kept.append(block)
+    return kept, date
 
 
 @dataclass(frozen=True)
@@ -236,6 +275,18 @@ class _Head:
 
 
 def _split_title(blocks: list[_Block]) -> _Head:
+    head = _opening(blocks)
+    return replace(head, title=_without_channel_tag(head.title)) if head.title_source == HEADLINE else head
+
+
+def _without_channel_tag(headline: str) -> str:
+    """The headline without the channel tag before it ([苏州市]…, 【本地新闻】…); the tag stays
+    in the lead lines, where it is region evidence like the rest."""
+    rest = furniture.without_channel_tag(headline)
+    return rest if _looks_like_headline(rest) else headline
+
+
+def _opening(blocks: list[_Block]) -> _Head:
     for i, block in enumerate(blocks[:12]):
         if block.heading and SUBTITLE.match(block.text) and i > 0 and blocks[i - 1].heading:
             end = i + 1
@@ -294,6 +345,8 @@ def _continuation(blocks: list[_Block], i: int) -> int | None:
     """Index of the block that continues the sentence broken at the end of blocks[i]."""
     current = blocks[i]
     window = blocks[i + 1:i + 1 + LOOKAHEAD_BLOCKS]
+    # A sentence never goes on into or across a table.
+    window = window[:next((k for k, block in enumerate(window) if block.table), len(window))]
     if window and not window[0].heading and current.text.rstrip(CLOSERS)[-1:] in "，,、：:“《(（":
         return i + 1
     if window and not current.heading and window[0].heading and not _interrupts(window[0]):
@@ -305,8 +358,13 @@ def _continuation(blocks: list[_Block], i: int) -> int | None:
             return i + 1 + k
         if not _is_caption(window[k]):
             break
-    if current.heading or not candidates:
+    if current.heading:
         return None
+    if not candidates:
+        # Nothing but short lines follow a line cut after 的, 让, 和 …: the next one goes on with it.
+        cut = current.text.rstrip(CLOSERS)[-1:] in BROKEN_ENDINGS
+        return i + 1 if cut and window and not window[0].explicit_heading \
+            and not SECTION_NUMBER.match(window[0].text) else None
     return i + 1 + candidates[0]
 
 
@@ -324,18 +382,25 @@ def _repair(blocks: list[_Block]) -> list[_Block]:
     i = 0
     while i < len(blocks):
         block = blocks[i]
-        if not (_ends_sentence(block.text) or block.explicit_heading or NOTE.match(block.text)):
+        if not (_ends_sentence(block.text) or block.explicit_heading or block.table or NOTE.match(block.text)):
             j = _continuation(blocks, i)
             if j is not None:
                 skipped = blocks[i + 1:j]
                 headings = [b for b in skipped if b.heading]
-                merged = _Block(block.text + blocks[j].text, heading=False)
+                merged = _Block(_joined(block.text, blocks[j].text), heading=False)
                 rest = [b for b in skipped if not b.heading]
                 blocks[i:j + 1] = headings + [merged] + rest
                 i += len(headings)
                 continue
         i += 1
     return blocks
+
+
+def _joined(left: str, right: str) -> str:
+    """Two pieces of a sentence as one: no space inside CJK text, one between Latin words and
+    numbers (9 | 450 is not 9450)."""
+    space = left[-1:].isascii() and left[-1:].isalnum() and right[:1].isascii() and right[:1].isalnum()
+    return left + " " * space + right
 
 
 def _passages(lead: list[str], blocks: list[_Block]) -> tuple[list[Passage], list[Article]]:

@@ -280,3 +280,132 @@ def old_news_page() -> bytes:
 <tr><td id="zoom">{paragraphs}</td></tr></table>
 <table width="100%"><tr><td>Copyright 某县红十字会 版权所有</td></tr></table></body></html>"""
     return page.encode("gbk")
+
+
+# ------------------------------------------------------------ report text that looks like furniture
+
+LOOKALIKE_TITLE = "某区红十字会2024年上半年工作简报"
+LOOKALIKE_SECTIONS = ("一、应急救护", "二、无偿献血与人道救助")
+# Paragraphs that begin as page widgets and links do (收藏, 热门, 点击, 打印, 关闭, 首页); the
+# word each is found by.
+LOOKALIKE_PARAGRAPHS = {
+    "紫砂壶": "收藏家周先生向区红十字会捐赠紫砂壶四十把，义卖所得全部用于资助困难学生。",
+    "夜校": "热门的夜校急救课程名额很快报满，区红十字会又加开了两期周末班。",
+    "海姆立克": "点击量最高的一部科普短片讲解海姆立克急救法，累计播放二十万次。",
+    "耗材": "打印耗材厂的四十六名职工在工会组织下参加了无偿献血。",
+    "倡议书": "首页刊登的倡议书发出后，两百多名居民报名成为红十字志愿者。",
+    "博爱超市": "关闭三年的博爱超市重新开张，为困难群众提供免费的米面粮油。",
+}
+# A paragraph as hard-wrapped text breaks it: a line in mid-sentence begins with 更多.
+LOOKALIKE_WRAPPED = ["今年区红十字会把急救课堂搬进建筑工地和农贸市场，让",
+                     "更多群众掌握了心肺复苏和止血包扎技能，全年培训",
+                     "一万二千人次。"]
+# A table under a header row whose labels read like a page's metadata (时间, 地点 …), and one
+# without a header, at the very end of the report.
+LOOKALIKE_TABLE = [["时间", "地点", "内容", "人数"], ["3月5日", "翠湖社区", "心肺复苏培训", "120"],
+                   ["4月9日", "槐荫小学", "防溺水宣传", "300"], ["5月8日", "红枫广场", "首页展板与宣传折页", "80"]]
+LOOKALIKE_PLAIN_TABLE = [["樱桃沟村", "12", "600"], ["杏林街道", "9", "450"], ["更多社区", "5", "210"]]
+LOOKALIKE_PROBES = [*LOOKALIKE_PARAGRAPHS, "止血包扎", "翠湖", "槐荫", "折页", "樱桃沟", "杏林"]
+
+
+def lookalike_blocks() -> list[tuple[str, object]]:
+    """The report in reading order: ("title" | "heading" | "paragraph", text),
+    ("wrapped", lines) and ("table" | "plain table", rows)."""
+    p = LOOKALIKE_PARAGRAPHS
+    return [("title", LOOKALIKE_TITLE), ("paragraph", p["紫砂壶"]), ("paragraph", p["夜校"]),
+            ("heading", LOOKALIKE_SECTIONS[0]), ("wrapped", LOOKALIKE_WRAPPED), ("paragraph", p["海姆立克"]),
+            ("table", LOOKALIKE_TABLE), ("heading", LOOKALIKE_SECTIONS[1]), ("paragraph", p["耗材"]),
+            ("paragraph", p["倡议书"]), ("paragraph", p["博爱超市"]), ("plain table", LOOKALIKE_PLAIN_TABLE)]
+
+
+def lookalike_passages() -> list[tuple[str, str, str]]:
+    """(role, heading, text) of every passage the report must give in any format."""
+    header, *rows = LOOKALIKE_TABLE
+    passages, heading = [], ""
+    for kind, content in lookalike_blocks():
+        if kind == "title":
+            passages.append(("lead", "", content))
+        elif kind == "heading":
+            heading = content
+            passages.append(("heading", heading, heading))
+        elif kind == "wrapped":
+            passages.append(("paragraph", heading, "".join(content)))
+        elif kind == "table":
+            passages += [("paragraph", heading, "；".join(f"{label}：{cell}" for label, cell in zip(header, row)))
+                         for row in rows]
+        elif kind == "plain table":
+            passages += [("paragraph", heading, " | ".join(row)) for row in content]
+        else:
+            passages.append(("paragraph", heading, content))
+    return passages
+
+
+def lookalike_text(markdown: bool) -> bytes:
+    """The report as a text file (Markdown marks its title and headings): hard-wrapped lines,
+    Markdown tables with and without a header row."""
+    lines = []
+    for kind, content in lookalike_blocks():
+        if kind in ("title", "heading"):
+            lines.append(("# " if kind == "title" else "## ") * markdown + content)
+        elif kind == "wrapped":
+            lines.append("\n".join(content))
+        elif kind in ("table", "plain table"):
+            rows = ["| " + " | ".join(row) + " |" for row in content]
+            if kind == "table":
+                rows.insert(1, "|" + "---|" * len(content[0]))
+            lines.append("\n".join(rows))
+        else:
+            lines.append(content)
+    return "\n\n".join(lines).encode()
+
+
+def lookalike_word() -> bytes:
+    """The report as a Word file: styles, a paragraph hard-wrapped with line breaks, a table
+    whose first row Word repeats as its header, and a table without a header."""
+    document = docx.Document()
+    for kind, content in lookalike_blocks():
+        if kind == "title":
+            document.add_paragraph(content, style="Title")
+        elif kind == "heading":
+            document.add_paragraph(content, style="Heading 1")
+        elif kind == "wrapped":
+            paragraph = document.add_paragraph()
+            for number, line in enumerate(content):
+                run = paragraph.add_run(line)
+                if number < len(content) - 1:
+                    run.add_break()
+        elif kind in ("table", "plain table"):
+            table = document.add_table(rows=len(content), cols=len(content[0]))
+            for r, row in enumerate(content):
+                for c, value in enumerate(row):
+                    table.cell(r, c).text = value
+            if kind == "table":
+                table.rows[0]._tr.get_or_add_trPr().append(parse_xml(f'<w:tblHeader {nsdecls("w")}/>'))
+        else:
+            document.add_paragraph(content)
+    return _saved(document)
+
+
+def lookalike_html(page: bool) -> str:
+    """The report as HTML: to print to PDF (the wrapped paragraph broken by hand with <br>),
+    or as a news page (`page`) whose article holds it, tables with a <th> header row and without."""
+    body = []
+    for kind, content in lookalike_blocks():
+        if kind in ("title", "heading"):
+            tag = "h1" if kind == "title" else "h2"
+            body.append(f"<{tag}>{escape(content)}</{tag}>")
+        elif kind == "wrapped":
+            body.append("<p>" + ("" if page else "<br>").join(escape(line) for line in content) + "</p>")
+        elif kind in ("table", "plain table"):
+            rows = [["th" if kind == "table" and r == 0 else "td", row] for r, row in enumerate(content)]
+            body.append("<table>" + "".join("<tr>" + "".join(f"<{tag}>{escape(cell)}</{tag}>" for cell in row)
+                                            + "</tr>" for tag, row in rows) + "</table>")
+        else:
+            body.append(f"<p>{escape(content)}</p>")
+    if not page:
+        return (f'<!doctype html><html><head><meta charset="utf-8"><style>{PDF_STYLE}</style></head>'
+                f'<body>{"".join(body)}</body></html>')
+    return (f'<!doctype html><html><head><meta charset="utf-8"><title>{escape(LOOKALIKE_TITLE)}_工作动态_某区红十字会'
+            f'</title></head><body><div class="nav"><a href="/">网站首页</a></div><div class="article">{body[0]}'
+            f'<div class="content">{"".join(body[1:])}</div></div><div class="footer">版权所有：某区红十字会</div>'
+            f'</body></html>')

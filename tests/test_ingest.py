@@ -1,9 +1,11 @@
 """Ingest: encodings, structure, line-break repair, passages, bad files."""
+import re
 from pathlib import Path
 
 import pytest
 
 from search.ingest import IngestError, decode, parse_document, read_document, split_long
+from search.query import Engine, SearchRequest
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -114,3 +116,75 @@ def test_web_page_footer_and_the_next_story_are_not_passages():
 def test_file_cut_inside_its_last_character_keeps_the_rest():
     data = "红十字会开展应急救护培训。".encode() + "志".encode()[:2]
     assert decode(data, "cut.txt") == "红十字会开展应急救护培训。"
+
+
+def paragraphs(page: str, fmt: str = "txt") -> list[str]:
+    return [p.text for p in parse_document("page", page.encode(), fmt).passages if p.role == "paragraph"]
+
+
+def test_a_wrapped_line_that_ends_the_report_and_looks_like_a_pager_is_its_last_sentence():
+    page = ("某区红十字会开展急救培训\n\n近日，区红十字会在社区开展应急救护培训，共有八十名居民参加。\n"
+            "下一步，区红十字会将为每个社区配备急救箱，让\n更多家庭备齐家用急救包\n")
+    assert paragraphs(page) == ["近日，区红十字会在社区开展应急救护培训，共有八十名居民参加。",
+                                "下一步，区红十字会将为每个社区配备急救箱，让更多家庭备齐家用急救包"]
+
+
+def test_only_a_whole_footer_line_ends_the_page():
+    """A paragraph that begins as a footer does (相关报道…) and an editor's line between two
+    stories are the report's; the footer 上一篇：… ends it."""
+    page = ("某市红十字会开展博爱周活动\n\n5月8日，市红十字会在中心广场开展博爱周宣传，发放资料三千份。\n\n"
+            "相关报道显示，今年参与博爱周活动的志愿者人数创历史新高。\n\n责任编辑：李某\n\n"
+            "5月9日，市红十字会走进敬老院开展义诊，为八十余名老人测量血压。\n\n上一篇：另一条新闻\n\n"
+            "另一条新闻的正文讲的是别的城市的事情，和这篇报告没有关系。\n")
+    doc = parse_document("page", page.encode(), "txt")
+    assert [(p.role, p.text) for p in doc.passages] == [
+        ("lead", "某市红十字会开展博爱周活动"), ("paragraph", "5月8日，市红十字会在中心广场开展博爱周宣传，发放资料三千份。"),
+        ("paragraph", "相关报道显示，今年参与博爱周活动的志愿者人数创历史新高。"), ("heading", "责任编辑：李某"),
+        ("paragraph", "5月9日，市红十字会走进敬老院开展义诊，为八十余名老人测量血压。")]
+
+
+@pytest.mark.parametrize("table, rows", [
+    ("地点 | 场次 | 人数\n--- | :---: | ---:\n樱桃沟村 | 12 | 600\n杏林街道 | 9 | 450",
+     ["地点：樱桃沟村；场次：12；人数：600", "地点：杏林街道；场次：9；人数：450"]),
+    ("| 樱桃沟村 | 12 | 600 |\n| 杏林\\|桃园 | 9 | 450 |", ["樱桃沟村 | 12 | 600", "杏林|桃园 | 9 | 450"]),
+    ("| 联系人 | 李红 |\n| 电话： | 0571-1234567 |", ["联系人：李红", "电话：0571-1234567"]),
+    ("| 时间 | 地点 |\n|---|---|\n| 3月5日 | 翠湖社区 |\n\n| 时间 | 内容 |\n|---|---|\n| 4月9日 | 防溺水宣传 |",
+     ["时间：3月5日；地点：翠湖社区", "时间：4月9日；内容：防溺水宣传"]),
+])
+def test_markdown_table_rows_are_passages_labelled_by_their_header_row(table, rows):
+    page = f"# 某区红十字会培训情况\n\n今年区红十字会在各街道开展应急救护培训，情况如下。\n\n{table}\n"
+    assert paragraphs(page, "md") == ["今年区红十字会在各街道开展应急救护培训，情况如下。", *rows]
+
+
+SENTENCE = re.compile(r"[^。！？!?]+[。！？!?]+[”’」』)）]*")
+
+
+def test_every_sentence_of_every_seed_is_found_as_a_phrase(seed_index):
+    """Ingest drops no sentence of a report: each one a seed holds, searched as an exact phrase,
+    finds its own report."""
+    engine = Engine(seed_index)
+    lost = []
+    for path in sorted(SEEDS.iterdir()):
+        for line in decode(path.read_bytes(), path.name).splitlines():
+            for sentence in SENTENCE.findall(line.lstrip("# ")):
+                phrase = "".join(sentence.split()).replace('"', "")
+                hits = engine.search(SearchRequest(q=f'"{phrase}"', limit=50, correct=False)).hits
+                if not any(hit.doc_id == path.stem and phrase in "".join(hit.text.split()) for hit in hits):
+                    lost.append((path.stem, phrase))
+    assert lost == []
+
+
+def test_a_marked_title_is_never_furniture_whatever_it_holds():
+    page = "# 市红十字会官网 www.example.org 上线捐赠查询\n\n## 更多\n\n即日起，捐赠人可在官网查询每一笔捐赠的去向。\n"
+    doc = parse_document("page", page.encode(), "md")
+    assert (doc.title, [(p.role, p.text) for p in doc.passages]) == (
+        "市红十字会官网 www.example.org 上线捐赠查询",
+        [("lead", "市红十字会官网 www.example.org 上线捐赠查询"), ("heading", "更多"),
+         ("paragraph", "即日起，捐赠人可在官网查询每一笔捐赠的去向。")])
+
+
+def test_a_lone_line_between_bars_atop_a_text_capture_is_a_link_bar_not_a_table():
+    page = "| 首页 | 新闻 | 关于我们 |\n某县红十字会召开理事会会议\n5月20日，某县红十字会召开理事会会议，审议通过年度工作报告。\n"
+    doc = parse_document("page", page.encode(), "txt")
+    assert (doc.title, [(p.role, p.text) for p in doc.passages]) == ("某县红十字会召开理事会会议", [
+        ("lead", "某县红十字会召开理事会会议"), ("paragraph", "5月20日，某县红十字会召开理事会会议，审议通过年度工作报告。")])

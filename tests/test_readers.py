@@ -37,6 +37,7 @@ HAND_BROKEN = ["青浦区红十字会", "2022年应急救护培训工作情况",
 def pdfs() -> dict[str, bytes]:
     with docs.chromium() as browser:
         return {"report": docs.printed_pdf(browser, docs.report_html()),
+                "lookalike": docs.printed_pdf(browser, docs.lookalike_html(page=False)),
                 "scan": docs.printed_pdf(browser, docs.SCAN_HTML, furniture=False),
                 "hand broken": docs.printed_pdf(browser, "<meta charset='utf-8'><body style='font-size:14pt;"
                                                           "width:15cm'>" + "<br>".join(HAND_BROKEN), furniture=False)}
@@ -179,11 +180,62 @@ def test_page_without_an_article_is_refused():
         parse_document("nav", page.encode(), "html")
 
 
+# ------------------------------------------------------------------ text that looks like furniture
+
+def lookalike_files(pdfs) -> dict[str, bytes]:
+    """The report whose paragraphs begin as page widgets do, with tables, in every format."""
+    return {"简报.txt": docs.lookalike_text(markdown=False), "简报.md": docs.lookalike_text(markdown=True),
+            "简报.docx": docs.lookalike_word(), "简报.html": docs.lookalike_html(page=True).encode(),
+            "简报.pdf": pdfs["lookalike"]}
+
+
+@pytest.mark.parametrize("name", ["简报.txt", "简报.md", "简报.docx", "简报.html"])
+def test_paragraphs_that_begin_like_widgets_and_table_rows_are_passages(pdfs, name):
+    """收藏…, 热门…, 点击…, 打印…, 关闭…, 首页… paragraphs, a line of wrapped text that begins
+    with 更多, and each row of a table with a header row (时间|地点|内容|人数) and without one,
+    the last at the very end of the report: all the report's own passages."""
+    stem, fmt = name.split(".")
+    doc = parse_document(stem, lookalike_files(pdfs)[name], fmt)
+    assert (doc.title, seen(doc)) == (docs.LOOKALIKE_TITLE, docs.lookalike_passages())
+
+
+def test_pdf_keeps_every_table_cell_and_paragraph_that_begins_like_a_widget(pdfs):
+    """A PDF's table comes out as pdfminer reads it (cells on one baseline one after the other are
+    a row; a row it reads as one line is a line): every sentence stays whole and no cell is lost,
+    not one at the foot or the top of a page, where numbers look like page numbers."""
+    doc = parse_document("简报", pdfs["lookalike"], "pdf")
+    texts = [p.text for p in doc.passages]
+    paragraphs = [text for role, _, text in docs.lookalike_passages() if role == "paragraph" and "：" not in text
+                  and " | " not in text]
+    assert [text for text in paragraphs if not any(text in passage for passage in texts)] == []
+    cells = [cell for table in (docs.LOOKALIKE_TABLE, docs.LOOKALIKE_PLAIN_TABLE) for row in table for cell in row]
+    words = " ".join(texts).replace("|", " ").split()
+    assert [cell for cell in cells if not any(cell in word for word in words)] == []
+
+
+@pytest.fixture(scope="module")
+def lookalike_index(tmp_path_factory, pdfs) -> Path:
+    sources = tmp_path_factory.mktemp("lookalike")
+    for name, data in lookalike_files(pdfs).items():
+        (sources / name.replace(".", "-" + name.split(".")[1] + ".")).write_bytes(data)
+    index_dir = tmp_path_factory.mktemp("lookalike-index")
+    assert update_index([sources], index_dir).failed == []
+    return index_dir
+
+
+@pytest.mark.parametrize("probe", docs.LOOKALIKE_PROBES)
+def test_each_probe_word_of_tables_and_widget_like_paragraphs_is_found_in_every_format(lookalike_index, probe):
+    hits = Engine(lookalike_index).search(SearchRequest(q=probe, limit=50, correct=False)).hits
+    assert sorted({hit.doc_id for hit in hits if probe in hit.text}) == [
+        "简报-docx", "简报-html", "简报-md", "简报-pdf", "简报-txt"]
+
+
 # ------------------------------------------------------------------------------- stored documents
 
 def test_a_stored_document_is_rebuilt_without_its_file(pdfs):
     for doc in (parse_document("w", docs.word_report(), "docx"), parse_document("p", pdfs["report"], "pdf"),
-                parse_document("h", docs.news_page("gbk"), "htm")):
+                parse_document("h", docs.news_page("gbk"), "htm"), parse_document("m", docs.lookalike_text(True), "md"),
+                parse_document("l", pdfs["lookalike"], "pdf"), parse_document("t", docs.lookalike_word(), "docx")):
         assert document_from_stored(doc.doc_id, doc.source, doc.format, doc.content_hash, doc.date) == doc
 
 

@@ -21,7 +21,9 @@ class Extracted:
     """What a reader makes of a file, in rcsearch's line format."""
 
     text: str                 # one block per line; a line "#"*n + " " + text is a heading of level n;
-                              # a reader that knows the title emits it as the first "# " line
+                              # a reader that knows the title emits it as the first "# " line; a
+                              # table is Markdown rows ("| a | b |"), a delimiter row ("|---|---|")
+                              # under its header row: each row is the report's own text
     paragraphs_final: bool    # True when every line is a whole paragraph (docx, html):
                               # ingest then does no hard-line-break repair
     date: str | None = None   # 'YYYY-MM-DD' publication date found in the file's metadata or page

@@ -24,7 +24,7 @@ from docx.text.paragraph import Paragraph
 from lxml.etree import XMLSyntaxError
 
 from search.readers import Extracted, IngestError
-from search.readers.lines import fold_ideographs, joined_lines, table_lines
+from search.readers.lines import fold_ideographs, joined_lines, table_markdown
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
@@ -154,7 +154,9 @@ def _table_blocks(table: Table, document):
             yield from _blocks(cell._tc, document)
         return
     texts = [[_cell_text(cell) for cell in cells] for cells in rows]
-    for line in table_lines(texts):
+    # Word marks a header row by repeating it on each page; other tables' headers are guessed.
+    header = True if table.rows[0]._tr.xpath("./w:trPr/w:tblHeader") else None
+    for line in table_markdown(texts, header):
         yield _Block(line)
 
 

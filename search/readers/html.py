@@ -20,8 +20,9 @@ import trafilatura
 from lxml.html import HtmlElement
 from trafilatura.settings import set_date_params
 
+from search.furniture import without_channel_tag
 from search.readers import Extracted, IngestError
-from search.readers.lines import joined_lines, table_lines
+from search.readers.lines import joined_lines, table_markdown
 from search.readers.text import decode
 
 DECLARED_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
@@ -74,25 +75,31 @@ def _body_lines(body) -> list[str]:
     """trafilatura's article tree in the line format: head -> '#' lines, p, list items, table rows."""
     lines = []
     for element in body:
+        if element.tag == "table":
+            lines.extend(_table_lines(element))
+            continue
         if element.tag == "head":
             rend = element.get("rend", "")
             level = int(rend[1]) if re.fullmatch(r"h[1-6]", rend) else 2
-            lines.append("#" * max(level, 2) + " " + joined_lines(_lines(element)))
-        elif element.tag == "table":
-            lines.extend(_table_lines(element))
+            texts = ["#" * max(level, 2) + " " + joined_lines(_lines(element))]
         else:
-            lines.extend(_lines(element))
-    # A line of separators alone (the | between menu links) says nothing.
-    return [line for line in lines if any(char.isalnum() for char in line.lstrip("# "))]
+            texts = _lines(element)
+        lines.extend(line for line in texts if _says_something(line))
+    return lines
+
+
+def _says_something(line: str) -> bool:
+    """False for a line of separators alone (the | between menu links)."""
+    return any(char.isalnum() for char in line.lstrip("# "))
 
 
 def _table_lines(table) -> list[str]:
     """A table's rows, one line each; a one-column table (a page laid out in a table) as its lines."""
     rows = [list(row.iter("cell")) for row in table.iter("row")]
     if all(len(cells) <= 1 for cells in rows):
-        return [line for cells in rows for cell in cells for line in _lines(cell)]
+        return [line for cells in rows for cell in cells for line in _lines(cell) if _says_something(line)]
     header = any(cell.get("role") == "head" for cell in rows[0])
-    return table_lines([[" ".join(_lines(cell)) for cell in cells] for cells in rows], header)
+    return table_markdown([[" ".join(_lines(cell)) for cell in cells] for cells in rows], header)
 
 
 def _lines(element) -> list[str]:
@@ -118,9 +125,11 @@ def _collect(node, parts: list[str]) -> None:
 def _after_headline(lines: list[str], title: str | None) -> list[str]:
     """The lines after the headline where the text holds it (what precedes it, when trafilatura
     had to take a whole page, is the site's header and menus), without repeats of it."""
-    texts = [line.lstrip("# ") for line in lines]
-    start = texts.index(title) + 1 if title in texts else 0
-    return [line for line, text in zip(lines[start:], texts[start:]) if text != title]
+    # The headline may stand in the text under a channel tag (【基层动态】…).
+    texts = [without_channel_tag(line.lstrip("# ")) for line in lines]
+    headline = without_channel_tag(title or "")
+    start = texts.index(headline) + 1 if headline in texts else 0
+    return [line for line, text in zip(lines[start:], texts[start:]) if text != headline]
 
 
 def _labelled_date(tree: HtmlElement | None) -> str | None:

@@ -7,7 +7,8 @@ are dropped; a line that stops short of the right margin ends a paragraph, an in
 line, a larger vertical gap or a change of font size starts one, and a paragraph whose
 last line on a page runs to the margin goes on at the top of the next page. Lines are
 joined without a space inside CJK text (a phrase cut by a line break is one phrase
-again), and radicals and compatibility ideographs that PDF fonts put in place of
+again), lines that follow one another on one baseline are a table's cells (one Markdown
+row), and radicals and compatibility ideographs that PDF fonts put in place of
 ordinary characters are folded (search.readers.lines). Larger or bold lines
 become headings, the largest on the first page (or its centred first line) the title.
 """
@@ -27,7 +28,7 @@ from pdfminer.layout import LAParams, LTAnno, LTChar, LTTextLineHorizontal
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 
 from search.readers import Extracted, IngestError
-from search.readers.lines import joined_lines
+from search.readers.lines import joined_lines, table_markdown
 
 # pdfminer warns about every font whose metrics it has to guess; the text is right all the same.
 logging.getLogger("pdfminer").setLevel(logging.ERROR)
@@ -47,6 +48,8 @@ FULL_LINE_SLACK = 2.0
 INDENT = 0.8
 # A gap between lines larger than this many times the usual line pitch separates paragraphs.
 PARAGRAPH_GAP = 1.25
+# Lines whose baselines differ by less than this share of their size sit on one baseline.
+BASELINE_TOLERANCE = 0.25
 # A heading's font is at least this much larger than the body's.
 HEADING_SIZE = 1.15
 # A gap this many characters wide beside CJK text separates words (a menu, a title in two parts).
@@ -65,6 +68,7 @@ class _Line:
     y: float  # baseline, from the bottom of the page
     size: float
     bold: bool
+    row: bool = False  # a table row: text is a Markdown row of the cells on one baseline
 
 
 @dataclass
@@ -103,7 +107,7 @@ def read(data: bytes, name: str) -> Extracted:
         raise IngestError(f"{name}: the PDF has no text layer (a scan, or pictures of text): run OCR on it "
                           "(for example ocrmypdf, or 'recognize text' in a PDF editor) and index the result")
     layout = _layout(lines)
-    paragraphs = _headings_joined(_paragraphs(lines, layout), layout)
+    paragraphs = _headings_joined(_paragraphs(_rows(lines, layout), layout), layout)
     # Paragraphs rebuilt from the layout are right when the text flowed to the margin; text that
     # was already broken by hand before it was printed (a pasted newspaper column, a <br> on every
     # line) stops short on every line: ingest's repair of hard line breaks still joins those.
@@ -194,14 +198,24 @@ def _furniture_key(text: str) -> str:
 
 def _without_furniture(pages: list[list[_Line]], body_size: float) -> list[_Line]:
     """The lines of all pages, less running heads, footers and page numbers: at the edge of a
-    page, lines repeated on most pages (digits aside), page numbers and small print."""
+    page, lines repeated on most pages (digits aside), page numbers and small print, alone on
+    their baseline."""
     edges = [_edge_lines(page) for page in pages]
     counts = Counter(key for lines in edges for key in {_furniture_key(line.text) for line in lines})
     repeated = {key for key, n in counts.items() if n >= max(2, math.ceil(len(pages) / 2))}
-    furniture = {id(line) for lines in edges for line in lines
-                 if _furniture_key(line.text) in repeated or PAGE_NUMBER.fullmatch("".join(line.text.split()))
-                 or line.size <= SMALL_PRINT * body_size}
+    candidates = {id(line) for lines in edges for line in lines
+                  if _furniture_key(line.text) in repeated or PAGE_NUMBER.fullmatch("".join(line.text.split()))
+                  or line.size <= SMALL_PRINT * body_size}
+    # Running heads, footers and page numbers stand alone on their baseline, or beside one
+    # another; an edge line beside other text is a table's cell (a table may end at the foot
+    # of a page, and its numbers repeat as page numbers do).
+    furniture = {id(line) for page in pages for line in page if id(line) in candidates
+                 and all(id(other) in candidates for other in page if _same_baseline(other, line))}
     return [line for page in pages for line in page if id(line) not in furniture]
+
+
+def _same_baseline(a: _Line, b: _Line) -> bool:
+    return a.page == b.page and abs(a.y - b.y) <= BASELINE_TOLERANCE * min(a.size, b.size)
 
 
 def _edge_lines(page: list[_Line]) -> list[_Line]:
@@ -236,6 +250,26 @@ def _layout(lines: list[_Line]) -> _Layout:
     return _Layout(left=left, right=right, size=size, bold=bold, pitch=pitch)
 
 
+def _rows(lines: list[_Line], layout: _Layout) -> list[_Line]:
+    """The lines, each run of lines that follow one another on one baseline (a table's cells,
+    in reading order; the columns of a page are read one after the other) made one table row."""
+    rows: list[list[_Line]] = []
+    for line in lines:
+        previous = rows[-1][-1] if rows else None
+        if previous and _same_baseline(previous, line) and line.x0 >= previous.x1 \
+                and max(line.size, previous.size) < HEADING_SIZE * layout.size:
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    return [cells[0] if len(cells) == 1 else _row(cells) for cells in rows]
+
+
+def _row(cells: list[_Line]) -> _Line:
+    [text] = table_markdown([[cell.text for cell in cells]], header=False)
+    return _Line(page=cells[0].page, text=text, x0=cells[0].x0, x1=cells[-1].x1, y=cells[0].y,
+                 size=max(cell.size for cell in cells), bold=all(cell.bold for cell in cells), row=True)
+
+
 def _paragraphs(lines: list[_Line], layout: _Layout) -> list[_Paragraph]:
     paragraphs = [_Paragraph([lines[0]])]
     for line in lines[1:]:
@@ -248,6 +282,8 @@ def _paragraphs(lines: list[_Line], layout: _Layout) -> list[_Paragraph]:
 
 def _continues(previous: _Line, line: _Line, layout: _Layout) -> bool:
     """Whether `line` goes on with the paragraph that `previous` ends so far."""
+    if previous.row or line.row:
+        return False
     runs_to_margin = previous.x1 >= layout.right - FULL_LINE_SLACK * previous.size
     indented = line.x0 > layout.left + INDENT * line.size
     if not runs_to_margin or indented or previous.bold != line.bold or abs(previous.size - line.size) > 0.1 * line.size:
@@ -281,7 +317,7 @@ def _ends_sentence(text: str) -> bool:
 
 
 def _is_heading(paragraph: _Paragraph, layout: _Layout) -> bool:
-    return ((_is_large(paragraph, layout) or (paragraph.bold and not layout.bold))
+    return not paragraph.lines[0].row and ((_is_large(paragraph, layout) or (paragraph.bold and not layout.bold))
             and len(paragraph.text) <= MAX_HEADING_CHARS and not _ends_sentence(paragraph.text))
 
 
