@@ -45,7 +45,7 @@ COMMON_WORDS = frozenset("""
 龙泉 九龙 海棠 木兰 元宝 小店 七星 马尾 凤凰 博爱 天涯 灯塔 永和 平房 高台 石棉 无为 钟楼 月湖 双桥 大观
 二七 白玉 万安 建华 黄龙 宝塔 文峰 丰满 同仁 太白 盘龙 民权 台前 平和 名山 三门 永福 宁远 桃源 玄武 石龙
 六合 回民 龙亭 江岸 西华 长寿 永安 新市 南山 青山 河东 河西 江北 铁西 铁东 桥西 桥东 新区 通州 普陀 宝山
-安居 富民 新民 爱民 惠民 惠农 互助 吉利 乐业 双城 东山 临海 新会 方正 长乐 红星 江海 城厢
+安居 富民 新民 爱民 惠民 惠农 互助 吉利 乐业 双城 东山 临海 新会 方正 长乐 红星 江海 城厢 全州
 """.split())
 
 # Evidence weights: a plain mention counts 1; these add to it.
@@ -59,13 +59,25 @@ ORG_AFTER = ("红十字", "红会")
 # people from there (台湾同胞, 湖北籍): never the author of the work.
 NOT_AUTHOR = re.compile(r".{0,4}?(癫痫|医院|哪家|治疗|男科|妇科|不孕|白癜风|牛皮癣|日报|晚报|晨报|早报|商报|时报|都市报|报社"
                         r"|电视台|广播|客户端|发布|融媒|新闻网|同胞|籍)")
+# A place name that names a street (南京路, 北京东路, 长安街, 朝阳大街) is no mention of the place.
+STREET = re.compile(r"[东西南北中]?(?:路|大街|街(?!头)|大道|巷|胡同)")
 # A place right after these is a partner of the work (联合东西湖区红十字志愿者协会) or, unless it
 # names a Red Cross organisation, where aid went (向定西、陇南等地发放, 驰援武汉): not its author.
 PARTNER_BEFORE = re.compile(r"(?:联合|携手|协同|会同|联手)(?:了)?$")
 RECIPIENT_BEFORE = re.compile(r"(?:向|援助|支援|帮扶|对口|驰援|赴|前往|深入|奔赴)(?:了|到)?$")
+# A place between these is where a meeting was held (会议在兰州召开, 于天水市举办): evidence of the
+# province, never of the organisation that held it.
+VENUE_BEFORE = re.compile(r"[在于]$")
+VENUE_AFTER = re.compile(r"[^,，。;；!！?？]{0,8}?(?:召开|举办|举行|开幕|闭幕|开班)")
 PLACE_LIST_SHARE = 0.6  # a line this much made of place names is a list, not prose
 COMPOUND_GAP = re.compile(r"(?:红十字会?)?[((]?")  # between 杭州市|富阳区, 浙江省|红十字(|东阳
 LEAD_SENTENCE = re.compile(r"[^。!?!?]*")
+# The words of a report's path: runs of letters between separators, digits and punctuation.
+PATH_WORD = re.compile(r"[^\W\d_]+")
+# A text naming its own level without its place: 我县, 全市, 本省 (not 安全市场, 健全县级 …), or
+# 省红十字会 and 县委县政府 standing alone (not 甘肃省红十字会, 各市红十字会).
+SELF_LEVEL = re.compile(r"(?<![安健完保齐周])[我全本]([省市县区州旗盟])(?!场)"
+                        r"|(?:(?<![\u4e00-\u9fff])|(?<=[由在和与及向对经为将同]))([省市县区州旗盟])(?=红十字|委|政府)")
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,9 @@ class _Mention:
     org: bool = False
     bracketed: bool = False
     in_compound: bool = False          # follows its parent's name: 杭州市富阳区, 浙江省红十字(东阳)
+    in_title: bool = False             # in the headline or byline
+    standalone: bool = False           # a whole word of a report's path: the folder 东阳, `宁波 第二例…`
+    venue: bool = False                # where a meeting was held: 会议在兰州召开
     absorbed: bool = False             # is that parent's name: the compound counts as its child
     division: Division | None = None
 
@@ -209,8 +224,11 @@ class Gazetteer:
         fits = lambda d: d.level in wanted or (level == "city" and d.city == d.name == d.province)
         full = [d for d in self._full.get(name, []) if fits(d)]
         short = [d for d in self._short.get(name, []) if fits(d)]
-        found = full or [d for d in short if not any(o is not d and self._contains(o, d) for o in short)]
-        return sorted(found, key=lambda d: d.code)
+        return sorted(full or self.outermost(short), key=lambda d: d.code)
+
+    def outermost(self, divisions: list[Division]) -> list[Division]:
+        """The divisions not inside another of them (吉安市, not also 吉安县)."""
+        return [d for d in divisions if not any(o is not d and self._contains(o, d) for o in divisions)]
 
     @functools.lru_cache(maxsize=2)
     def names(self, level: str) -> list[str]:
@@ -250,21 +268,26 @@ def _mentions(text: str, gazetteer: Gazetteer, authors_only: bool = False) -> li
     hospital adverts and media outlets dropped, and with `authors_only` partners and places
     aid went to."""
     kept: list[_Mention] = []
-    for m in gazetteer.scan(text):
+    found = gazetteer.scan(text)
+    starts = {m.start for m in found}
+    for m in found:
         m.org = text.startswith(ORG_AFTER, m.end)
-        if not m.org and NOT_AUTHOR.match(text, m.end, m.end + 8):
+        street = STREET.match(text, m.end) and m.end not in starts   # not 台州市|路桥区
+        if not m.org and (street or NOT_AUTHOR.match(text, m.end, m.end + 8)):
             continue
         before = text[max(0, m.start - 4):m.start]
         if authors_only and (PARTNER_BEFORE.search(before) or (not m.org and RECIPIENT_BEFORE.search(before))):
             continue
         m.bracketed = text[m.start - 1:m.start] in ("(", "(") and text[m.end:m.end + 1] in (")", ")")
         previous = kept[-1] if kept else None
+        m.venue = not m.org and bool(VENUE_BEFORE.search(text, 0, m.start)) and bool(VENUE_AFTER.match(text, m.end))
         if previous and COMPOUND_GAP.fullmatch(text, previous.end, m.start):
             inside = tuple(d for d in m.candidates if any(
                 p.code in gazetteer.path(d) and p.code != d.code for p in previous.candidates))
             if inside:
                 m.candidates, m.in_compound, previous.absorbed = inside, True, True
                 m.org = m.org or text.startswith(ORG_AFTER, previous.end)   # 浙江省红十字(东阳)…救援队
+                m.venue = m.venue or (previous.venue and not m.org)          # 在甘肃省天水市举办
         kept.append(m)
     return kept
 
@@ -281,17 +304,21 @@ def _resolve(mentions: list[_Mention], gazetteer: Gazetteer, known: set[str]) ->
     def settle(m: _Mention, evidence: set[str] | None) -> Division | None:
         if m.in_compound and len(m.candidates) == 1:
             return m.candidates[0]
-        if m.name in COMMON_WORDS:
+        # An everyday word is a place only as a whole folder or file-name word, and then only
+        # where its parent is evidenced too (辽宁/朝阳/…).
+        common = m.name in COMMON_WORDS
+        if common and not m.standalone:
             return None
-        # 东阳红十字…, (东阳): clearly a place; not so 和县 in 市和县红十字会.
-        risky = gazetteer.is_risky(m) and not ((m.org or m.bracketed) and m.name not in gazetteer.full_names)
-        if len(m.candidates) == 1 and not risky:
+        # 东阳红十字…, (东阳), a folder named 东阳: clearly a place; not so 和县 in 市和县红十字会.
+        named = m.standalone or ((m.org or m.bracketed) and m.name not in gazetteer.full_names)
+        risky = gazetteer.is_risky(m) and not named
+        if len(m.candidates) == 1 and not risky and not common:
             return m.candidates[0]
         if evidence is None:
             return None
         # A risky county needs itself or its city evidenced; an ambiguous name its city, else its province.
         for level in ((2, 1) if risky else (2, 1, 0)):
-            fitting = [d for d in m.candidates if gazetteer.path(d)[level] in evidence]
+            fitting = gazetteer.outermost([d for d in m.candidates if gazetteer.path(d)[level] in evidence])
             if fitting:
                 return fitting[0] if len(fitting) == 1 else None
         return None
@@ -308,11 +335,14 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def _unit_mentions(title: str, paragraphs: list[str], gazetteer: Gazetteer, known: set[str]) -> list[_Mention]:
-    """All resolved mentions of a unit, weighted by where and how they occur."""
+def _unit_mentions(title: str, paragraphs: list[str], gazetteer: Gazetteer, known: set[str],
+                   filed: list[_Mention]) -> list[_Mention]:
+    """All resolved mentions of a unit, weighted by where and how they occur; the places its
+    path names (`filed`) are resolved with them, each helping to settle the other's names."""
     in_title = _mentions(title, gazetteer, authors_only=True)
     for m in in_title:
         m.weight += TITLE_BONUS
+        m.in_title = True
     headings = set(_lines(title))
     body: list[_Mention] = []
     in_lead: list[_Mention] | None = None
@@ -327,13 +357,35 @@ def _unit_mentions(title: str, paragraphs: list[str], gazetteer: Gazetteer, know
             in_lead = [m for m in found if m.start < end]
         body += found
     mentions = in_title + body
-    _resolve(mentions, gazetteer, known)
+    _resolve(mentions + filed, gazetteer, known)
     for m in mentions:
         m.weight += ORG_BONUS if m.org else 0
-    first = next((m for m in in_lead or () if m.division and not m.absorbed), None)
+    first = next((m for m in in_lead or () if m.division and not m.absorbed and not m.venue), None)
     if first:
         first.weight += LEAD_BONUS
     return [m for m in mentions if m.division and not m.absorbed]
+
+
+def _path_mentions(path: str, gazetteer: Gazetteer) -> list[_Mention]:
+    """Places named by the folders and file name of a report (宁波/2019/工作总结,
+    2023年长兴县红十字会工作报告), weighed like a headline's. A name that is a whole word of the
+    path (the folder 东阳, 宁波 in `宁波 第二例…`) is clearly meant as a place."""
+    found = []
+    for word in PATH_WORD.findall(normalize(path or "")):
+        for m in _mentions(word, gazetteer, authors_only=True):
+            m.standalone = (m.start, m.end) == (0, len(word))
+            m.weight += TITLE_BONUS + (ORG_BONUS if m.org else 0)
+            found.append(m)
+    return found
+
+
+def _self_level(text: str) -> str | None:
+    """The administrative suffix (省, 市, 县, 区 …) by which a text names its own level, when one
+    holds DOMINANCE of its 我县 / 全市 / 本省 / 省红十字会 / 县委县政府 references."""
+    counts: dict[str, int] = defaultdict(int)
+    for match in SELF_LEVEL.finditer(text):
+        counts[match.group(1) or match.group(2)] += 1
+    return _dominant(counts)
 
 
 def _dominant(scores: dict[str, int]) -> str | None:
@@ -341,6 +393,72 @@ def _dominant(scores: dict[str, int]) -> str | None:
     total = sum(scores.values())
     best = max(scores, key=scores.get, default=None)
     return best if best and scores[best] >= DOMINANCE * total else None
+
+
+def _chain(mentions: list[_Mention], gazetteer: Gazetteer) -> tuple[list[str], dict[str, int], dict[str, int]]:
+    """The dominant province, its dominant city and that city's dominant county (as far as one
+    dominates its siblings), with the evidence naming each division itself (`own`) and
+    naming it or anything inside it (`total`)."""
+    own: dict[str, int] = defaultdict(int)
+    total: dict[str, int] = defaultdict(int)
+    for m in mentions:
+        # A meeting's venue says which province the meeting was in, not which city held it.
+        path = [c for c in gazetteer.path(m.division)[:1 if m.venue else 3] if c]
+        own[path[-1]] += m.weight
+        for code in dict.fromkeys(path):
+            total[code] += m.weight
+    paths = {c: gazetteer.path(gazetteer.divisions[c]) for c in total}
+    province = _dominant({c: total[c] for c in total if paths[c][0] == c})
+    if province is None or total[province] < MIN_EVIDENCE:
+        return [], own, total
+    cities = {c: total[c] for c in total if paths[c][1] == c and paths[c][0] == province}
+    city = province if province[:2] in MUNICIPALITIES else _dominant(cities)
+    if city is None:
+        return [province], own, total
+    county = _dominant({c: own[c] for c in total if paths[c][2] == c and paths[c][1] == city})
+    return [province, city] + ([county] if county else []), own, total
+
+
+def _choose(mentions: list[_Mention], gazetteer: Gazetteer, self_level: str | None) -> Division | None:
+    """The author's division among the mentions: the first of the chain named as an
+    organisation in the headline (武汉市红十字会组织…东西湖区红十字志愿者协会); else the level
+    the evidence reaches, kept to the levels whose names end in the suffix the text calls
+    itself by (全省: the province, never the city of its meeting's venue; 我县: the county,
+    however often its city's organisation is named)."""
+    chain, own, total = _chain(mentions, gazetteer)
+    if not chain:
+        return None
+    headline = next((m.division for m in mentions if m.org and m.in_title and m.division.code in chain), None)
+    if headline:
+        return headline
+    level = _weighed_level(chain, own, total)
+    fits = [i for i, code in enumerate(chain) if self_level and gazetteer.divisions[code].name.endswith(self_level)]
+    if fits:
+        level = min(max(level, fits[0]), fits[-1])
+    return gazetteer.divisions[chain[level]]
+
+
+def _weighed_level(chain: list[str], own: dict[str, int], total: dict[str, int]) -> int:
+    """How far down the chain the weights go: a level only when its division outweighs its
+    parent's own mentions."""
+    if len(chain) < 2 or total[chain[1]] < own[chain[0]]:
+        return 0
+    return 1 if len(chain) < 3 or own[chain[2]] < own[chain[1]] else 2
+
+
+def _filed_choice(chosen: Division | None, text: list[_Mention], filed: list[_Mention],
+                  gazetteer: Gazetteer, self_level: str | None) -> Division | None:
+    """The author's division once the report's path is heard: the path's place, refined by the
+    text's mentions inside it, unless the text names its organisation elsewhere (or names a
+    division above it as the organisation in its headline)."""
+    where = _choose(filed, gazetteer, None)
+    if where is None:
+        return chosen
+    if chosen is not None and where.code not in gazetteer.path(chosen):
+        above = chosen.code in gazetteer.path(where)
+        if any(m.division is chosen and m.org and (m.in_title or not above) for m in text):
+            return chosen
+    return _choose(filed + [m for m in text if where.code in gazetteer.path(m.division)], gazetteer, self_level)
 
 
 @dataclass(frozen=True)
@@ -352,11 +470,12 @@ class PassageText:
 
 
 def passage_regions(lead: str, article_heads: list[str], passages: list[PassageText],
-                    gazetteer: Gazetteer) -> list[Region]:
-    """The region of each passage: the report's own (from its lead lines and all its text), a
-    sub-article's (article_heads[i - 1] heads sub-article i), or a section's whose heading
-    names a place (### 辽宁：…), each falling back to the one around it."""
-    report = detect_region(lead, [p.text for p in passages], gazetteer)
+                    gazetteer: Gazetteer, path: str = "") -> list[Region]:
+    """The region of each passage: the report's own (from its lead lines, all its text and its
+    `path`, the folders and file name it was found under), a sub-article's (article_heads[i - 1]
+    heads sub-article i), or a section's whose heading names a place (### 辽宁：…), each falling
+    back to the one around it."""
+    report = detect_region(lead, [p.text for p in passages], gazetteer, path=path)
     articles = [report] + [detect_region(head, [p.text for p in passages if p.article == number], gazetteer,
                                          default=report)
                            for number, head in enumerate(article_heads, start=1)]
@@ -371,36 +490,24 @@ def passage_regions(lead: str, article_heads: list[str], passages: list[PassageT
     return [sections[(p.article, p.heading)] for p in passages]
 
 
-def detect_region(title: str, paragraphs: list[str], gazetteer: Gazetteer, default: Region | None = None) -> Region:
+def detect_region(title: str, paragraphs: list[str], gazetteer: Gazetteer, default: Region | None = None,
+                  path: str = "") -> Region:
     """Region of the organisation that wrote a text unit (a whole report, or one sub-article of a report holding several).
-    title: headline/byline lines (strong evidence); paragraphs: body text. Traditional and
-    compatibility characters are folded first (紅十字會 reads as 红十字会).
+    title: headline/byline lines (strong evidence); paragraphs: body text; path: the report's
+    folders and file name, weaker evidence than the organisation the text names, stronger
+    than places it merely mentions. Traditional and compatibility characters are folded first
+    (紅十字會 reads as 红十字会).
     Returns `default` (or Region()) when the unit has no convincing evidence of its own."""
+    title, paragraphs = normalize(title or ""), [normalize(p) for p in paragraphs]
     default = default or Region()
-    mentions = _unit_mentions(normalize(title or ""), [normalize(p) for p in paragraphs], gazetteer,
-                              set(default.codes()))
-    own: dict[str, int] = defaultdict(int)           # evidence naming the division itself
-    total: dict[str, int] = defaultdict(int)         # ... or anything inside it
-    for m in mentions:
-        path = [c for c in gazetteer.path(m.division) if c]
-        own[path[-1]] += m.weight
-        for code in dict.fromkeys(path):
-            total[code] += m.weight
-    paths = {c: gazetteer.path(gazetteer.divisions[c]) for c in total}
-
-    province = _dominant({c: total[c] for c in total if paths[c][0] == c})
-    if province is None or total[province] < MIN_EVIDENCE:
-        return default
-    # Descend a level only when one child dominates its siblings and outweighs the parent's own mentions.
-    cities = {c: total[c] for c in total if paths[c][1] == c and paths[c][0] == province}
-    city = province if province[:2] in MUNICIPALITIES else _dominant(cities)
-    if city is None or total[city] < own[province]:
-        return gazetteer.region(gazetteer.divisions[province])
-    counties = {c: own[c] for c in total if paths[c][2] == c and paths[c][1] == city}
-    county = _dominant(counties)
-    if county is None or own[county] < own[city]:
-        return gazetteer.region(gazetteer.divisions[city])
-    return gazetteer.region(gazetteer.divisions[county])
+    filed = _path_mentions(path, gazetteer)
+    text = _unit_mentions(title, paragraphs, gazetteer, set(default.codes()), filed)
+    self_level = _self_level("\n".join([title, *paragraphs]))
+    chosen = _choose(text, gazetteer, self_level)
+    filed = [m for m in filed if m.division and not m.absorbed]
+    if filed:
+        chosen = _filed_choice(chosen, text, filed, gazetteer, self_level)
+    return gazetteer.region(chosen) if chosen else default
 
 
 def mentioned_places(text: str, gazetteer: Gazetteer) -> list[str]:

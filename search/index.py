@@ -224,7 +224,7 @@ def passage_records(doc: Document, gazetteer: enrich.Gazetteer, topics: enrich.T
     regions = enrich.passage_regions("\n".join(doc.lead_lines or (doc.title,)),
                                      ["\n".join(article.heading_lines) for article in doc.articles[1:]],
                                      [enrich.PassageText(p.article, p.heading, p.text) for p in doc.passages],
-                                     gazetteer)
+                                     gazetteer, path=doc.doc_id)
     records = []
     for passage, section, region in zip(doc.passages, _section_keys(doc), regions):
         passage_topics = topics.topics_for(passage.heading + "\n" + passage.text)

@@ -140,6 +140,100 @@ def test_region_rules(gazetteer, title, paragraphs, default, expected):
     assert detect_region(title, paragraphs, gazetteer, default) == expected
 
 
+JIAXING = Region("浙江省", "嘉兴市")
+HUZHOU = Region("浙江省", "湖州市")
+
+
+@pytest.mark.parametrize("title, paragraphs, expected", [
+    # A provincial organisation's report: no city from its meeting's venue or the cities it lists.
+    ("甘肃省红十字会召开全省应急救护工作会议",
+     ["会议在天水召开,天水市红十字会承办,天水市红十字会、平凉市红十字会作交流发言。"], Region("甘肃省")),
+    ("全省红十字系统工作推进会在天水举办", ["省红十字会党组书记出席。会议由天水市红十字会承办,天水市红十字会作交流发言。"],
+     Region("甘肃省")),
+    ("全区红十字工作会议在桂林召开", ["自治区红十字会负责人出席,桂林市红十字会承办。"], Region("广西壮族自治区")),
+    # The venue counts for its province only; the organisation that held the meeting is its author.
+    ("", ["近日,应急救护工作现场会在长兴县召开,湖州市红十字会负责人出席。"], HUZHOU),
+    ("", ["近日,长兴县红十字会在水口乡召开现场会,湖州市红十字会负责人出席。"], Region("浙江省", "湖州市", "长兴县")),
+    # The organisation named first in the headline is the author, however often others are named.
+    ("德清县红十字会2022年工作总结", ["我县红十字会在湖州市红十字会的指导下开展工作。", "湖州市红十字会负责人来我县调研。",
+                               "湖州市红十字会提出整改要求。"], Region("浙江省", "湖州市", "德清县")),
+    ("武汉市红十字会组织东西湖区红十字志愿者协会开展活动", ["活动在景区开展。"], Region("湖北省", "武汉市")),
+    # How the text names its own level (全区, 全县, 全市, 本省 …) settles between a city and a county…
+    ("", ["嘉兴市红十字会近日召开会议,南湖区红十字会作交流发言。", "全区新增救护员300人。"],
+     Region("浙江省", "嘉兴市", "南湖区")),
+    ("", ["湖州市红十字会近日召开会议,德清县红十字会作交流发言。", "全县新增救护员300人。"],
+     Region("浙江省", "湖州市", "德清县")),
+    ("", ["浙江省红十字会近日召开会议,嘉兴市红十字会作交流发言。", "全市新增救护员300人。"], JIAXING),
+    # … and words that only look like it do not: 社区, 健全县级, 安全市场, 甘肃省红十字会, 各市红十字会.
+    ("", ["嘉兴市红十字会近日召开会议,南湖区红十字会作交流发言。", "社区红十字服务站新增救护员300人。"], JIAXING),
+    ("", ["湖州市红十字会近日召开会议,德清县红十字会作交流发言。", "会议要求健全县级红十字会组织。"], HUZHOU),
+    ("", ["浙江省红十字会近日召开会议,嘉兴市红十字会作交流发言。", "食品安全市场监管部门参加。"], Region("浙江省")),
+    ("", ["浙江省红十字会近日召开会议,嘉兴市红十字会作交流发言。", "各市红十字会、各县红十字会参加会议。"],
+     Region("浙江省")),
+    # Names that several places bear are settled by the province or city also named, never guessed.
+    ("永定区红十字会开展应急救护培训", ["永定区红十字会在景区开展培训。"], Region()),
+    ("永定区红十字会开展应急救护培训", ["永定区红十字会在景区开展培训。张家界市红十字会副会长到场。"],
+     Region("湖南省", "张家界市", "永定区")),
+    ("象山红十字会开展应急救护培训", ["象山红十字会在景区开展培训。"], Region()),
+    ("象山红十字会开展应急救护培训", ["象山红十字会在景区开展培训。宁波市红十字会副会长到场。"],
+     Region("浙江省", "宁波市", "象山县")),
+    ("和平区红十字会走访困难群众", ["和平区红十字会走访慰问困难群众。天津市红十字会负责人参加。"],
+     Region("天津市", "天津市", "和平区")),
+    ("城关区红十字会开展救护培训", ["兰州市城关区红十字会走进中小学。"], Region("甘肃省", "兰州市", "城关区")),
+    ("长安区红十字会召开会员代表大会", ["长安区红十字会召开大会。石家庄市红十字会负责人出席。"],
+     Region("河北省", "石家庄市", "长安区")),
+    # A street is no mention of the place it is named after.
+    ("", ["近日,市红十字会在南京路、北京东路和长安街开展宣传,在新华路社区设点。"], Region()),
+])
+def test_who_did_the_work(gazetteer, title, paragraphs, expected):
+    assert detect_region(title, paragraphs, gazetteer) == expected
+
+
+CITY_REPORT = ("2019年工作总结", ["一年来,市红十字会扎实推进各项工作,全市新增救护员1万人。"])
+COUNTY_REPORT = ("年度工作总结", ["一年来,县红十字会扎实推进各项工作,全县新增救护员2000人,组织志愿者赴杭州学习。"])
+NO_LEVEL = ("红十字救援队工作总结", ["救援队全年参与应急救援任务46次,在绍兴开展联合演练。"])
+
+
+@pytest.mark.parametrize("unit, path, expected", [
+    # A folder or a file name that names a place.
+    (CITY_REPORT, "宁波/2019/工作总结", Region("浙江省", "宁波市")),
+    (CITY_REPORT, "浙江/宁波/2019/工作总结", Region("浙江省", "宁波市")),
+    (CITY_REPORT, "宁波 第二例造血干细胞捐献 (1)", Region("浙江省", "宁波市")),
+    (COUNTY_REPORT, "2023年长兴县红十字会工作报告", Region("浙江省", "湖州市", "长兴县")),
+    (COUNTY_REPORT, "安吉县/2022/工作总结", Region("浙江省", "湖州市", "安吉县")),
+    (CITY_REPORT, "东阳 救援队年度总结", Region("浙江省", "金华市", "东阳市")),
+    (CITY_REPORT, "辽宁/朝阳/工作总结", Region("辽宁省", "朝阳市")),
+    # A path place beats places merely mentioned (赴杭州学习, 在绍兴开展演练).
+    (NO_LEVEL, "舟山/工作总结", Region("浙江省", "舟山市")),
+    (COUNTY_REPORT, "德清县/工作总结", Region("浙江省", "湖州市", "德清县")),
+    # A short county name inside a word, an ambiguous or everyday word, a street, a place aid went
+    # to, a newspaper: no region.
+    (CITY_REPORT, "东阳救援队年度总结", Region()),
+    (CITY_REPORT, "朝阳/工作总结", Region()),
+    (CITY_REPORT, "平安春运/和平社区/博爱家园项目总结", Region()),
+    (CITY_REPORT, "南京路社区/工作总结", Region()),
+    (CITY_REPORT, "驰援武汉物资清单", Region()),
+    (CITY_REPORT, "湖北日报 2020-02-03", Region()),
+    (NO_LEVEL, "000_ce03444764b2e6d0", Region("浙江省", "绍兴市")),
+])
+def test_the_path_a_report_is_filed_under(gazetteer, unit, path, expected):
+    title, paragraphs = unit
+    assert detect_region(title, paragraphs, gazetteer, path=path) == expected
+
+
+@pytest.mark.parametrize("title, paragraphs, path, expected", [
+    # The organisation the text names wins over the path …
+    ("绍兴市红十字会举办师资培训班", ["绍兴市红十字会近日举办培训。"], "杭州 应急救护培训", Region("浙江省", "绍兴市")),
+    ("第二期师资培训班开班", ["近日,台州市红十字会第二期师资培训班开班。"], "舟山/培训", Region("浙江省", "台州市")),
+    ("浙江省红十字会召开全省工作会议", ["会议总结全省工作。"], "宁波/会议", Region("浙江省")),
+    ("德清县红十字会开展救护培训", ["德清县红十字会近日开展培训。"], "湖州/培训", Region("浙江省", "湖州市", "德清县")),
+    # … but a province's organisation named in passing in the body does not.
+    ("2019年工作总结", ["在浙江省红十字会的指导下,市红十字会开展各项工作。"], "宁波/2019/总结", Region("浙江省", "宁波市")),
+])
+def test_the_text_names_its_organisation_over_the_path(gazetteer, title, paragraphs, path, expected):
+    assert detect_region(title, paragraphs, gazetteer, path=path) == expected
+
+
 @pytest.mark.parametrize("name, level, expected", [
     ("石家庄", "city", [("130100", "石家庄市", "city", "河北省", "石家庄市", None)]),
     ("石家庄市", "city", [("130100", "石家庄市", "city", "河北省", "石家庄市", None)]),
