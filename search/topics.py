@@ -228,15 +228,16 @@ def _with_figures(text: str, hits: Sequence[Hit], unit: re.Pattern) -> list[Hit]
 
 
 MEASURES = ("own", "share", "density", "opening", "figures", "counted",
-            "heading_if_short", "title_if_short", "neighbours_if_short")
+            "heading_if_short", "title_if_short", "neighbours_if_short", "heading_if_named")
 
 
 def measures(topic: str, own: _Reading, heading: dict[str, float], title: dict[str, float],
              neighbours: dict[str, float]) -> dict[str, float]:
     """What the model weighs for one topic of one passage (MEASURES): its own evidence overall,
     as a share of the passage's evidence, per 100 characters, in the opening sentence, in
-    sentences and in clauses with figures; and what the heading, the title and the
-    neighbours say of it, counted the more the shorter the passage is."""
+    sentences and in clauses with figures; what the heading, the title and the neighbours
+    say of it, counted the more the shorter the passage is; and the heading again when the
+    passage itself names the topic (a section's topic reported beside a larger one)."""
     score = own.score.get(topic, 0.0)
     short = 1 / (1 + own.length / SHORT_CHARS)
     return {
@@ -247,6 +248,7 @@ def measures(topic: str, own: _Reading, heading: dict[str, float], title: dict[s
         "figures": math.log1p(own.figures.get(topic, 0.0)),
         "counted": math.log1p(own.counted.get(topic, 0.0)),
         "heading_if_short": heading.get(topic, 0.0) * short,
+        "heading_if_named": heading.get(topic, 0.0) * (score > 0),
         "title_if_short": title.get(topic, 0.0) * short,
         "neighbours_if_short": neighbours.get(topic, 0.0) * short,
     }

@@ -85,6 +85,7 @@ TRAINING = ("全年培训红十字救护员1.2万人，普及性培训9万人次
             "组织开展全市应急救护技能竞赛，14支代表队参赛，并选派救护师资参加全省师资培训，新增培训师22名。"
             "救护培训同时进入交通、电力、旅游等行业，行业救护员在突发事件中多次成功施救。市红十字会还在各类宣传活动中普及急救知识。")
 QUEUE = "活动从早上八点持续到下午四点，市民们冒着高温排起长队，不少人是第三次、第四次前来参加，为缓解夏季临床用血紧张贡献了力量。"
+DONATIONS = "全年无偿献血1.2万人次，献血量4000升。"
 
 
 @pytest.mark.parametrize("text, context, expected", [
@@ -94,10 +95,11 @@ QUEUE = "活动从早上八点持续到下午四点，市民们冒着高温排�
     # ... not a page-long passage's about something else
     (TRAINING, {}, ("救护培训",)),
     ("市红十字会先后荣获“全国无偿献血先进城市”“全国红十字模范单位”等称号。", {}, ()),
-    # a passage that barely names its subject takes it from the passages beside it
+    # a passage that barely names its subject takes it from its heading and the passage beside it ...
     (QUEUE, {}, ()),
-    (QUEUE, {"neighbours": ["全年无偿献血1.2万人次，献血量4000升。"]}, ("无偿献血",)),
-    ("活动当天，共有32名市民报名。", {"neighbours": ["全年无偿献血1.2万人次，献血量4000升。"]}, ()),
+    (QUEUE, {"heading": "无偿献血进社区", "neighbours": [DONATIONS]}, ("无偿献血",)),
+    # ... but one that names nothing is not given its context's topic
+    ("活动当天，共有32名市民报名。", {"heading": "无偿献血进社区", "neighbours": [DONATIONS]}, ()),
     ("", {}, ()),
 ])
 def test_passage_topics(classifier, text, context, expected):
@@ -109,8 +111,9 @@ def test_each_topic_comes_with_the_words_that_gave_it(classifier):
                                neighbours=["全年无偿献血1.2万人次。"])
     assert found.evidence == {"造血干细胞捐献": (Evidence("中华骨髓库志愿者", TEXT), Evidence("配型", TEXT),
                                                 Evidence("相髓", HEADING))}
-    assert classifier.passage(QUEUE, neighbours=["全年无偿献血1.2万人次，献血量4000升。"]).evidence == {
-        "无偿献血": (Evidence("用血", TEXT), Evidence("无偿献血", NEIGHBOURS), Evidence("献血量", NEIGHBOURS))}
+    assert classifier.passage(QUEUE, heading="无偿献血进社区", neighbours=[DONATIONS]).evidence == {
+        "无偿献血": (Evidence("用血", TEXT), Evidence("无偿献血", HEADING), Evidence("无偿献血", NEIGHBOURS),
+                     Evidence("献血量", NEIGHBOURS))}
 
 
 def test_stored_evidence_reads_back():
@@ -154,7 +157,7 @@ def test_halves_are_split_by_report_and_each_holds_every_topic(halves):
     assert {d.doc_id for d in tune.documents}.isdisjoint({d.doc_id for d in held_out.documents})
     for half in halves:
         assert {t for label in half.labels for t in label.topics} == set(ALL_TOPICS)
-    assert (len(tune.labels), len(held_out.labels)) == (176, 153)
+    assert (len(tune.labels), len(held_out.labels)) == (191, 167)
 
 
 def test_shipped_model_is_what_the_fit_command_builds(tmp_path, halves, capsys):
