@@ -2,17 +2,20 @@
 
 The taxonomy (data/topics.toml) gives each topic keywords in tiers of weight. A passage's
 evidence for a topic is the weight of the topic's keywords in four places: the passage itself
-(its opening sentence and its sentences with figures counted apart), its section heading, the
-report's title, and the passages beside it. Keywords inside honours (荣获“全国无偿献血先进城市”)
-and the taxonomy's `ignore` phrases are no evidence.
+(its opening sentence and its sentences and clauses with figures counted apart), its section
+heading, the report's title, and the passages beside it. Keywords inside honours
+(荣获“全国无偿献血先进城市”), in statements of shortcomings (募捐能力不足) and in the
+taxonomy's `ignore` phrases are no evidence.
 
 A logistic model (data/topic_model.json) turns that evidence into the probability that a
 reader gives the passage the topic: one mention in a two-line passage makes it its subject,
-one in a page-long passage about something else does not; a short passage under a heading of
-its subject, or among passages about it, takes that topic without repeating it. Its
-coefficients are shared by all topics and read only those measures, never words, so an edit
-of topics.toml takes effect without refitting. `make topic-model` fits it on the labelled
-composed reports of tests/data/topics.
+one in a page-long passage about something else does not; a passage that names its topic only
+faintly gets it when its heading and neighbours agree, and a section's topic reported beside
+a larger one counts. A passage that names no topic at all is not given one from its context
+alone: in the labelled reports, readers almost never do. The model's coefficients are shared
+by all topics and read only these measures, never words, so an edit of topics.toml takes
+effect without refitting. `make topic-model` fits it on the labelled composed reports of
+tests/data/topics.
 """
 from __future__ import annotations
 

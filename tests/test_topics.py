@@ -1,7 +1,6 @@
 """Topics: the taxonomy file, the words that count as evidence, the classifier's decisions and
 explanations, what the index stores of them, the labelled composed reports and the model fitted on them."""
 import json
-from pathlib import Path
 
 import pytest
 
