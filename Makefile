@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run index test browser clean bench
+.PHONY: install run index test browser clean bench topics topic-model
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,15 @@ browser:
 
 test: install browser
 	$(BIN)/python -m pytest
+
+# Topic precision, recall and F1 per topic against the labelled composed reports (tuning and
+# held-out halves) and, when ../shared/eval is there, the shared labels of the seeds.
+topics: install
+	$(BIN)/python -m tests.topic_eval
+
+# Refit search/data/topic_model.json on the tuning half of the labelled composed reports.
+topic-model: install
+	$(BIN)/python -m tests.topic_eval fit
 
 bench: install browser
 	$(BIN)/python -m tests.benchmarks.run

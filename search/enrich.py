@@ -2,8 +2,7 @@
 
 Regions come from the administrative-division table packaged with cpca
 (``cpca/resources/adcodes.csv``, ~3,500 divisions with 12-digit adcodes), read
-with the csv module so that neither cpca nor pandas is imported.  Topics come
-from keyword rules in ``data/topics.toml``.
+with the csv module so that neither cpca nor pandas is imported.  Topics: search/topics.py.
 """
 from __future__ import annotations
 
@@ -11,16 +10,13 @@ import csv
 import functools
 import importlib.metadata
 import re
-import tomllib
 from collections import defaultdict
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import ahocorasick
 
 from search.analysis import normalize
-
-TOPICS_FILE = Path(__file__).parent / "data" / "topics.toml"
+from search.topics import TOPICS_FILE, TopicRules  # noqa: F401  (re-exported: the taxonomy callers load)
 
 MUNICIPALITIES = frozenset({"11", "12", "31", "50"})  # adcode prefixes of 北京, 天津, 上海, 重庆
 PLACEHOLDERS = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
@@ -515,56 +511,6 @@ def mentioned_places(text: str, gazetteer: Gazetteer) -> list[str]:
     mentions = _mentions(normalize(text or ""), gazetteer)
     _resolve(mentions, gazetteer, set())
     return list(dict.fromkeys(m.division.name for m in mentions if m.division))
-
-
-@dataclass(frozen=True)
-class Topic:
-    """One taxonomy entry: tagged when its keywords occur at least min_hits times."""
-    name: str
-    keywords: tuple[str, ...]
-    min_hits: int = 1
-
-    @functools.cached_property
-    def pattern(self) -> re.Pattern:
-        # Longest first, so that 无偿献血 is one hit, not also 献血.
-        return re.compile("|".join(map(re.escape, sorted(self.keywords, key=len, reverse=True))))
-
-
-@dataclass(frozen=True)
-class TopicRules:
-    """The topic taxonomy of data/topics.toml: keyword rules and aliases (三献)."""
-    topics: tuple[Topic, ...]
-    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, path: Path) -> TopicRules:
-        """Rules from a topics.toml file ([[topic]] name/keywords/min_hits, [aliases] name = [topics])."""
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-        topics = tuple(Topic(t["name"], tuple(normalize(k) for k in t["keywords"]), int(t.get("min_hits", 1)))
-                       for t in data.get("topic", []))
-        aliases = {name: tuple(members) for name, members in data.get("aliases", {}).items()}
-        unknown = {m for members in aliases.values() for m in members} - {t.name for t in topics}
-        if unknown:
-            raise ValueError(f"{path}: aliases name unknown topics: {', '.join(sorted(unknown))}")
-        return cls(topics, aliases)
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """Topic names in taxonomy order."""
-        return tuple(t.name for t in self.topics)
-
-    def topics_for(self, text: str) -> list[str]:
-        """Names of the topics a passage is about, in taxonomy order."""
-        text = normalize(text or "")
-        return [t.name for t in self.topics if t.keywords and len(t.pattern.findall(text)) >= t.min_hits]
-
-    def expand(self, name: str) -> list[str]:
-        """Topic names a filter value selects: an alias its members, a topic itself, anything else none."""
-        name = (name or "").strip()
-        if name in self.aliases:
-            return list(self.aliases[name])
-        return [name] if name in self.names else []
 
 
 YEARS = range(1990, 2036)

@@ -36,7 +36,7 @@ from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, ID, NUMERIC, STORED, Schema
 from whoosh.filedb.filestore import FileStorage
 
-from search import analysis, docsets, enrich, facets, ranking, readers, whoosh_internals
+from search import analysis, docsets, enrich, facets, ranking, readers, topics, whoosh_internals
 from search.ingest import Document, IngestError, content_hash, document_from_stored, read_document, read_source_bytes
 
 CURRENT = "current"
@@ -51,7 +51,7 @@ POOL_MB = 256
 # Fewer changed files than this are written by one process: starting writer processes
 # (each loads jieba) would cost more than it saves.
 PARALLEL_MIN_FILES = 20
-TOPICS_FILE = analysis.DATA_DIR / "topics.toml"
+TOPICS_FILE = topics.TOPICS_FILE
 
 
 def _shown_and_counted(field):
@@ -92,6 +92,7 @@ def build_schema() -> Schema:
         level=STORED,
         places=STORED,
         topics=STORED,
+        topic_evidence=STORED,  # the words that gave each topic: PassageTopics.to_json()
         year=STORED,
         # Counted and filtered by facets (search/facets.py): one column each.
         **{column.field: _shown_and_counted(ID(sortable=True)) for column in facets.COLUMNS.values()},
@@ -218,7 +219,7 @@ def _not_a_file_reason(path: Path) -> str:
     return f"not a regular file ({kind})"
 
 
-def passage_records(doc: Document, gazetteer: enrich.Gazetteer, topics: enrich.TopicRules) -> list[dict]:
+def passage_records(doc: Document, gazetteer: enrich.Gazetteer, classifier: topics.TopicClassifier) -> list[dict]:
     """Whoosh field values of a report's passages, enriched with region, places, topics and year."""
     year = enrich.report_year(doc.title + "\n" + "\n".join(doc.lead_lines), doc.source, doc.date)
     regions = enrich.passage_regions("\n".join(doc.lead_lines or (doc.title,)),
@@ -226,20 +227,29 @@ def passage_records(doc: Document, gazetteer: enrich.Gazetteer, topics: enrich.T
                                      [enrich.PassageText(p.article, p.heading, p.text) for p in doc.passages],
                                      gazetteer, path=doc.doc_id)
     records = []
-    for passage, section, region in zip(doc.passages, _section_keys(doc), regions):
-        passage_topics = topics.topics_for(passage.heading + "\n" + passage.text)
-        facts = facets.PassageFacts(region, tuple(passage_topics), year)
+    for passage, section, region, assigned in zip(doc.passages, _section_keys(doc), regions,
+                                                  document_topics(doc, classifier)):
+        passage_topics = assigned.topics
+        facts = facets.PassageFacts(region, passage_topics, year)
         records.append(dict(
             kind="passage", doc_id=doc.doc_id,
             passage=passage.number, role=passage.role, title=doc.title, heading=passage.heading, text=passage.text,
             grams=passage.text, compact=compact_value(passage.text), section=section.encode("utf-8"),
             province=region.province or "", city=region.city or "", county=region.county or "",
             level=facets.level_of(region), places=",".join(enrich.mentioned_places(passage.text, gazetteer)),
-            topics=",".join(passage_topics), year=year or 0,
+            topics=",".join(passage_topics), topic_evidence=assigned.to_json(), year=year or 0,
             _boost=1.0 if passage.role == "paragraph" else ranking.SHORT_PASSAGE_BOOST,
             **facets.facet_values(facts),
         ))
     return records
+
+
+def document_topics(doc: Document, classifier: topics.TopicClassifier) -> list[topics.PassageTopics]:
+    """The topics of each passage of a report, judged with its title (a sub-article's with its
+    own heading lines), section headings and neighbouring passages."""
+    titles = ["\n".join(doc.lead_lines or (doc.title,))] + ["\n".join(a.heading_lines) for a in doc.articles[1:]]
+    return classifier.document(titles, [topics.PassageInput(p.text, p.heading, p.role, p.article)
+                                        for p in doc.passages])
 
 
 def _section_keys(doc: Document) -> list[str]:
@@ -290,14 +300,16 @@ def analyse_file(source: SourceFile) -> tuple[Document, list[dict]]:
     return doc, passage_records(doc, *_enrichment())
 
 
-def _enrichment() -> tuple[enrich.Gazetteer, enrich.TopicRules]:
-    """The gazetteer and the topic rules, read once per process (again if topics.toml changes)."""
-    return enrich.Gazetteer.load(), _topic_rules(TOPICS_FILE, TOPICS_FILE.stat().st_mtime_ns)
+def _enrichment() -> tuple[enrich.Gazetteer, topics.TopicClassifier]:
+    """The gazetteer and the topic classifier, read once per process (again if topics.toml or
+    the topic model changes)."""
+    return enrich.Gazetteer.load(), _topic_classifier(TOPICS_FILE, topics.MODEL_FILE,
+                                                      TOPICS_FILE.stat().st_mtime_ns, topics.MODEL_FILE.stat().st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=4)
-def _topic_rules(path: Path, mtime_ns: int) -> enrich.TopicRules:
-    return enrich.TopicRules.load(path)
+def _topic_classifier(topics_file: Path, model_file: Path, *mtimes_ns: int) -> topics.TopicClassifier:
+    return topics.TopicClassifier.load(topics_file, model_file)
 
 
 # A reader racing a rebuild may resolve `current` just before the swap and find
@@ -475,16 +487,17 @@ def _record_reports(generation: Path, reader, previous: dict) -> None:
 
 # The code that decides what a report's records hold: reading, structuring, enriching,
 # analysing and writing. Changed (an update of rcsearch), every report is indexed again.
-PIPELINE_MODULES = ("analysis", "ingest", "furniture", "enrich", "facets", "ranking", "index", "whoosh_internals")
+PIPELINE_MODULES = ("analysis", "ingest", "furniture", "enrich", "topics", "facets", "ranking", "index",
+                    "whoosh_internals")
 PACKAGE_DIR = Path(__file__).parent
 
 
 def data_version() -> str:
     """A fingerprint of what shapes a report's records besides its file: the user dictionary,
-    the topic rules and the indexing code. A report indexed under another is reindexed."""
+    the topic rules and model and the indexing code. A report indexed under another is reindexed."""
     digest = hashlib.sha256()
     code = [PACKAGE_DIR / f"{name}.py" for name in PIPELINE_MODULES] + sorted((PACKAGE_DIR / "readers").glob("*.py"))
-    for path in (analysis.USER_DICT, TOPICS_FILE, *code):
+    for path in (analysis.USER_DICT, TOPICS_FILE, topics.MODEL_FILE, *code):
         digest.update(path.read_bytes() if path.exists() else b"")
     return digest.hexdigest()[:16]
 

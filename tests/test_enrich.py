@@ -1,10 +1,10 @@
 """Enrichment: regions of the seed reports and composed web captures, gazetteer look-ups,
-mentioned places, topics and years."""
+mentioned places and years (topics: test_topics.py)."""
 from pathlib import Path
 
 import pytest
 
-from search.enrich import (TOPICS_FILE, Gazetteer, Region, TopicRules, detect_region,
+from search.enrich import (Gazetteer, Region, detect_region,
                            mentioned_places, report_year, short_name)
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
@@ -15,11 +15,6 @@ ZHEJIANG = Region("浙江省")
 @pytest.fixture(scope="module")
 def gazetteer():
     return Gazetteer.load()
-
-
-@pytest.fixture(scope="module")
-def topics():
-    return TopicRules.load(TOPICS_FILE)
 
 
 def seed_text(stem: str) -> str:
@@ -300,47 +295,6 @@ def test_short_name(full, short):
 ])
 def test_mentioned_places(gazetteer, text, places):
     assert mentioned_places(text, gazetteer) == places
-
-
-def seed_paragraph(stem: str, start: str) -> str:
-    return next(p for p in lines_of(seed_text(stem)) if p.startswith(start))
-
-
-@pytest.mark.parametrize("stem, start, expected", [
-    ("000", "全面助力省内", ["疫情防控", "募捐与公开透明"]),
-    ("000", "面对突如其来", ["疫情防控"]),
-    ("001", "坚持把政治建设摆在首位", ["党的建设"]),
-    ("002", "政治性是群团组织", ["党的建设"]),                # an award list naming 无偿献血 is not about it
-    ("001", "无偿献血让爱流淌", ["无偿献血", "志愿服务"]),
-    ("001", "遗体器官捐献让爱传承", ["遗体器官捐献"]),
-    ("002", "“三献”工作实现新突破", ["人道救助", "无偿献血", "造血干细胞捐献", "遗体器官捐献", "宣传传播"]),
-    ("003", "新冠肺炎疫情发生后", ["疫情防控", "募捐与公开透明"]),
-    ("001", "先后投入100余万元", ["应急救援"]),
-])
-def test_topics_for_seed_passages(topics, stem, start, expected):
-    assert topics.topics_for(seed_paragraph(stem, start)) == expected
-
-
-def test_topics_for_is_case_tolerant_and_empty_safe(topics):
-    assert topics.topics_for("配置AED,开展心肺复苏培训") == ["救护培训"]
-    assert topics.topics_for("") == []
-
-
-def test_topic_names_and_aliases(topics):
-    assert topics.names == ("应急救援", "救护培训", "人道救助", "无偿献血", "造血干细胞捐献", "遗体器官捐献",
-                            "志愿服务", "青少年工作", "疫情防控", "募捐与公开透明", "党的建设",
-                            "改革与组织建设", "宣传传播", "脱贫攻坚与乡村振兴", "对外交流")
-    assert topics.expand("三献") == ["无偿献血", "造血干细胞捐献", "遗体器官捐献"]
-    assert topics.expand("党的建设") == ["党的建设"]
-    assert topics.expand("火星") == []
-
-
-def test_topic_aliases_must_name_topics(tmp_path):
-    path = tmp_path / "topics.toml"
-    path.write_text('[[topic]]\nname = "党的建设"\nkeywords = ["党建"]\n[aliases]\n"三献" = ["献血"]\n',
-                    encoding="utf-8")
-    with pytest.raises(ValueError, match="献血"):
-        TopicRules.load(path)
 
 
 @pytest.mark.parametrize("stem, year", [
