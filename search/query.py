@@ -26,7 +26,7 @@ from whoosh.query import Query
 
 import numpy as np
 
-from search import analysis, docsets, enrich, facets, ranking, spelling, whoosh_internals
+from search import analysis, docsets, enrich, facets, originals, ranking, spelling, whoosh_internals
 from search.docsets import IndexView
 from search.export import MAX_EXPORT_ROWS
 from search.facets import BY_NAME, FACETS, FILTER_NAMES, Facet, Filters
@@ -906,7 +906,7 @@ class DocumentView:
     passages: list[DocumentPassage]
     title_source: str = "headline"  # or "first sentence": the report has no headline
     date: str | None = None         # YYYY-MM-DD the page or file gave
-    original: str | None = None     # the original file's name, while it is still where it was indexed from
+    original: str | None = None     # the original file's name, while it is still there unchanged
 
 
 # An id is whatever the file name held (spaces, brackets, dots, folders with `/`); it is
@@ -945,7 +945,7 @@ def document(engine: Engine, doc_id: str) -> DocumentView | None:
     record = document_record(engine, doc_id)
     if record is None:
         return None
-    original = _original_path(record)
+    original = originals.downloadable_name(record.get("path"), record.get("source_root"), record.get("hash"))
     searcher, _ = engine.view()
     passages = sorted((f for f in searcher.documents(doc_id=doc_id, kind="passage")),
                       key=lambda f: f["passage"])
@@ -954,7 +954,7 @@ def document(engine: Engine, doc_id: str) -> DocumentView | None:
         source=record.get("source", ""), province=record.get("province") or None,
         city=record.get("city") or None, county=record.get("county") or None,
         year=record.get("year") or None, title_source=record.get("title_source") or "headline",
-        date=record.get("date") or None, original=original.name if original else None,
+        date=record.get("date") or None, original=original,
         passages=[DocumentPassage(passage=p["passage"], anchor=passage_anchor(p["text"]),
                                   role=p.get("role", "paragraph"), heading=p.get("heading", ""), text=p["text"],
                                   topics=[t for t in p.get("topics", "").split(",") if t],
@@ -969,19 +969,13 @@ def passage_by_anchor(view: DocumentView, anchor: str) -> DocumentPassage | None
     return next((p for p in view.passages if p["anchor"] == anchor), None)
 
 
-def original_file(engine: Engine, doc_id: str) -> Path | None:
-    """The file a report was indexed from, for download: only while it is still where it was
-    indexed from, inside the source folder it was found in, with the same content."""
+def original_file(engine: Engine, doc_id: str) -> originals.Original | None:
+    """The file a report was indexed from, opened for download: only while it is still where it
+    was indexed from, inside the source folder it was found in, with the same content."""
     record = document_record(engine, doc_id)
-    path = _original_path(record) if record else None
-    if path is None:
+    if record is None:
         return None
-    try:
-        with path.open("rb") as file:
-            same = hashlib.file_digest(file, "sha256").hexdigest() == record.get("hash")
-    except OSError:
-        return None
-    return path if same else None
+    return originals.open_original(record.get("path"), record.get("source_root"), record.get("hash"))
 
 
 def document_record(engine: Engine, doc_id: str) -> dict | None:
@@ -990,19 +984,6 @@ def document_record(engine: Engine, doc_id: str) -> dict | None:
         return None
     searcher, _ = engine.view()
     return searcher.document(key=doc_id, kind="doc")
-
-
-def _original_path(record: dict) -> Path | None:
-    """Where a report's file was indexed from, if a regular file is still there inside its
-    source folder (a link swapped in since, pointing elsewhere, is not followed out)."""
-    if not record.get("path") or not record.get("source_root"):
-        return None
-    path, root = Path(record["path"]), Path(record["source_root"])
-    try:
-        inside = path.resolve().is_relative_to(root.resolve()) and path.is_file()
-    except OSError:
-        return None
-    return path if inside else None
 
 
 @dataclass(frozen=True)
