@@ -122,6 +122,9 @@ def index(sources, index_dir, rebuild, workers, yes, pool_mb):
     elif summary.data_changed:
         click.echo("the user dictionary, the topics or rcsearch itself changed since the last run: "
                    "every report reindexed", err=True)
+    if summary.prepared_again:
+        click.echo("the index's prepared columns were missing or written by another rcsearch "
+                   "(a run killed before it wrote them): written now", err=True)
     for name, reason in summary.failed:
         click.echo(f"failed: {name}: {reason}", err=True)
     if not summary.changed and not rebuild:

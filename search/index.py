@@ -135,6 +135,7 @@ class Summary:
     data_changed: bool = False      # search/data changed since the last run: every report was reindexed
     indexed_before: int = 0         # reports in the index when the run started
     refused: bool = False           # the run would have removed too much and was not confirmed: nothing changed
+    prepared_again: bool = False    # the live version's prepared columns were missing or outdated: written now
 
     @property
     def changed(self) -> bool:
@@ -404,7 +405,8 @@ def recover(index_dir: Path) -> None:
     Generations other than the live one (half-built by a killed --rebuild, or
     superseded but not yet deleted), temporary `current` symlinks, and in the
     live generation a killed writer's temporary pool, half-written table of
-    contents and segment files no table of contents refers to.
+    contents, segment files no table of contents refers to, and what was prepared
+    for versions other than the committed one.
     """
     index_dir = Path(index_dir)
     if not index_dir.is_dir():
@@ -422,6 +424,7 @@ def recover(index_dir: Path) -> None:
             path = live / name
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     whoosh_internals.remove_unreferenced_files(storage, WHOOSH_INDEX_NAME)
+    _remove_other_versions(live)
 
 
 def _indexed_versions(ix) -> dict[str, tuple[str, str]]:
@@ -430,7 +433,7 @@ def _indexed_versions(ix) -> dict[str, tuple[str, str]]:
         reader = searcher.reader()
         recorded = _recorded_reports(Path(ix.storage.folder), reader.generation())
         return {doc_id: (digest, version)
-                for segment, _ in reader.leaf_readers()
+                for segment in docsets.leaf_segments(reader)
                 for docnum, doc_id, digest, version in recorded.get(docsets.segment_key(segment))
                 or _segment_reports(segment)
                 if not segment.is_deleted(docnum)}
@@ -460,14 +463,14 @@ def _recorded_reports(generation: Path, version: int) -> dict:
         return {}
 
 
-def _record_reports(generation: Path, reader, previous: dict) -> None:
+def _record_reports(generation: Path, reader, version: int, previous: dict) -> None:
     """Write the version's report records (those of segments the previous version recorded
     are taken from there), atomically."""
     segments = {}
-    for segment, _ in reader.leaf_readers():
+    for segment in docsets.leaf_segments(reader):
         key = docsets.segment_key(segment)
         segments[key] = previous.get(key) or _segment_reports(segment)
-    path = generation / REPORTS.format(generation=reader.generation())
+    path = generation / REPORTS.format(generation=version)
     temp = path.with_name(f".{path.name}.tmp")
     temp.write_bytes(marshal.dumps(segments))
     os.replace(temp, path)
@@ -475,7 +478,8 @@ def _record_reports(generation: Path, reader, previous: dict) -> None:
 
 # The code that decides what a report's records hold: reading, structuring, enriching,
 # analysing and writing. Changed (an update of rcsearch), every report is indexed again.
-PIPELINE_MODULES = ("analysis", "ingest", "furniture", "enrich", "facets", "ranking", "index", "whoosh_internals")
+PIPELINE_MODULES = ("analysis", "ingest", "furniture", "enrich", "facets", "ranking", "index", "whoosh_internals",
+                    "docsets")
 PACKAGE_DIR = Path(__file__).parent
 
 
@@ -544,13 +548,15 @@ def _update_locked(sources: list[Path], index_dir: Path, rebuild: bool, workers:
     todo = _changed_files(files, known, version, summary)
     if previous and not rebuild:
         if not todo and not summary.removed:
+            summary.prepared_again = _prepare_if_missing(previous)
             return summary  # nothing to write: not even a writer is opened
         generation, ix = previous, previous_ix
     else:
         generation = _new_generation(index_dir)
         ix = FileStorage(str(generation)).open_index()
     parallel = workers > 1 and len(todo) >= PARALLEL_MIN_FILES
-    writer = _writer(ix, workers if parallel else 1, lock.fd, pool_mb)
+    writer = whoosh_internals.prepared_before_visible(_writer(ix, workers if parallel else 1, lock.fd, pool_mb),
+                                                      functools.partial(_prepare, generation))
     try:
         # With a parallel writer its processes do the expensive part (jieba, postings);
         # reading and enriching files stays here rather than competing for the same cores.
@@ -567,7 +573,8 @@ def _update_locked(sources: list[Path], index_dir: Path, rebuild: bool, workers:
         carried = {s.doc_id for s in files if s.label in failed} & set(indexed)
         if generation != previous and carried:
             _carry_over_failed(writer, previous, carried, version)
-        if summary.changed or rebuild:
+        committed = summary.changed or rebuild
+        if committed:
             # Merging the parallel writer's segments would redo serially what it did in parallel.
             writer.commit(optimize=rebuild and not parallel)
         else:
@@ -577,28 +584,54 @@ def _update_locked(sources: list[Path], index_dir: Path, rebuild: bool, workers:
         if generation != previous:
             shutil.rmtree(generation, ignore_errors=True)
         raise
-    if summary.changed or rebuild:
-        prepare_columns(generation)
+    if committed:
+        _remove_other_versions(generation)
+    else:
+        summary.prepared_again = _prepare_if_missing(generation)
     if generation != previous:
         _point_current_at(index_dir, generation)
         _remove_stale_generations(index_dir, generation)
     return summary
 
 
-def prepare_columns(generation: Path) -> None:
-    """Write the columns and report records of the generation's latest version (what the
-    version before it prepared is reused for the segments they share), and remove those of
-    the versions before it (a server still reading old columns keeps its mapping)."""
+def _prepare(generation: Path, reader, version: int) -> None:
+    """Write the columns and report records of an index version (what the version before it
+    prepared is reused for the segments they share). The writer calls this before it commits
+    the version: no server or run ever sees it unprepared."""
+    earlier = [v for v in map(_version_of, generation.glob(docsets.PREPARED.format(generation="*")))
+               if 0 <= v < version and docsets.is_prepared(docsets.prepared_folder(generation, v))]
+    previous = max(earlier, default=None)
+    docsets.prepare(reader, docsets.prepared_folder(generation, version),
+                    None if previous is None else docsets.prepared_folder(generation, previous))
+    _record_reports(generation, reader, version, {} if previous is None else _recorded_reports(generation, previous))
+
+
+def _is_prepared(generation: Path, version: int) -> bool:
+    return (docsets.is_prepared(docsets.prepared_folder(generation, version))
+            and (generation / REPORTS.format(generation=version)).is_file())
+
+
+def _prepare_if_missing(generation: Path) -> bool:
+    """Prepare the committed version of a generation if it has no columns and report records
+    prepared by this code: one an earlier rcsearch committed before preparing them (and was
+    killed in between), or prepared in another format. Whether it had to. (What other
+    versions have prepared, `recover` has removed.)"""
     with FileStorage(str(generation)).open_index().searcher() as searcher:
-        reader = searcher.reader()
-        version = reader.generation()
-        earlier = [v for v in map(_version_of, generation.glob(docsets.PREPARED.format(generation="*")))
-                   if 0 <= v != version]
-        previous = max(earlier, default=None)
-        folder = docsets.prepared_folder(generation, version)
-        docsets.prepare(reader, folder, None if previous is None else docsets.prepared_folder(generation, previous))
-        _record_reports(generation, reader, {} if previous is None else _recorded_reports(generation, previous))
-        kept = {folder.name, REPORTS.format(generation=version)}
+        version = searcher.reader().generation()
+        if version is None or _is_prepared(generation, version):
+            return False
+        _prepare(generation, searcher.reader(), version)
+    return True
+
+
+def _remove_other_versions(generation: Path) -> None:
+    """Remove the prepared columns and report records of every version but the committed one:
+    earlier ones (a server still reading them keeps its mapping) and those of a version a
+    killed run prepared but never committed."""
+    version = whoosh_internals.committed_version(FileStorage(str(generation)), WHOOSH_INDEX_NAME)
+    if version is None:
+        return
+    kept = {docsets.prepared_folder(generation, version).name, REPORTS.format(generation=version)}
     for stale in [*generation.glob("*columns-*"), *generation.glob("*reports-*")]:
         if stale.name not in kept:
             shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
