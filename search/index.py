@@ -167,6 +167,36 @@ class SourceFile:
 IGNORED_NAMES = re.compile(r"^(~\$.*|.*~|.*\.sw[a-p]|#.*#|thumbs\.db|desktop\.ini)$", re.IGNORECASE)
 
 
+# An id is whatever the file name held (spaces, brackets, dots, folders with `/`) and it is
+# only ever looked up in the index; but every page, permalink and download names it in a
+# link, which cannot carry control characters, bytes that are not text, or an absurd length.
+MAX_DOC_ID_CHARS = 1000
+NOT_IN_DOC_IDS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+NOT_TEXT = re.compile(r"[\ud800-\udfff]")  # how Python keeps a file name's bytes that are not UTF-8
+
+
+def id_refusal(doc_id: str) -> str | None:
+    """Why a file cannot be a report, by its id (its path under the source folder): what
+    no link to its page, permalink and download could name; None when nothing is wrong."""
+    if control := NOT_IN_DOC_IDS.search(doc_id):
+        return (f"its name holds a control character (U+{ord(control.group()):04X}), which no link to its page "
+                "can carry: rename the file")
+    if NOT_TEXT.search(doc_id):
+        return ("its name is not UTF-8 text (written by a system in another encoding, such as GBK), which no "
+                "link to its page can carry: rename the file")
+    if len(doc_id) > MAX_DOC_ID_CHARS:
+        return (f"its path under the source folder is longer than {MAX_DOC_ID_CHARS} characters, which no link "
+                "to its page can carry: shorten it")
+    return None
+
+
+def shown_name(name: str) -> str:
+    """A file name as a terminal or log can show it: control characters and bytes that are
+    not UTF-8 as escapes (\\t, \\x01, \\xb1)."""
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return NOT_IN_DOC_IDS.sub(lambda found: repr(found.group())[1:-1], text)
+
+
 def is_ignored(relative: Path) -> bool:
     """Whether a path under a source folder is skipped silently: hidden files and folders
     (.git/, .DS_Store), lock files and backups."""
@@ -201,7 +231,10 @@ def source_files(sources: Iterable[Path], summary: Summary) -> list[SourceFile]:
                     summary.failed.append((label, refused))
                 continue
             doc_id = relative.with_suffix("").as_posix()
-            if doc_id in seen:
+            refused = id_refusal(doc_id)
+            if refused:
+                summary.failed.append((label, refused))
+            elif doc_id in seen:
                 summary.failed.append((label, f"same document id as {seen[doc_id].label} ({seen[doc_id].path})"))
             else:
                 seen[doc_id] = SourceFile(doc_id, path, label, root)

@@ -30,7 +30,7 @@ from search import analysis, docsets, enrich, facets, originals, ranking, spelli
 from search.docsets import IndexView
 from search.export import MAX_EXPORT_ROWS
 from search.facets import BY_NAME, FACETS, FILTER_NAMES, Facet, Filters
-from search.index import CURRENT, TOPICS_FILE, open_index
+from search.index import CURRENT, MAX_DOC_ID_CHARS, NOT_IN_DOC_IDS, TOPICS_FILE, open_index
 from search.serialize import INTERNAL, OPTIONAL, exact_keys, to_json
 
 MAX_QUERY_CHARS = 500
@@ -907,12 +907,6 @@ class DocumentView:
     title_source: str = "headline"  # or "first sentence": the report has no headline
     date: str | None = None         # YYYY-MM-DD the page or file gave
     original: str | None = None     # the original file's name, while it is still there unchanged
-
-
-# An id is whatever the file name held (spaces, brackets, dots, folders with `/`); it is
-# only ever looked up in the index. Control characters and absurd lengths are no id.
-MAX_DOC_ID_CHARS = 1000
-NOT_IN_DOC_IDS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def overview(engine: Engine) -> Overview:
