@@ -18,7 +18,7 @@ import click
 from tqdm import tqdm
 
 from search import export, memory
-from search.index import POOL_MB, SourceError, Summary, current_generation, update_index
+from search.index import POOL_MB, SourceError, Summary, current_generation, shown_name, update_index
 from search.facets import FACETS, Filters
 from search.querylang import MAX_EXPORT_ROWS
 
@@ -123,8 +123,11 @@ def index(sources, index_dir, rebuild, workers, yes, pool_mb):
     elif summary.data_changed:
         click.echo("the user dictionary, the topics or rcsearch itself changed since the last run: "
                    "every report reindexed", err=True)
+    if summary.prepared_again:
+        click.echo("the index's prepared columns were missing or written by another rcsearch "
+                   "(a run killed before it wrote them): written now", err=True)
     for name, reason in summary.failed:
-        click.echo(f"failed: {name}: {reason}", err=True)
+        click.echo(f"failed: {shown_name(name)}: {reason}", err=True)
     if not summary.changed and not rebuild:
         click.echo(f"index is up to date: nothing to do ({summary.line()})")
     else:
@@ -136,7 +139,7 @@ def _removal_list(summary: Summary, shown: int = 20) -> str:
     names = summary.removed[:shown] + ([f"… and {len(summary.removed) - shown} more"]
                                        if len(summary.removed) > shown else [])
     return (f"this run would remove {len(summary.removed)} of {summary.indexed_before} indexed reports "
-            "(their files are not in the sources):\n" + "\n".join(f"  {name}" for name in names))
+            "(their files are not in the sources):\n" + "\n".join(f"  {shown_name(name)}" for name in names))
 
 
 def _confirm_removal(summary: Summary) -> bool:

@@ -9,6 +9,7 @@ shared by every thread that searches that version.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import marshal
 import mmap
@@ -221,6 +222,8 @@ def _value_column(raw: list[str], multi: bool) -> ValueColumn:
 
 def load_columns(reader) -> Columns:
     """Read the sortable columns of one index version into numpy arrays."""
+    if not leaf_segments(reader):  # an empty index's reader has no columns to read
+        return _joined([])[0]
     return _read_part(reader).columns
 
 
@@ -269,14 +272,18 @@ def _read_part(reader) -> _Part:
     return _Part(columns, doc_names, section_names, reader)
 
 
-# The columns of one index version, written by the indexer after each commit so that a
-# server memory-maps them instead of reading every value through Whoosh (seconds at 10^6
-# passages): `columns-<TOC generation>/` in the generation folder.
+# The columns of one index version, written by the indexer before it commits the version so
+# that a server memory-maps them instead of reading every value through Whoosh (seconds at
+# 10^6 passages): `columns-<TOC generation>/` in the generation folder.
 PREPARED = "columns-{generation}"
 # Beside them, for the indexer only: the segments they were read from, in docnum order, and
 # the names behind the report and section codes. The next version re-reads from Whoosh only
 # its new segments (a reindex of 1% of the reports would otherwise read every column again).
 LAYOUT = "layout.marshal"
+# The code that writes and reads them, and the columns it lays out: columns prepared by other
+# code (before an update of rcsearch) are neither read nor reused, and are prepared again.
+FORMAT = hashlib.sha256(Path(__file__).read_bytes() + Path(facets.__file__).read_bytes()).hexdigest()[:16]
+FORMAT_FILE = "format"
 
 
 def prepared_folder(generation_dir: Path, generation: int) -> Path:
@@ -289,7 +296,7 @@ def prepare(reader, folder: Path, previous: Path | None = None) -> None:
     folder renamed: a server sees all of it or none), taking the segments that the version
     prepared in `previous` already holds from there."""
     earlier = _Earlier.read(previous) if previous else None
-    segments = [(segment_key(segment), segment) for segment, _ in reader.leaf_readers()]
+    segments = [(segment_key(segment), segment) for segment in leaf_segments(reader)]
     parts = [earlier.part(key) if earlier and earlier.has(key) else _read_part(segment) for key, segment in segments]
     temp = folder.with_name(f".{folder.name}.tmp")
     shutil.rmtree(temp, ignore_errors=True)
@@ -309,9 +316,16 @@ def prepare(reader, folder: Path, previous: Path | None = None) -> None:
     layout = {"segments": [[key, len(part.columns.passages)] for (key, _), part in zip(segments, parts)],
               "doc_names": doc_names, "section_names": section_names}
     (temp / LAYOUT).write_bytes(marshal.dumps(layout))
+    (temp / FORMAT_FILE).write_text(FORMAT, encoding="ascii")
     temp.chmod(0o755)
     shutil.rmtree(folder, ignore_errors=True)  # the same version prepared again (a run that was killed)
     os.replace(temp, folder)
+
+
+def leaf_segments(reader) -> list:
+    """The segment readers of an index version; none for an empty index (Whoosh's reader of
+    one counts itself as its only leaf, without a segment)."""
+    return [segment for segment, _ in reader.leaf_readers() if segment.segment() is not None]
 
 
 def segment_key(segment) -> str:
@@ -397,8 +411,19 @@ def _joined_matrix(pieces: list[ValueColumn]) -> ValueColumn:
     return ValueColumn(names, matrix=matrix)
 
 
+def is_prepared(folder: Path) -> bool:
+    """Whether a version's columns are prepared in `folder`, by this code."""
+    try:
+        return (folder / FORMAT_FILE).read_text(encoding="ascii") == FORMAT
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def read_columns(folder: Path) -> Columns | None:
-    """Prepared columns, memory-mapped; None when there are none (or not all of them)."""
+    """Prepared columns, memory-mapped; None when there are none (or not all of them, or
+    prepared by other code)."""
+    if not is_prepared(folder):
+        return None
     try:
         names = json.loads((folder / "names.json").read_text(encoding="utf-8"))
         array = lambda name: np.load(folder / f"{name}.npy", mmap_mode="r")
@@ -410,6 +435,15 @@ def read_columns(folder: Path) -> Columns | None:
                        values=values, compact=compact)
     except (OSError, ValueError, KeyError):
         return None
+
+
+def _folder_stamp(folder: Path) -> tuple[int, int] | None:
+    """Which folder is there now (a new one is renamed into place), or None."""
+    try:
+        info = os.stat(folder)
+    except OSError:
+        return None
+    return info.st_ino, info.st_mtime_ns
 
 
 @dataclass
@@ -428,18 +462,41 @@ class IndexView:
 
     def __init__(self, key, searcher, prepared: Path | None = None):
         self.key = key
+        self._lock = threading.Lock()
+        self._prepared = prepared
         columns = read_columns(prepared) if prepared else None
-        self.columns = columns if columns is not None and set(columns.values) == set(facets.COLUMNS) \
-            else load_columns(searcher.reader())
+        self._columns = columns if columns is not None else load_columns(searcher.reader())
+        self._unprepared = columns is None and prepared is not None
+        self._looked_at = _folder_stamp(prepared) if self._unprepared else None
         self._cache: dict = {}
         self._kept: dict = {}
         self._bytes = 0
         self._inflation = 0.0  # GreedyDual-Size's L: the credit of the last value dropped
         # Room for the doc sets of a few dozen common words, however large the collection.
         self._limit = max(CACHE_BYTES, CACHE_BYTES_PER_DOC * len(self.columns.passages))
-        self._lock = threading.Lock()
         self._stored: whoosh_internals.SharedStoredFields | None = None
         self.passages = self.term_docs(searcher, "kind", "passage")
+
+    @property
+    def columns(self) -> Columns:
+        """The version's per-docnum columns: memory-mapped from its prepared folder, or, while
+        it has none (committed by an older rcsearch killed before preparing them, or prepared
+        by other code), read through Whoosh and replaced by the folder's as soon as an indexer
+        prepares it. Both hold the same values: what was derived from either stays valid."""
+        if self._unprepared:
+            self._look_for_prepared()
+        return self._columns
+
+    def _look_for_prepared(self) -> None:
+        # A stat per use while there are none; read again only when the folder has changed.
+        stamp = _folder_stamp(self._prepared)
+        with self._lock:
+            if stamp is None or stamp == self._looked_at or not self._unprepared:
+                return
+            self._looked_at = stamp
+            columns = read_columns(self._prepared)
+            if columns is not None:
+                self._columns, self._unprepared = columns, False
 
     def stored_fields(self, searcher, docnum: int) -> dict:
         """A document's stored fields, read through readers this version's threads share."""

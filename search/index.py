@@ -136,6 +136,7 @@ class Summary:
     data_changed: bool = False      # search/data changed since the last run: every report was reindexed
     indexed_before: int = 0         # reports in the index when the run started
     refused: bool = False           # the run would have removed too much and was not confirmed: nothing changed
+    prepared_again: bool = False    # the live version's prepared columns were missing or outdated: written now
 
     @property
     def changed(self) -> bool:
@@ -165,6 +166,36 @@ class SourceFile:
 # What people keep beside their reports without meaning them as reports: Office lock files
 # (~$报告.docx), editor backups and swap files, system thumbnails.
 IGNORED_NAMES = re.compile(r"^(~\$.*|.*~|.*\.sw[a-p]|#.*#|thumbs\.db|desktop\.ini)$", re.IGNORECASE)
+
+
+# An id is whatever the file name held (spaces, brackets, dots, folders with `/`) and it is
+# only ever looked up in the index; but every page, permalink and download names it in a
+# link, which cannot carry control characters, bytes that are not text, or an absurd length.
+MAX_DOC_ID_CHARS = 1000
+NOT_IN_DOC_IDS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+NOT_TEXT = re.compile(r"[\ud800-\udfff]")  # how Python keeps a file name's bytes that are not UTF-8
+
+
+def id_refusal(doc_id: str) -> str | None:
+    """Why a file cannot be a report, by its id (its path under the source folder): what
+    no link to its page, permalink and download could name; None when nothing is wrong."""
+    if control := NOT_IN_DOC_IDS.search(doc_id):
+        return (f"its name holds a control character (U+{ord(control.group()):04X}), which no link to its page "
+                "can carry: rename the file")
+    if NOT_TEXT.search(doc_id):
+        return ("its name is not UTF-8 text (written by a system in another encoding, such as GBK), which no "
+                "link to its page can carry: rename the file")
+    if len(doc_id) > MAX_DOC_ID_CHARS:
+        return (f"its path under the source folder is longer than {MAX_DOC_ID_CHARS} characters, which no link "
+                "to its page can carry: shorten it")
+    return None
+
+
+def shown_name(name: str) -> str:
+    """A file name as a terminal or log can show it: control characters and bytes that are
+    not UTF-8 as escapes (\\t, \\x01, \\xb1)."""
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return NOT_IN_DOC_IDS.sub(lambda found: repr(found.group())[1:-1], text)
 
 
 def is_ignored(relative: Path) -> bool:
@@ -201,7 +232,10 @@ def source_files(sources: Iterable[Path], summary: Summary) -> list[SourceFile]:
                     summary.failed.append((label, refused))
                 continue
             doc_id = relative.with_suffix("").as_posix()
-            if doc_id in seen:
+            refused = id_refusal(doc_id)
+            if refused:
+                summary.failed.append((label, refused))
+            elif doc_id in seen:
                 summary.failed.append((label, f"same document id as {seen[doc_id].label} ({seen[doc_id].path})"))
             else:
                 seen[doc_id] = SourceFile(doc_id, path, label, root)
@@ -416,7 +450,8 @@ def recover(index_dir: Path) -> None:
     Generations other than the live one (half-built by a killed --rebuild, or
     superseded but not yet deleted), temporary `current` symlinks, and in the
     live generation a killed writer's temporary pool, half-written table of
-    contents and segment files no table of contents refers to.
+    contents, segment files no table of contents refers to, and what was prepared
+    for versions other than the committed one.
     """
     index_dir = Path(index_dir)
     if not index_dir.is_dir():
@@ -434,6 +469,7 @@ def recover(index_dir: Path) -> None:
             path = live / name
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     whoosh_internals.remove_unreferenced_files(storage, WHOOSH_INDEX_NAME)
+    _remove_other_versions(live)
 
 
 def _indexed_versions(ix) -> dict[str, tuple[str, str]]:
@@ -442,7 +478,7 @@ def _indexed_versions(ix) -> dict[str, tuple[str, str]]:
         reader = searcher.reader()
         recorded = _recorded_reports(Path(ix.storage.folder), reader.generation())
         return {doc_id: (digest, version)
-                for segment, _ in reader.leaf_readers()
+                for segment in docsets.leaf_segments(reader)
                 for docnum, doc_id, digest, version in recorded.get(docsets.segment_key(segment))
                 or _segment_reports(segment)
                 if not segment.is_deleted(docnum)}
@@ -472,14 +508,14 @@ def _recorded_reports(generation: Path, version: int) -> dict:
         return {}
 
 
-def _record_reports(generation: Path, reader, previous: dict) -> None:
+def _record_reports(generation: Path, reader, version: int, previous: dict) -> None:
     """Write the version's report records (those of segments the previous version recorded
     are taken from there), atomically."""
     segments = {}
-    for segment, _ in reader.leaf_readers():
+    for segment in docsets.leaf_segments(reader):
         key = docsets.segment_key(segment)
         segments[key] = previous.get(key) or _segment_reports(segment)
-    path = generation / REPORTS.format(generation=reader.generation())
+    path = generation / REPORTS.format(generation=version)
     temp = path.with_name(f".{path.name}.tmp")
     temp.write_bytes(marshal.dumps(segments))
     os.replace(temp, path)
@@ -488,7 +524,7 @@ def _record_reports(generation: Path, reader, previous: dict) -> None:
 # The code that decides what a report's records hold: reading, structuring, enriching,
 # analysing and writing. Changed (an update of rcsearch), every report is indexed again.
 PIPELINE_MODULES = ("analysis", "ingest", "furniture", "enrich", "topics", "facets", "ranking", "index",
-                    "whoosh_internals")
+                    "whoosh_internals", "docsets")
 PACKAGE_DIR = Path(__file__).parent
 
 
@@ -557,13 +593,15 @@ def _update_locked(sources: list[Path], index_dir: Path, rebuild: bool, workers:
     todo = _changed_files(files, known, version, summary)
     if previous and not rebuild:
         if not todo and not summary.removed:
+            summary.prepared_again = _prepare_if_missing(previous)
             return summary  # nothing to write: not even a writer is opened
         generation, ix = previous, previous_ix
     else:
         generation = _new_generation(index_dir)
         ix = FileStorage(str(generation)).open_index()
     parallel = workers > 1 and len(todo) >= PARALLEL_MIN_FILES
-    writer = _writer(ix, workers if parallel else 1, lock.fd, pool_mb)
+    writer = whoosh_internals.prepared_before_visible(_writer(ix, workers if parallel else 1, lock.fd, pool_mb),
+                                                      functools.partial(_prepare, generation))
     try:
         # With a parallel writer its processes do the expensive part (jieba, postings);
         # reading and enriching files stays here rather than competing for the same cores.
@@ -580,7 +618,8 @@ def _update_locked(sources: list[Path], index_dir: Path, rebuild: bool, workers:
         carried = {s.doc_id for s in files if s.label in failed} & set(indexed)
         if generation != previous and carried:
             _carry_over_failed(writer, previous, carried, version)
-        if summary.changed or rebuild:
+        committed = summary.changed or rebuild
+        if committed:
             # Merging the parallel writer's segments would redo serially what it did in parallel.
             writer.commit(optimize=rebuild and not parallel)
         else:
@@ -590,28 +629,54 @@ def _update_locked(sources: list[Path], index_dir: Path, rebuild: bool, workers:
         if generation != previous:
             shutil.rmtree(generation, ignore_errors=True)
         raise
-    if summary.changed or rebuild:
-        prepare_columns(generation)
+    if committed:
+        _remove_other_versions(generation)
+    else:
+        summary.prepared_again = _prepare_if_missing(generation)
     if generation != previous:
         _point_current_at(index_dir, generation)
         _remove_stale_generations(index_dir, generation)
     return summary
 
 
-def prepare_columns(generation: Path) -> None:
-    """Write the columns and report records of the generation's latest version (what the
-    version before it prepared is reused for the segments they share), and remove those of
-    the versions before it (a server still reading old columns keeps its mapping)."""
+def _prepare(generation: Path, reader, version: int) -> None:
+    """Write the columns and report records of an index version (what the version before it
+    prepared is reused for the segments they share). The writer calls this before it commits
+    the version: no server or run ever sees it unprepared."""
+    earlier = [v for v in map(_version_of, generation.glob(docsets.PREPARED.format(generation="*")))
+               if 0 <= v < version and docsets.is_prepared(docsets.prepared_folder(generation, v))]
+    previous = max(earlier, default=None)
+    docsets.prepare(reader, docsets.prepared_folder(generation, version),
+                    None if previous is None else docsets.prepared_folder(generation, previous))
+    _record_reports(generation, reader, version, {} if previous is None else _recorded_reports(generation, previous))
+
+
+def _is_prepared(generation: Path, version: int) -> bool:
+    return (docsets.is_prepared(docsets.prepared_folder(generation, version))
+            and (generation / REPORTS.format(generation=version)).is_file())
+
+
+def _prepare_if_missing(generation: Path) -> bool:
+    """Prepare the committed version of a generation if it has no columns and report records
+    prepared by this code: one an earlier rcsearch committed before preparing them (and was
+    killed in between), or prepared in another format. Whether it had to. (What other
+    versions have prepared, `recover` has removed.)"""
     with FileStorage(str(generation)).open_index().searcher() as searcher:
-        reader = searcher.reader()
-        version = reader.generation()
-        earlier = [v for v in map(_version_of, generation.glob(docsets.PREPARED.format(generation="*")))
-                   if 0 <= v != version]
-        previous = max(earlier, default=None)
-        folder = docsets.prepared_folder(generation, version)
-        docsets.prepare(reader, folder, None if previous is None else docsets.prepared_folder(generation, previous))
-        _record_reports(generation, reader, {} if previous is None else _recorded_reports(generation, previous))
-        kept = {folder.name, REPORTS.format(generation=version)}
+        version = searcher.reader().generation()
+        if version is None or _is_prepared(generation, version):
+            return False
+        _prepare(generation, searcher.reader(), version)
+    return True
+
+
+def _remove_other_versions(generation: Path) -> None:
+    """Remove the prepared columns and report records of every version but the committed one:
+    earlier ones (a server still reading them keeps its mapping) and those of a version a
+    killed run prepared but never committed."""
+    version = whoosh_internals.committed_version(FileStorage(str(generation)), WHOOSH_INDEX_NAME)
+    if version is None:
+        return
+    kept = {docsets.prepared_folder(generation, version).name, REPORTS.format(generation=version)}
     for stale in [*generation.glob("*columns-*"), *generation.glob("*reports-*")]:
         if stale.name not in kept:
             shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)

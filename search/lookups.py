@@ -7,33 +7,25 @@ being typed. Each starts from an Engine's current index view.
 """
 from __future__ import annotations
 
-import hashlib
 import html
-import re
 from pathlib import Path
 
 import numpy as np
 
-from search import analysis, cache_keys, corrections
+from search import analysis, cache_keys, corrections, originals
 from search.docsets import IndexView
 from search.engine import Engine
 from search.facets import FACETS
-from search.index import open_index
+from search.index import MAX_DOC_ID_CHARS, NOT_IN_DOC_IDS, open_index
 from search.results import (DocumentPassage, DocumentView, FacetRow, Overview, Suggestion, metadata,
                             passage_anchor)
-
-# An id is whatever the file name held (spaces, brackets, dots, folders with `/`); it is
-# only ever looked up in the index. Control characters and absurd lengths are no id.
-MAX_DOC_ID_CHARS = 1000
-NOT_IN_DOC_IDS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
 
 def document(engine: Engine, doc_id: str) -> DocumentView | None:
     """A report by id, or None when there is no such report (ids never touch the filesystem)."""
     record = document_record(engine, doc_id)
     if record is None:
         return None
-    original = _original_path(record)
+    original = originals.downloadable_name(record.get("path"), record.get("source_root"), record.get("hash"))
     searcher, _ = engine.view()
     passages = sorted((f for f in searcher.documents(doc_id=doc_id, kind="passage")),
                       key=lambda f: f["passage"])
@@ -41,7 +33,7 @@ def document(engine: Engine, doc_id: str) -> DocumentView | None:
         doc_id=doc_id, title=record.get("title", doc_id), format=record.get("format", "txt"),
         source=record.get("source", ""), **metadata(record, DocumentView),
         title_source=record.get("title_source") or "headline",
-        date=record.get("date") or None, original=original.name if original else None,
+        date=record.get("date") or None, original=original,
         passages=[DocumentPassage(passage=p["passage"], anchor=passage_anchor(p["text"]),
                                   role=p.get("role", "paragraph"), heading=p.get("heading", ""), text=p["text"],
                                   **metadata(p, DocumentPassage))
@@ -62,32 +54,13 @@ def document_record(engine: Engine, doc_id: str) -> dict | None:
     return searcher.document(key=doc_id, kind="doc")
 
 
-def original_file(engine: Engine, doc_id: str) -> Path | None:
-    """The file a report was indexed from, for download: only while it is still where it was
-    indexed from, inside the source folder it was found in, with the same content."""
+def original_file(engine: Engine, doc_id: str) -> originals.Original | None:
+    """The file a report was indexed from, opened for download: only while it is still where it
+    was indexed from, inside the source folder it was found in, with the same content."""
     record = document_record(engine, doc_id)
-    path = _original_path(record) if record else None
-    if path is None:
+    if record is None:
         return None
-    try:
-        with path.open("rb") as file:
-            same = hashlib.file_digest(file, "sha256").hexdigest() == record.get("hash")
-    except OSError:
-        return None
-    return path if same else None
-
-
-def _original_path(record: dict) -> Path | None:
-    """Where a report's file was indexed from, if a regular file is still there inside its
-    source folder (a link swapped in since, pointing elsewhere, is not followed out)."""
-    if not record.get("path") or not record.get("source_root"):
-        return None
-    path, root = Path(record["path"]), Path(record["source_root"])
-    try:
-        inside = path.resolve().is_relative_to(root.resolve()) and path.is_file()
-    except OSError:
-        return None
-    return path if inside else None
+    return originals.open_original(record.get("path"), record.get("source_root"), record.get("hash"))
 
 
 def overview(engine: Engine) -> Overview:

@@ -198,7 +198,7 @@ class DocumentView:
     passages: list[DocumentPassage]
     title_source: str = "headline"  # or "first sentence": the report has no headline
     date: str | None = None         # YYYY-MM-DD the page or file gave
-    original: str | None = None     # the original file's name, while it is still where it was indexed from
+    original: str | None = None     # the original file's name, while it is still there unchanged
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 Written for whoosh-reloaded 2.7.x (pinned `>=2.7.5,<2.8` in pyproject.toml): the W3 codec's
 block layout and length columns, the Frequency format's encoding of indexed terms, the
-writer's posting pool, the multiprocessing writer's task class, FileIndex's generation
-look-up and TOC clean-up, the stored-fields column, and the highlighter's text escaping.
+writer's posting pool, the multiprocessing writer's task class, the writer's last step of a
+commit (writing the table of contents), FileIndex's generation look-up, reader and TOC clean-up, the stored-fields column, and the highlighter's text escaping.
 An upgrade of Whoosh should only ever touch this module. The tests that guard it compare
 what is built here with Whoosh's own answers:
 
@@ -15,7 +15,9 @@ what is built here with Whoosh's own answers:
 - tests/test_indexing.py: an index built through TermPool runs (tiny memory, parallel
   ParallelWriter processes) answers exactly like one sorted in memory;
 - tests/test_reliability.py: killed writers leave nothing that remove_unreferenced_files
-  and LiveIndex do not cope with; readers follow a swapped generation;
+  and LiveIndex do not cope with; readers follow a swapped generation; a writer killed just
+  before or after its table of contents leaves no committed version unprepared
+  (prepared_before_visible);
 - tests/test_search.py, tests/test_hostile.py: snippets escape exactly what MarkFormatter
   does not mark;
 - tests/test_search.py: hits read through SharedStoredFields carry the stored fields
@@ -405,6 +407,35 @@ def holds_index(path: str) -> bool:
         return whoosh_index.exists_in(path)
     except UNREADABLE_TOC:
         return True
+
+
+def prepared_before_visible(writer, prepare: Callable[[object, int], None]):
+    """The writer, calling `prepare(reader, version)` when its commit has written every file of
+    the new index version but not yet its table of contents, which is what makes the version
+    visible to readers (SegmentWriter and MpWriter both write it in `_commit_toc`): a reader
+    never sees the version without what `prepare` writes beside it. An exception raised there
+    leaves the version uncommitted."""
+    commit_toc = writer._commit_toc
+
+    def prepare_then_commit_toc(segments):
+        reader = whoosh_index.FileIndex._reader(writer.storage, writer.schema, list(segments), writer.generation)
+        try:
+            prepare(reader, writer.generation)
+        finally:
+            reader.close()
+        commit_toc(segments)
+
+    writer._commit_toc = prepare_then_commit_toc
+    return writer
+
+
+def committed_version(storage, indexname: str) -> int | None:
+    """The generation number of the index version a storage's table of contents commits;
+    None when there is none this code can read."""
+    try:
+        return whoosh_index.TOC.read(storage, indexname).generation
+    except (OSError, whoosh_index.EmptyIndexError, *UNREADABLE_TOC):
+        return None
 
 
 def remove_unreferenced_files(storage, indexname: str) -> None:

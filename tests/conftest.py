@@ -7,12 +7,14 @@ import shutil
 import traceback
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from search import docsets, index
 from search.engine import Engine
 from search.facets import Filters
-from search.index import update_index
+from search.index import current_generation, update_index
 from search.querylang import SearchRequest
 from web import create_app
 
@@ -124,6 +126,31 @@ def as_nobody(work) -> dict:
     os.waitpid(pid, 0)
     assert "error" not in report, report
     return report
+
+
+def assert_prepared_as_computed(index_dir: Path) -> int:
+    """Assert that the live index version has its columns prepared, alone, and that a server
+    memory-maps them and finds in them what it would read through Whoosh (and the report
+    records the next run compares files with, what the stored fields say); its segments."""
+    generation = current_generation(index_dir)
+    with Engine(index_dir) as engine:
+        searcher, view = engine.view()
+        assert [p.name for p in generation.glob("*columns-*")] == [f"columns-{searcher.reader().generation()}"]
+        assert isinstance(view.columns.doc_ids, np.memmap)
+        computed = docsets.load_columns(searcher.reader())
+        for name in ("doc_ids", "passages", "sections"):
+            assert np.array_equal(getattr(view.columns, name), getattr(computed, name)), name
+        for name, column in computed.values.items():
+            prepared = view.columns.values[name]
+            assert prepared.names == column.names, name
+            assert np.array_equal(prepared.codes if column.matrix is None else prepared.matrix,
+                                  column.codes if column.matrix is None else column.matrix), name
+        compact = view.columns.compact
+        texts = [compact._map[a:b] if compact._map else b"" for a, b in zip(compact.offsets[:-1], compact.offsets[1:])]
+        assert texts == list(searcher.reader().column_reader("compact"))
+        assert index._indexed_versions(index.open_index(index_dir, readonly=False)) == {
+            fields["doc_id"]: (fields["hash"], fields["data_version"]) for fields in searcher.documents(kind="doc")}
+        return len(list(searcher.reader().leaf_readers()))
 
 
 class Searcher:

@@ -1,12 +1,14 @@
 """File names as people write them: the id is the file name, whatever it holds, end to end."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
+from search.cli import cli
 from search.index import update_index
 
 from conftest import NAMED_REPORTS, client_over, write_named_reports
@@ -75,3 +77,53 @@ def test_the_search_page_links_open_the_report(client, word):
 def test_control_characters_and_absurd_lengths_are_no_id(client, doc_id):
     for path in ("/api/documents/", "/doc/"):
         assert client.get(path + quote(doc_id, safe="")).status_code == 404, (path, doc_id)
+
+
+def test_a_file_no_link_could_name_fails_by_name_and_changes_nothing_else(runner, tmp_path):
+    """A control character, bytes that are not UTF-8 (a name written as GBK) or a path too long
+    for a link: its page, permalink and download could never be opened, so the file is not
+    indexed; it is listed with the reason, the run exits 1, and every other report is as it was.
+    Unusual characters that a link can carry (#, ?, %, an ideographic space) are left alone."""
+    sources, index_dir = tmp_path / "sources", tmp_path / "index"
+    sources.mkdir()
+    (sources / "基础报告.txt").write_text("市红十字会工作报告\n\n全年开展基础暗号培训二十场。\n", encoding="utf-8")
+    first = runner.invoke(cli, ["index", str(sources), "--index", str(index_dir), "--workers", "1"])
+    assert first.exit_code == 0, first.output
+    kept = {"报告 #2？（50%）?": "井号暗号", "年度\u3000总结": "全角空格暗号"}
+    for name, word in kept.items():
+        (sources / f"{name}.txt").write_text(f"县红十字会工作简报\n\n开展{word}宣传活动。\n", encoding="utf-8")
+    refused = {"工作\t总结.txt": "制表符暗号", "工作\x01总结.txt": "控制符暗号", "通\x85知.txt": "下一行暗号",
+               "文件夹\x1b[31m/报告.txt": "文件夹暗号"}
+    for name, word in refused.items():
+        (sources / name).parent.mkdir(exist_ok=True)
+        (sources / name).write_text(f"县红十字会工作简报\n\n开展{word}宣传活动。\n", encoding="utf-8")
+    gbk = os.fsdecode("年度报告".encode("gbk") + b".txt")  # \xc8\xb1 happens to be UTF-8 (ȱ), the rest is not
+    (sources / gbk).write_text("县红十字会工作简报\n\n开展编码暗号宣传活动。\n", encoding="utf-8")
+    deep = Path(*["很长的文件夹名称" * 10] * 13, "报告.txt")
+    (sources / deep).parent.mkdir(parents=True)
+    (sources / deep).write_text("县红十字会工作简报\n\n开展超长暗号宣传活动。\n", encoding="utf-8")
+
+    second = runner.invoke(cli, ["index", str(sources), "--index", str(index_dir), "--workers", "1"])
+    assert second.exit_code == 1, second.output
+    control = "which no link to its page can carry: rename the file"
+    assert sorted(line for line in second.stderr.splitlines() if line.startswith("failed: ")) == sorted([
+        f"failed: 工作\\t总结.txt: its name holds a control character (U+0009), {control}",
+        f"failed: 工作\\x01总结.txt: its name holds a control character (U+0001), {control}",
+        f"failed: 通\\x85知.txt: its name holds a control character (U+0085), {control}",
+        f"failed: 文件夹\\x1b[31m/报告.txt: its name holds a control character (U+001B), {control}",
+        "failed: \\xc4\\xea\\xb6ȱ\\xa8\\xb8\\xe6.txt: its name is not UTF-8 text (written by a system in "
+        "another encoding, such as GBK), which no link to its page can carry: rename the file",
+        f"failed: {deep.as_posix()}: its path under the source folder is longer than 1000 characters, which no "
+        "link to its page can carry: shorten it"])
+    assert second.stdout.splitlines()[-1] == "2 added, 0 updated, 0 removed, 1 unchanged, 6 failed"
+
+    for client in client_over(index_dir):
+        found = {word: [hit["doc_id"] for hit in client.get("/api/search", query_string={"q": word}).get_json()["hits"]]
+                 for word in ["基础暗号", *kept.values(), *refused.values(), "编码暗号", "超长暗号"]}
+        assert found == {"基础暗号": ["基础报告"], **{word: [name] for name, word in kept.items()},
+                         **{word: [] for word in [*refused.values(), "编码暗号", "超长暗号"]}}
+        for doc_id in ("基础报告", *kept):
+            page = client.get(f"/doc/{quote(doc_id, safe='/')}")
+            assert page.status_code == 200, doc_id
+            link = re.search(r'<a class="original" href="([^"]+)" download>', page.get_data(as_text=True)).group(1)
+            assert client.get(link).status_code == 200, doc_id

@@ -1,5 +1,6 @@
 """Builds too big to sort in memory: postings spilled to disk come back complete and in order."""
 import random
+import shutil
 
 import pytest
 from whoosh.filedb.filestore import FileStorage
@@ -7,6 +8,8 @@ from whoosh.filedb.filestore import FileStorage
 from search import index, whoosh_internals
 from search.engine import Engine
 from search.querylang import SearchRequest
+
+from conftest import assert_prepared_as_computed
 
 QUERIES = ["红十字", "造血干细胞", '"博爱送万家"', "石家庄有多少志愿者加入中华骨髓库", "会"]
 
@@ -53,34 +56,6 @@ def test_an_index_built_in_small_runs_answers_like_one_sorted_in_memory(engine, 
             assert _scored(small_runs, q) == expected and expected, q
 
 
-def _assert_prepared_as_computed(index_dir):
-    import numpy as np
-
-    from search import docsets
-    from search.index import current_generation
-
-    generation = current_generation(index_dir)
-    with Engine(index_dir) as engine:
-        searcher, view = engine.view()
-        assert [p.name for p in generation.glob("*columns-*")] == [f"columns-{searcher.reader().generation()}"]
-        assert isinstance(view.columns.doc_ids, np.memmap)
-        computed = docsets.load_columns(searcher.reader())
-        for name in ("doc_ids", "passages", "sections"):
-            assert np.array_equal(getattr(view.columns, name), getattr(computed, name)), name
-        for name, column in computed.values.items():
-            prepared = view.columns.values[name]
-            assert prepared.names == column.names, name
-            assert np.array_equal(prepared.codes if column.matrix is None else prepared.matrix,
-                                  column.codes if column.matrix is None else column.matrix), name
-        compact = view.columns.compact
-        texts = [compact._map[a:b] if compact._map else b"" for a, b in zip(compact.offsets[:-1], compact.offsets[1:])]
-        assert texts == list(searcher.reader().column_reader("compact"))
-        # What the next run compares files with, recorded per segment, is what the stored fields say.
-        assert index._indexed_versions(index.open_index(index_dir, readonly=False)) == {
-            fields["doc_id"]: (fields["hash"], fields["data_version"]) for fields in searcher.documents(kind="doc")}
-        return len(list(searcher.reader().leaf_readers()))
-
-
 def test_each_index_version_has_its_columns_prepared_for_servers(sources, tmp_path, monkeypatch):
     """The indexer writes the columns of the version it committed (taking those of the
     segments the version before it had from what it prepared then); a server memory-maps
@@ -89,15 +64,31 @@ def test_each_index_version_has_its_columns_prepared_for_servers(sources, tmp_pa
     monkeypatch.setattr(index, "PARALLEL_MIN_FILES", 2)
     index_dir = tmp_path / "index"
     index.update_index([sources], index_dir, workers=2)  # a segment per writer process
-    assert _assert_prepared_as_computed(index_dir) == 2
+    assert assert_prepared_as_computed(index_dir) == 2
     next(sources.glob("001_*")).unlink()
     index.update_index([sources], index_dir)  # deletions only
-    _assert_prepared_as_computed(index_dir)
+    assert_prepared_as_computed(index_dir)
     changed = next(sources.glob("002_*"))
     changed.write_text(changed.read_text(encoding="utf-8") + "\n\n新增一段：湖州市红十字会开展鸮鸮救护培训。\n",
                        encoding="utf-8")
     (sources / "新报告.txt").write_text("丽水市红十字会2024年工作总结\n\n全市开展应急救护培训。\n", encoding="utf-8")
     index.update_index([sources], index_dir, workers=1)  # a new segment beside the old ones
-    assert _assert_prepared_as_computed(index_dir) >= 2
+    assert assert_prepared_as_computed(index_dir) >= 2
     with Engine(index_dir) as engine:
         assert [h.doc_id for h in engine.search(SearchRequest(q="鸮鸮救护")).hits] == [changed.stem]
+
+
+def test_a_change_of_how_columns_are_prepared_reindexes_every_report(sources, tmp_path, monkeypatch):
+    """search/docsets.py writes the prepared columns: changed (an update of rcsearch), every
+    report is indexed again and its version prepared anew, like any other indexing change."""
+    index_dir = tmp_path / "index"
+    assert len(index.update_index([sources], index_dir).added) == 5
+    code = tmp_path / "code"
+    shutil.copytree(index.PACKAGE_DIR, code, ignore=shutil.ignore_patterns("__pycache__", "data"))
+    with open(code / "docsets.py", "a", encoding="utf-8") as docsets_code:
+        docsets_code.write("\n# another layout of the prepared columns\n")
+    monkeypatch.setattr(index, "PACKAGE_DIR", code)
+    summary = index.update_index([sources], index_dir)
+    assert summary.data_changed and len(summary.updated) == 5
+    assert_prepared_as_computed(index_dir)
+    assert index.update_index([sources], index_dir).unchanged == sorted(summary.updated)

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from search.ingest import IngestError, decode, parse_document, read_document, split_long
-from search.query import Engine, SearchRequest
+from search.engine import Engine
+from search.querylang import SearchRequest
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 

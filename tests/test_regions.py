@@ -11,7 +11,8 @@ import pytest
 from search.facets import Filters
 from search.index import Summary, _enrichment, passage_records, source_files, update_index
 from search.ingest import read_document
-from search.query import Engine, SearchRequest
+from search.engine import Engine
+from search.querylang import SearchRequest
 
 REGIONS = Path(__file__).resolve().parent / "data" / "regions"
 WORD_REPORT = "2023年长兴县红十字会工作报告.docx"

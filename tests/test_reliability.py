@@ -22,6 +22,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
@@ -32,7 +33,7 @@ from search.index import CURRENT, IndexLock, current_generation, update_index
 from search.querylang import SearchRequest
 from web import create_app
 
-from conftest import NOBODY, as_nobody
+from conftest import NOBODY, as_nobody, assert_prepared_as_computed
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 RCSEARCH = Path(sys.executable).with_name("rcsearch")
@@ -272,7 +273,10 @@ def engine_for(index_dir: Path) -> Engine:
 
 def answers(index_dir: Path, words: list[str]) -> list:
     """What a user sees for a fixed set of queries, in an order that does not depend on scores."""
-    engine = engine_for(index_dir)
+    return answers_of(engine_for(index_dir), words)
+
+
+def answers_of(engine: Engine, words: list[str]) -> list:
     requests = ([SearchRequest(q=q, limit=100, sort="date") for q in FIXED_QUERIES]
                 + [SearchRequest(filters=f, limit=100, sort="date") for f in FIXED_FILTERS]
                 + [SearchRequest(q=f'"{w}"', limit=100, sort="date") for w in words])
@@ -459,6 +463,83 @@ def test_debris_of_killed_runs_is_cleaned_by_the_next_run(sources, tmp_path):
     assert leftovers(index_dir) == []
     assert current_generation(index_dir) == live
     assert answers(index_dir, []) == expected
+
+
+# `rcsearch index` killed (SIGKILL) at the commit of its new index version: just before, or
+# just after, Whoosh writes the table of contents that makes the version visible.
+KILLED_AT_COMMIT = """
+import os, signal, sys
+from whoosh import index as whoosh_index
+from search.index import update_index
+
+write = whoosh_index.TOC.write
+
+def write_then_die(toc, storage, indexname):
+    if sys.argv[3] == "after":
+        write(toc, storage, indexname)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+whoosh_index.TOC.write = write_then_die
+update_index([sys.argv[1]], sys.argv[2], workers=1)
+"""
+
+
+def is_memory_mapped(engine: Engine) -> bool:
+    """Whether the engine's view of the live version reads prepared columns (what the
+    indexer prepares: a server at 10^6 passages starts in a second, not in minutes)."""
+    return isinstance(engine.view()[1].columns.doc_ids, np.memmap)
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_run_killed_at_its_commit_leaves_no_version_unprepared(tmp_path, when):
+    sources, index_dir = tmp_path / "sources", tmp_path / "index"
+    base_words = write_reports(sources, "基", range(1))
+    assert update_index([sources], index_dir).failed == []
+    new_words = write_reports(sources, "增", range(1))
+    with Engine(index_dir) as server:
+        assert is_memory_mapped(server)
+        killed = subprocess.run([sys.executable, "-c", KILLED_AT_COMMIT, str(sources), str(index_dir), when],
+                                capture_output=True, text=True, timeout=300)
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        committed = when == "after"
+        assert {w: found(index_dir, w) for w in new_words.values()} == \
+            {w: [d] if committed else [] for d, w in new_words.items()}
+        assert is_memory_mapped(server)  # whichever version is live, it is prepared
+        completed = run_index(sources, index_dir)
+        assert completed.returncode == 0, completed.stderr
+        assert ("nothing to do" in completed.stdout) == committed and completed.stderr == ""
+        assert leftovers(index_dir) == []
+        assert_prepared_as_computed(index_dir)
+        assert is_memory_mapped(server)
+        hits = {w: [h.doc_id for h in server.search(SearchRequest(q=f'"{w}"')).hits]
+                for w in [*base_words.values(), *new_words.values()]}
+        assert hits == {w: [d] for d, w in {**base_words, **new_words}.items()}
+
+
+def test_a_version_committed_without_prepared_columns_is_prepared_by_the_next_run_and_picked_up(sources, tmp_path):
+    """What an rcsearch that prepared columns after committing left when killed in between (and
+    what columns written by another rcsearch amount to): the next run, with nothing else to
+    do, prepares them; a server already answering from that version takes them up."""
+    index_dir = tmp_path / "index"
+    assert update_index([sources], index_dir).failed == []
+    live = current_generation(index_dir)
+    version = FileStorage(str(live)).open_index().latest_generation()
+    for unprepared in ("missing", "another format"):
+        if unprepared == "missing":
+            shutil.rmtree(live / f"columns-{version}")
+            (live / f"reports-{version}.marshal").unlink()
+        else:
+            (live / f"columns-{version}" / "format").write_text("0123456789abcdef", encoding="ascii")
+        with Engine(index_dir) as server:
+            before = answers_of(server, ["魔豆妈妈"])  # from the columns it read through Whoosh
+            assert not is_memory_mapped(server)
+            completed = run_index(sources, index_dir)
+            assert completed.returncode == 0, completed.stderr
+            assert "nothing to do" in completed.stdout
+            assert "prepared columns were missing or written by another rcsearch" in completed.stderr
+            assert_prepared_as_computed(index_dir)
+            assert is_memory_mapped(server) and answers_of(server, ["魔豆妈妈"]) == before
+        assert run_index(sources, index_dir).stderr == ""  # prepared once: the next run has nothing to do
 
 
 def test_a_second_indexer_waits_for_the_first(sources, tmp_path):

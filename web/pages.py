@@ -199,10 +199,13 @@ class _TextMarker(HTMLParser):
 @bp.get("/original/<path:doc_id>", merge_slashes=False)
 def original_page(doc_id):
     """The file a report was indexed from, as a download, while it is still there unchanged."""
-    path = original_file(get_engine(), doc_id)
-    if path is None:
+    original = original_file(get_engine(), doc_id)
+    if original is None:
         abort(404)
-    return send_file(path, as_attachment=True, download_name=path.name)
+    # The file that was checked, already open: a path would be opened again, and could be swapped first.
+    response = send_file(original.file, as_attachment=True, download_name=original.name, etag=original.digest)
+    response.content_length = original.size
+    return response
 
 
 @bp.get("/overview")
