@@ -185,6 +185,9 @@ class Export:
 
     total: int
     hits: Iterator[Hit]
+    # As in SearchResult: terms searched as what they sound like, and the query searched.
+    corrected: list[Correction] = field(default_factory=list)
+    corrected_query: str | None = None
 
 
 def parse_query(text: str, lexicon: analysis.Lexicon | None = None) -> ParsedQuery:
@@ -392,8 +395,8 @@ class Engine:
     def _respelled(self, searcher, view: IndexView, parsed: ParsedQuery) -> "Respelled":
         """The query with its plain terms that found nothing as typed replaced by the index
         words they sound like (homophones, pinyin), and a question (您是不是要找) for terms
-        found far less often than what they sound like. Phrases, filters and names of
-        places and topics are never respelled."""
+        found far less often than what they sound like, or that are words or names
+        (spelling.respell decides). Phrases and filters are never respelled."""
         def vocabulary() -> spelling.Vocabulary:
             return self.words(searcher, view)
 
@@ -402,18 +405,21 @@ class Engine:
             known = searcher.doc_frequency("text", text)
             return known if known >= spelling.WELL_KNOWN else len(self._clause_docs(searcher, view, (Alternative(text, False),)))
 
+        def respell(term: str) -> spelling.Respelling | None:
+            return spelling.respell(term, vocabulary, count, analysis.segmenter(), self._names_a_facet_value)
+
         plain = [clause[0] for clause in parsed.clauses if len(clause) == 1 and not clause[0].exact]
         # Pinyin with spaces between its words (zaoxue ganxibao): read as one run first.
         if len(plain) == len(parsed.clauses) > 1 and all(spelling.typed_letters(a.text) for a in plain):
-            run = spelling.respell("".join(a.text for a in plain), vocabulary, count)
+            run = respell("".join(a.text for a in plain))
             if run and run.replaces and not any(count(a.text) for a in plain):
                 typed = " ".join(a.text for a in plain)
                 return Respelled(replace(parsed, clauses=((Alternative(run.meant, False),),)),
                                  [Correction(typed, run.meant)])
         meant: dict[str, spelling.Respelling] = {}
         for alt in (a for clause in parsed.clauses for a in clause if not a.exact):
-            if alt.text not in meant and not self._names_a_facet_value(alt.text):
-                found = spelling.respell(alt.text, vocabulary, count)
+            if alt.text not in meant:
+                found = respell(alt.text)
                 if found:
                     meant[alt.text] = found
         corrected = {t: r.meant for t, r in meant.items() if r.replaces}
@@ -427,7 +433,7 @@ class Engine:
                          suggestion)
 
     def _names_a_facet_value(self, text: str) -> bool:
-        """Whether a term is the name of a place or topic (corrections never cross those)."""
+        """Whether a term is the name of a place or topic (a word: never replaced by a correction)."""
         return any(self.selects(facet, text) for facet in FACETS if facet.kind is str)
 
     def read_words(self) -> None:
@@ -461,7 +467,9 @@ class Engine:
                              f"({total} results, more than the export limit of {max_rows}: narrow the search)")
         ordered = self._ordered(selection.searcher, selection.view, selection.matching, selection.hits,
                                 request.sort, total)
-        return Export(total, self._exported(selection, ordered))
+        corrected = selection.respelled.corrected
+        return Export(total, self._exported(selection, ordered), corrected,
+                      query_text(selection.parsed) if corrected else None)
 
     def _exported(self, selection: "_Selection", ordered: "_Ordered") -> Iterator[Hit]:
         for start in range(0, len(ordered.docs), EXPORT_CHUNK):
