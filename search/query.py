@@ -562,11 +562,11 @@ class Engine:
     def _relaxed(self, searcher, view: IndexView, units, strict: np.ndarray, excluded: np.ndarray) -> "_Matching":
         """Passages holding enough of the units (ranking.units_needed), strict hits included."""
         unit_docs = [self._clause_docs(searcher, view, u) for u in units]
-        held, weight = ranking.coverage(unit_docs, len(view.columns.passages), len(view.passages), strict)
+        held = ranking.coverage(unit_docs, len(view.columns.passages), strict)
         covered = np.flatnonzero(held >= ranking.units_needed(len(units))).astype(np.int32)
         relaxed = docsets.intersect([covered, self._in_text(searcher, view, units), view.passages])
         docs = docsets.union([strict, docsets.difference(relaxed, excluded)])
-        return _Matching(docs, self._scoring(units), ranking.Coverage(docs, held[docs], weight[docs]))
+        return _Matching(docs, self._scoring(units), ranking.Coverage(docs, held[docs]))
 
     def _filter_docs(self, view: IndexView, facet: Facet, values: tuple) -> np.ndarray | None:
         """Passages one facet's selection allows (OR of its values), or None when nothing is selected."""
