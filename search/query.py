@@ -437,8 +437,10 @@ class Engine:
         return any(self.selects(facet, text) for facet in FACETS if facet.kind is str)
 
     def read_words(self) -> None:
-        """Read the index's words now (a server does it at start, beside its first answers)."""
+        """Read the index's words now, and load the tagger that tells names (a server does it
+        at start, beside its first answers)."""
         self.words(*self.view())
+        spelling.tagger(analysis.segmenter())
 
     @staticmethod
     def words(searcher, view: IndexView) -> spelling.Vocabulary:

@@ -30,7 +30,7 @@ from pypinyin.contrib.tone_convert import to_normal
 from pypinyin.pinyin_dict import pinyin_dict
 
 if TYPE_CHECKING:
-    from jieba.posseg import POSTokenizer
+    from search.jieba_internals import SharedTagsPOSTokenizer
 
 CJK = re.compile(r"^[\u4e00-\u9fff]+$")
 LETTERS = re.compile(r"^[a-zü]+$")
@@ -212,17 +212,18 @@ PERSON_NAME_TAGS = ("nr",)
 
 
 @functools.lru_cache(maxsize=2)
-def _tagger(tokenizer: jieba.Tokenizer) -> POSTokenizer:
-    # Imported and built on first use: jieba's part-of-speech tables cost a fifth of a second
-    # and about 100 MB, which only a term that is no dictionary word, and found nothing, needs.
-    from jieba.posseg import POSTokenizer
-    return POSTokenizer(tokenizer)
+def tagger(tokenizer: jieba.Tokenizer) -> SharedTagsPOSTokenizer:
+    """jieba's part-of-speech tagger over `tokenizer`. Imported and built on first use (a server
+    builds it at start, beside its first answers): its tables cost about 50 MB and half a
+    second, which only a term that is no dictionary word, and found nothing, needs."""
+    from search.jieba_internals import SharedTagsPOSTokenizer
+    return SharedTagsPOSTokenizer(tokenizer)
 
 
 def is_person_name(term: str, tokenizer: jieba.Tokenizer) -> bool:
     """Whether jieba's part-of-speech model reads the whole term as one person's name
     (李霞, 王建国, 张秀兰), with `tokenizer`'s dictionary."""
-    tagged = _tagger(tokenizer).lcut(term)
+    tagged = tagger(tokenizer).lcut(term)
     return len(tagged) == 1 and tagged[0].flag.startswith(PERSON_NAME_TAGS)
 
 

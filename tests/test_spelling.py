@@ -249,3 +249,20 @@ def test_no_dictionary_word_or_composed_name_is_answered_as_another(engine):
     seed index (before the rule, 22 of the 300 words were answered as others)."""
     queries = dictionary_sample(300) + composed_names(20) + list(SOUNDS_LIKE)
     assert false_corrections(engine, queries) == []
+
+
+def test_the_tagger_sharing_jiebas_word_tags_tags_as_jiebas_own():
+    import jieba
+    from jieba.posseg import POSTokenizer
+
+    from search.jieba_internals import SharedTagsPOSTokenizer
+
+    def tokenizer():  # each tagger takes its tokenizer's user-dictionary tags: one each
+        fresh = jieba.Tokenizer()
+        fresh.load_userdict(str(analysis.USER_DICT))
+        return fresh
+
+    text = "李霞和张秀兰在丽水市红十字会参加应急救护培训，杨秀、胡洋讲授造血干细胞捐献知识。"
+    tagged = SharedTagsPOSTokenizer(tokenizer()).lcut(text)
+    assert tagged == POSTokenizer(tokenizer()).lcut(text)
+    assert ("红十字会", "n") in [(pair.word, pair.flag) for pair in tagged]  # the user dictionary's tag
