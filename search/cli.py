@@ -163,22 +163,34 @@ def _confirm_removal(summary: Summary) -> bool:
                    "as GET /api/export does.")
 @click.option("--all", "every", is_flag=True,
               help=f"With --format: every matching passage, not one page (at most {MAX_EXPORT_ROWS}).")
+@click.option("--exact-spelling", is_flag=True,
+              help="Search exactly what was typed: a term that finds nothing is not searched as the "
+                   "word it sounds like (correct=false in the API).")
 @click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, metavar="URL",
               help="The server the links in CSV point to.")
 @index_option
-def search(query, limit, page, sort, as_json, export_format, every, base_url, index_dir, **selected):
-    """Search the index and print the matching passages, highlighted."""
+def search(query, limit, page, sort, as_json, export_format, every, exact_spelling, base_url, index_dir,
+           **selected):
+    """Search the index and print the matching passages, highlighted.
+
+    A term that finds nothing as typed and is no word or name is searched as the word it
+    sounds like (造血肝细胞 → 造血干细胞, wuchangxianxue → 无偿献血); the output says so
+    (on stderr with --json and --format), and --exact-spelling searches what was typed."""
     from search.querylang import QueryError, SearchRequest
     if as_json and export_format:
         raise click.UsageError("--json prints one page as /api/search answers it; --format exports hits: choose one")
     if every and not export_format:
         raise click.UsageError("--all exports every matching passage: add --format csv or --format jsonl")
     engine = _engine(index_dir)
-    request = SearchRequest(q=query, filters=Filters(**selected), page=page, limit=limit, sort=sort)
+    request = SearchRequest(q=query, filters=Filters(**selected), page=page, limit=limit, sort=sort,
+                            correct=not exact_spelling)
     try:
         result = engine.export(request) if every else engine.search(request)
     except QueryError as exc:
         raise click.UsageError(str(exc)) from None
+    if result.corrected_query is not None:
+        # Beside data (JSON, CSV, JSON Lines) the notice goes to stderr, where it cannot corrupt it.
+        click.echo(corrected_notice(query, result.corrected_query), err=bool(as_json or export_format))
     if export_format:
         lines = (export.hits_csv(result.hits, base_url.rstrip("/")) if export_format == "csv"
                  else export.hits_jsonl(result.hits))
@@ -189,6 +201,8 @@ def search(query, limit, page, sort, as_json, export_format, every, base_url, in
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
     click.echo(f"{result.total} passages in {result.total_reports} reports ({result.took_ms} ms)")
+    if result.did_you_mean:
+        click.echo(f"您是不是要找：{result.did_you_mean} (did you mean: {result.did_you_mean})")
     for hit in result.hits:
         region = " › ".join(filter(None, (hit.province, hit.city, hit.county)))
         click.echo()
@@ -202,6 +216,12 @@ def search(query, limit, page, sort, as_json, export_format, every, base_url, in
             click.echo(f"\n{facet.label} ({facet.name}): "
                        + ", ".join(f"{b.value}{facet.unit} ({b.count})" for b in buckets[:FACET_LINE])
                        + (f" … and {more} more" if more > 0 else ""))
+
+
+def corrected_notice(typed: str, searched: str) -> str:
+    """What `rcsearch search` says when it searched something else than what was typed."""
+    return (f"以下是「{searched}」的结果。仍然搜索「{typed}」：加上 --exact-spelling "
+            f"(showing results for {searched}; add --exact-spelling to search exactly what was typed)")
 
 
 def _terminal_snippet(snippet: str) -> str:

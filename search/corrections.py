@@ -31,8 +31,8 @@ def respelled(searcher, view: IndexView, parsed: ParsedQuery, lexicon: analysis.
               names: facets.Names) -> Respelled:
     """The query with its plain terms that found nothing as typed replaced by the index
     words they sound like (homophones, pinyin), and a question (您是不是要找) for terms
-    found far less often than what they sound like. Phrases, filters and names of
-    places and topics are never respelled."""
+    found far less often than what they sound like, or that are words or names
+    (spelling.respell decides). Phrases and filters are never respelled."""
     def vocabulary() -> spelling.Vocabulary:
         return index_words(searcher, view)
 
@@ -43,18 +43,22 @@ def respelled(searcher, view: IndexView, parsed: ParsedQuery, lexicon: analysis.
             return known
         return len(clause_docs(searcher, view, (Alternative(text, False),), lexicon))
 
+    def respell(term: str) -> spelling.Respelling | None:
+        return spelling.respell(term, vocabulary, count, analysis.segmenter(),
+                                lambda text: names_a_facet_value(text, names))
+
     plain = [clause[0] for clause in parsed.clauses if len(clause) == 1 and not clause[0].exact]
     # Pinyin with spaces between its words (zaoxue ganxibao): read as one run first.
     if len(plain) == len(parsed.clauses) > 1 and all(spelling.typed_letters(a.text) for a in plain):
-        run = spelling.respell("".join(a.text for a in plain), vocabulary, count)
+        run = respell("".join(a.text for a in plain))
         if run and run.replaces and not any(count(a.text) for a in plain):
             typed = " ".join(a.text for a in plain)
             return Respelled(replace(parsed, clauses=((Alternative(run.meant, False),),)),
                              [Correction(typed, run.meant)])
     meant: dict[str, spelling.Respelling] = {}
     for alt in (a for clause in parsed.clauses for a in clause if not a.exact):
-        if alt.text not in meant and not names_a_facet_value(alt.text, names):
-            found = spelling.respell(alt.text, vocabulary, count)
+        if alt.text not in meant:
+            found = respell(alt.text)
             if found:
                 meant[alt.text] = found
     corrected = {t: r.meant for t, r in meant.items() if r.replaces}

@@ -20,7 +20,7 @@ from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
-from search import analysis, cache_keys, corrections, docsets, enrich, facet_counts, facets, ordering, snippets
+from search import analysis, cache_keys, corrections, docsets, enrich, facet_counts, facets, ordering, snippets, spelling
 from search.docsets import IndexView
 from search.facets import FACETS, Filters
 from search.index import CURRENT, TOPICS_FILE, open_index
@@ -216,7 +216,9 @@ class Engine:
                              f"({total} results, more than the export limit of {max_rows}: narrow the search)")
         ordered = ordering.order(selection.searcher, selection.view, selection.matching, selection.hits,
                                  request.sort, total)
-        return Export(total, _exported(selection, ordered))
+        corrected = selection.respelled.corrected
+        return Export(total, _exported(selection, ordered), corrected,
+                      query_text(selection.parsed) if corrected else None)
 
     def facet_counts(self, request: SearchRequest) -> dict[str, list[Bucket]]:
         """Every value of every facet with its count for a search, counted as its answer's facets
@@ -233,8 +235,10 @@ class Engine:
         return corrections.did_you_mean(searcher, q, self.names)
 
     def read_words(self) -> None:
-        """Read the index's words now (a server does it at start, beside its first answers)."""
+        """Read the index's words now, and load the tagger that tells names (a server does it
+        at start, beside its first answers)."""
         corrections.index_words(*self.view())
+        spelling.tagger(analysis.segmenter())
 
 
 def _hit(searcher, view: IndexView, docnum: int, score: float, terms: SearchTerms) -> Hit:

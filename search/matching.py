@@ -86,11 +86,11 @@ def _relaxed(searcher, view: IndexView, units, strict: np.ndarray, excluded: np.
              lexicon: analysis.Lexicon) -> Matching:
     """Passages holding enough of the units (ranking.units_needed), strict hits included."""
     unit_docs = [clause_docs(searcher, view, u, lexicon) for u in units]
-    held, weight = ranking.coverage(unit_docs, len(view.columns.passages), len(view.passages), strict)
+    held = ranking.coverage(unit_docs, len(view.columns.passages), strict)
     covered = np.flatnonzero(held >= ranking.units_needed(len(units))).astype(np.int32)
     relaxed = docsets.intersect([covered, _in_text(searcher, view, units, lexicon), view.passages])
     docs = docsets.union([strict, docsets.difference(relaxed, excluded)])
-    return Matching(docs, _scoring(units, lexicon), ranking.Coverage(docs, held[docs], weight[docs]))
+    return Matching(docs, _scoring(units, lexicon), ranking.Coverage(docs, held[docs]))
 
 
 def alternative_docs(searcher, view: IndexView, alt: Alternative | Term) -> np.ndarray:
@@ -127,7 +127,7 @@ def selects(facet: Facet, value, names: facets.Names) -> set[str]:
 
 
 def names_a_facet_value(text: str, names: facets.Names) -> bool:
-    """Whether a term is the name of a place or topic (corrections never cross those)."""
+    """Whether a term is the name of a place or topic (a word: never replaced by a correction)."""
     return any(selects(facet, text, names) for facet in FACETS if facet.kind is str)
 
 

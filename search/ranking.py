@@ -17,8 +17,10 @@ ranking only orders what matched:
   paragraphs that report something: their score is damped by SHORT_PASSAGE_BOOST
   (an index-time document boost);
 - a relaxed query (fewer than RELAX_BELOW strict hits) admits passages holding
-  RELAXED_SHARE of its units and ranks them by how many they hold, then by the idf weight
-  of those they hold, then by BM25F; only the RELAXED_SCORED best-covered get exact scores.
+  RELAXED_SHARE of its units and ranks them by how many they hold, then by BM25F.
+
+Every hit is scored, and equal scores go in docnum order: one total order, of which each
+page, however deep, and an export are slices.
 """
 from __future__ import annotations
 
@@ -39,7 +41,6 @@ HEADING_FIELD_BOOST = 2.0
 SHORT_PASSAGE_BOOST = 0.5
 RELAX_BELOW = 3
 RELAXED_SHARE = 2 / 3
-RELAXED_SCORED = 200
 
 
 def scoring_query(text: str) -> Query:
@@ -81,34 +82,29 @@ def weighted_terms(query: Query, boost: float = 1.0) -> list[WeightedTerm]:
 @dataclass(frozen=True)
 class Coverage:
     """For the passages a relaxed query matches (sorted docnums): how many of its units each
-    holds, and their idf weight (rarer terms say more). Kept for those passages only: a
-    cached relaxed query at 10^6 passages held 15 MB of arrays over every docnum."""
+    holds. Kept for those passages only: a cached relaxed query at 10^6 passages held 15 MB
+    of arrays over every docnum."""
 
     docs: np.ndarray
     held: np.ndarray
-    weight: np.ndarray
 
-    def at(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Units held and their weight for each of `docs` (some of the matched passages)."""
-        at = np.searchsorted(self.docs, docs)
-        return self.held[at], self.weight[at]
+    def at(self, docs: np.ndarray) -> np.ndarray:
+        """Units held by each of `docs` (some of the matched passages)."""
+        return self.held[np.searchsorted(self.docs, docs)]
 
     @property
     def nbytes(self) -> int:
-        return self.docs.nbytes + self.held.nbytes + self.weight.nbytes
+        return self.docs.nbytes + self.held.nbytes
 
 
-def coverage(unit_docs: list[np.ndarray], size: int, passages: int, strict: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """How many of a relaxed query's units each of `size` docnums holds, and their idf weight;
-    strict hits hold every unit and weigh the most."""
+def coverage(unit_docs: list[np.ndarray], size: int, strict: np.ndarray) -> np.ndarray:
+    """How many of a relaxed query's units each of `size` docnums holds; strict hits hold
+    every unit."""
     held = np.zeros(size, dtype=np.int32)
-    weight = np.zeros(size)
     for unit in unit_docs:
         held[unit] += 1
-        weight[unit] += math.log(1 + passages / max(1, len(unit)))
-    weight[strict] = weight.max(initial=0.0)
     held[strict] = len(unit_docs)
-    return held, weight
+    return held
 
 
 def units_needed(units: int) -> int:
@@ -119,18 +115,14 @@ def units_needed(units: int) -> int:
 def rank(view, searcher, scoring_query_: Query, hits: np.ndarray, end: int,
          held: Coverage | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The `end` best hits and their scores, best first (ties in docnum order); with a
-    relaxed query's coverage, by units held first. Arrays: an export ranks every hit."""
-    if held is not None:
-        units, weight = held.at(hits)
-        # Only the best-covered hits, with room to spare, get exact scores.
-        candidates = np.sort(hits[np.lexsort((hits, -weight, -units))[:max(end, RELAXED_SCORED)]])
-        scores = bm25f_scores(view, searcher, scoring_query_, candidates)
-        order = np.lexsort((candidates, -scores, -held.at(candidates)[0]))[:end]
+    relaxed query's coverage, by units held first. Every hit is scored, so the first `end`
+    are the first `end` of one order whatever `end` is. Arrays: an export ranks every hit."""
+    scores = bm25f_scores(view, searcher, scoring_query_, hits)
+    if held is None:
+        order = _top(scores, hits, end)
     else:
-        candidates = hits
-        scores = bm25f_scores(view, searcher, scoring_query_, candidates)
-        order = _top(scores, candidates, end)
-    return candidates[order], scores[order]
+        order = np.lexsort((hits, -scores, -held.at(hits)))[:end]
+    return hits[order], scores[order]
 
 
 def _top(scores: np.ndarray, docs: np.ndarray, end: int) -> np.ndarray:

@@ -145,6 +145,9 @@ class Export:
 
     total: int
     hits: Iterator[Hit]
+    # As in SearchResult: terms searched as what they sound like, and the query searched.
+    corrected: list[Correction] = field(default_factory=list)
+    corrected_query: str | None = None
 
 
 @dataclass(frozen=True)

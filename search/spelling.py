@@ -22,11 +22,15 @@ import bisect
 import functools
 import re
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
+import jieba
 from pypinyin import Style, lazy_pinyin
 from pypinyin.contrib.tone_convert import to_normal
 from pypinyin.pinyin_dict import pinyin_dict
+
+if TYPE_CHECKING:
+    from search.jieba_internals import SharedTagsPOSTokenizer
 
 CJK = re.compile(r"^[\u4e00-\u9fff]+$")
 LETTERS = re.compile(r"^[a-zü]+$")
@@ -203,26 +207,66 @@ WELL_KNOWN = 5            # a term found in this many passages is never correcte
 SUGGEST_RATIO = 10        # a term found far less often than this many times what it sounds like is only questioned
 MAX_CANDIDATES = 5        # homophones whose hits are counted, likeliest first
 MAX_CORRECTED_CHARS = 10  # a longer term is a question: relaxation answers it, not correction
+# jieba's part-of-speech tags for a person's name (nr; nrfg, nrt: names jieba knows).
+PERSON_NAME_TAGS = ("nr",)
+
+
+@functools.lru_cache(maxsize=2)
+def tagger(tokenizer: jieba.Tokenizer) -> SharedTagsPOSTokenizer:
+    """jieba's part-of-speech tagger over `tokenizer`. Imported and built on first use (a server
+    builds it at start, beside its first answers): its tables cost about 50 MB and half a
+    second, which only a term that is no dictionary word, and found nothing, needs."""
+    from search.jieba_internals import SharedTagsPOSTokenizer
+    return SharedTagsPOSTokenizer(tokenizer)
+
+
+def is_person_name(term: str, tokenizer: jieba.Tokenizer) -> bool:
+    """Whether jieba's part-of-speech model reads the whole term as one person's name
+    (李霞, 王建国, 张秀兰), with `tokenizer`'s dictionary."""
+    tagged = tagger(tokenizer).lcut(term)
+    return len(tagged) == 1 and tagged[0].flag.startswith(PERSON_NAME_TAGS)
+
+
+def is_word_or_name(term: str, tokenizer: jieba.Tokenizer, is_name: Callable[[str], bool]) -> bool:
+    """Whether a term is a word of the language or a name, which respelling never replaces:
+    a word of `tokenizer`'s dictionary (jieba's own and the user dictionary), a name
+    `is_name` knows (places of the gazetteer, topics), or a person's name (is_person_name)."""
+    return bool(tokenizer.FREQ.get(term)) or is_name(term) or is_person_name(term, tokenizer)
+
+
+def mends_words(typed: str, meant: str, tokenizer: jieba.Tokenizer) -> bool:
+    """Whether `meant` reads as fewer dictionary words than `typed` (jieba's segmentation
+    by its word frequencies alone, no new-word guessing).
+
+    A homophone slip breaks the word meant into pieces (造血肝细胞: 造血|肝细胞;
+    应急救户: 应|急救|户); the word it sounds like puts them back together. A homophone
+    that only swaps one word for another of the same shape (趋势分析 → 去世分析) is a
+    guess about what was meant, not a repair of what was typed."""
+    return len(tokenizer.lcut(meant, HMM=False)) < len(tokenizer.lcut(typed, HMM=False))
 
 
 @dataclass(frozen=True)
 class Respelling:
     """What a typed term was likely meant to be, and whether to search that instead
-    (the term found nothing) or only to offer it (the term found far less)."""
+    (the term found nothing) or only to offer it (the term found far less, or is a word)."""
 
     typed: str
     meant: str
     replaces: bool
 
 
-def respell(term: str, vocabulary: Callable[[], Vocabulary], count: Callable[[str], int]) -> Respelling | None:
+def respell(term: str, vocabulary: Callable[[], Vocabulary], count: Callable[[str], int],
+            tokenizer: jieba.Tokenizer, is_name: Callable[[str], bool]) -> Respelling | None:
     """The index word (or words) a term sounds like, if it is likely what was meant.
 
     `vocabulary()` gives the index's words (asked for only when a term needs it: reading
     them costs a moment once per index version); `count(text)` is how many passages hold a
-    text. Pinyin letters are read only when the
-    letters themselves find nothing (aed, ct stay as they are); Chinese with the fewest
-    hits compared with a homophone; numbers and long questions are never respelled.
+    text; `tokenizer` is jieba's, with the user dictionary; `is_name(text)` tells the names of
+    places and topics. Pinyin letters are read only when the letters themselves find nothing
+    (aed, ct stay as they are). Chinese is compared with its homophones, and replaced only
+    when it is no word or name (is_word_or_name), finds nothing and a homophone mends it
+    (mends_words); a word or name is only ever offered. Numbers and long questions are
+    never respelled.
     """
     letters = typed_letters(term)
     if any(c.isdigit() for c in term) or (not letters and len(term) > MAX_CORRECTED_CHARS):
@@ -231,9 +275,16 @@ def respell(term: str, vocabulary: Callable[[], Vocabulary], count: Callable[[st
     if typed >= WELL_KNOWN or (letters and typed):
         return None
     candidates = vocabulary().pinyin_words(letters) if letters else vocabulary().homophones(term)
-    hits, meant = max(((count(c), c) for c in candidates[:MAX_CANDIDATES]), default=(0, ""))
-    if not hits:
+    found = [(hits, c) for hits, c in ((count(c), c) for c in candidates[:MAX_CANDIDATES]) if hits]
+    if not found:
         return None
+    if letters:
+        return Respelling(term, max(found)[1], True)
+    if is_word_or_name(term, tokenizer, is_name):
+        # A word or a name is what was meant: when it finds nothing, what it sounds like is offered.
+        return None if typed else Respelling(term, max(found)[1], False)
+    mended = [(hits, c) for hits, c in found if mends_words(term, c, tokenizer)]
     if typed == 0:
-        return Respelling(term, meant, True)
+        return Respelling(term, max(mended)[1], True) if mended else Respelling(term, max(found)[1], False)
+    hits, meant = max(found)
     return Respelling(term, meant, False) if hits >= SUGGEST_RATIO * typed else None

@@ -291,3 +291,27 @@ def test_an_index_naming_classes_this_version_lacks_is_outdated_not_a_traceback(
     rebuilt = index(runner, sources, index_dir)
     assert rebuilt.exit_code == 0, rebuilt.output
     assert "built by an older rcsearch: rebuilt" in rebuilt.output and stats(runner, index_dir)["reports"] == 5
+
+
+def test_search_says_what_it_corrected_and_exact_spelling_searches_what_was_typed(runner, seed_index):
+    notice = ("以下是「造血干细胞」的结果。仍然搜索「造血肝细胞」：加上 --exact-spelling "
+              "(showing results for 造血干细胞; add --exact-spelling to search exactly what was typed)\n")
+    corrected = runner.invoke(cli, ["search", "造血肝细胞", "--limit", "1", "--index", str(seed_index)])
+    assert corrected.stdout.startswith(notice + "11 passages in 5 reports")
+    exact = runner.invoke(cli, ["search", "造血肝细胞", "--exact-spelling", "--index", str(seed_index)])
+    assert exact.stdout.splitlines()[1:] == ["您是不是要找：造血干细胞 (did you mean: 造血干细胞)"]
+    assert exact.stdout.startswith("0 passages in 0 reports")
+
+
+@pytest.mark.parametrize("options", [["--format", "jsonl"], ["--format", "jsonl", "--all"]])
+def test_an_export_notes_a_correction_on_stderr_and_exact_spelling_applies_to_it(runner, seed_index, options):
+    def exported(*extra):
+        result = runner.invoke(cli, ["search", *extra, "--limit", "100", *options, "--index", str(seed_index)])
+        return [(hit["doc_id"], hit["passage"]) for hit in map(json.loads, result.stdout.splitlines())], result.stderr
+
+    hits, said = exported("造血肝细胞")
+    assert (hits, said) == (exported("造血干细胞")[0], "以下是「造血干细胞」的结果。仍然搜索「造血肝细胞」：加上 "
+                            "--exact-spelling (showing results for 造血干细胞; add --exact-spelling to search "
+                            "exactly what was typed)\n")
+    assert len(hits) == 11
+    assert exported("造血肝细胞", "--exact-spelling") == ([], "")

@@ -164,3 +164,47 @@ def test_postings_read_across_blocks_raw_or_compressed(tmp_path, compression):
             found = postings.read_postings(searcher.reader(), "body", text)
             assert list(zip(found.docs.tolist(), found.weights.tolist())) == expected
             assert len(expected) > 8 * 4
+
+
+# -- paging: every counted passage on exactly one page, in the export's order -----------------
+
+FILLER = ("群众满意度明显提升，", "基层组织建设得到加强，", "物资按捐赠人意愿及时拨付，", "信息在官方网站公开，")
+
+
+def _paragraph(r: int, p: int) -> str:
+    """A passage holding 应急救护 and 志愿者 a varying number of times, among varying filler, so
+    that scores neither follow the docnum nor tie; every fifth holds 应急救护 alone."""
+    both = p % 5 != 4
+    words = ["应急救护"] * (1 + (r * 5 + p * 3) % 4) + (["志愿者"] * (1 + (r * 3 + p * 7) % 3) if both else [])
+    filler = [FILLER[(r + p + i) % len(FILLER)] for i in range((r * 7 + p) % 6)]
+    return f"第{r}号报告第{p}段：" + "".join(w + "，" + f for w, f in zip(words, filler + [""] * len(words))) + "。"
+
+
+@pytest.fixture(scope="module")
+def paged_engine(tmp_path_factory):
+    """45 reports of ten paragraphs over eight years: 360 passages hold 应急救护 and 志愿者."""
+    root = tmp_path_factory.mktemp("paged")
+    (root / "src").mkdir()
+    for r in range(45):
+        body = "\n\n".join(_paragraph(r, p) for p in range(10))
+        (root / "src" / f"r{r:02d}.txt").write_text(f"{2015 + r % 8}年某县红十字会第{r}号工作报告\n\n{body}\n",
+                                                    encoding="utf-8")
+    assert len(update_index([root / "src"], root / "index", workers=1).added) == 45
+    with Engine(root / "index") as engine:
+        yield engine
+
+
+@pytest.mark.parametrize("q, relaxed, total", [
+    ("应急救护 志愿者 潜水艇", True, 360),   # no passage holds 潜水艇: those with two of the three words
+    ("应急救护 志愿者", False, 360),
+    ("应急救护", False, 450),
+])
+@pytest.mark.parametrize("sort", ["relevance", "date"])
+def test_every_counted_passage_is_on_exactly_one_page_in_the_exports_order(paged_engine, q, relaxed, total, sort):
+    first = paged_engine.search(SearchRequest(q=q, sort=sort, limit=7))
+    paged = [(h.doc_id, h.passage) for page in range(1, math.ceil(first.total / 7) + 1)
+             for h in paged_engine.search(SearchRequest(q=q, sort=sort, limit=7, page=page)).hits]
+    exported = paged_engine.export(SearchRequest(q=q, sort=sort))
+    assert (first.relaxed, first.total, exported.total) == (relaxed, total, total)
+    assert paged == [(h.doc_id, h.passage) for h in exported.hits]
+    assert len(set(paged)) == total

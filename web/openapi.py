@@ -105,8 +105,9 @@ def build_spec() -> dict:
                "Hits per page (default 10)"),
         _query("sort", {"type": "string", "enum": ["relevance", "date"]}, "Order of the hits (default relevance)"),
         _query("correct", {"type": "boolean"},
-               "false: search exactly what was typed (default true: a term that finds nothing as typed is "
-               "searched as the index word it sounds like, homophone or pinyin, and `corrected` says so)"),
+               "false: search exactly what was typed (default true: a term that finds nothing as typed and is "
+               "no word or name is searched as the index word it sounds like, homophone or pinyin, and "
+               "`corrected` says so; a word or name is only offered, as `did_you_mean`)"),
     ]
     paths = {
         "/api/search": {"get": {
