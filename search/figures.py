@@ -253,7 +253,7 @@ class FigureReader:
         right = end + 1 if linked else end
         if linked:  # 559人的高素质、专业化的|志愿服务队伍: the head noun follows the last 的
             right, clause_end = _after_last_de(norm, right)
-        after = _quoted_name(norm, right) or self._phrase_after(norm, right, clause_end)
+        after = self._quoted_name(norm, right) or self._phrase_after(norm, right, clause_end)
         if after is None and unit in self.vocabulary.classifiers:
             after = self._relative_head(norm, end, clause_end)
         left_from = max(clause_start, previous.end if previous else 0)
@@ -283,8 +283,8 @@ class FigureReader:
         preposition, a time, a number, a place or an organisation (全市共|培训学员|3000人)."""
         words = self._words(norm, start, end)
         while words and (words[-1].text in self.vocabulary.linkers or words[-1].flag in SKIPPED_BEFORE
-                         or words[-1].text in ("的", "中", "年") or words[-1].text.isdigit()):
-            words.pop()     # 知晓率|达到, 基层组织|现已达到, 销售额|中的, 杂志|2020年|超过
+                         or words[-1].text in ("的", "中", "年", "了") or words[-1].text.isdigit()):
+            words.pop()     # 知晓率|达到, 基层组织|现已达到, 销售额|中的, 杂志|2020年|超过, 培训|了
         taken: list[_Word] = []
         for word in reversed(words):
             if word.text in self.vocabulary.linkers or not _names_or_acts(word):
@@ -320,10 +320,12 @@ class FigureReader:
         """The noun phrase right after a unit (3220名|群众|采集血样), up to and with an organisation."""
         taken: list[_Word] = []
         words = self._words(norm, start, end)
-        for word in words[:MAX_AFTER_WORDS]:
+        for i, word in enumerate(words[:MAX_AFTER_WORDS]):
             joins = word.text in JOINERS or word.flag in ("a", "ad", "s")
             if word.text in self.vocabulary.linkers or not (_is_nominal(word) or (taken or word.flag != "c") and joins):
                 break
+            if taken and word.flag == "vn" and i + 1 < len(words) and words[i + 1].flag == "v":
+                break   # 环卫工人|免费体检: a verbal noun that opens the predicate
             taken.append(word)
             if ORGANISATION.search(word.text):
                 break
@@ -334,6 +336,16 @@ class FigureReader:
         while taken and not _is_nominal(taken[-1]):
             taken.pop()
         return _Phrase(taken[0].start, taken[-1].end, False, taken[0].flag.startswith("n")) if taken else None
+
+    def _quoted_name(self, norm: str, start: int) -> _Phrase | None:
+        """The name quoted right after a figure (10名“最美志愿者”), with the noun it names
+        (800平方米的“博爱家园”活动中心)."""
+        match = QUOTE_AT.match(norm, start)
+        if not (match and _is_name(match.group(1))):
+            return None
+        clause = CLAUSE_BREAK.search(norm, match.end())
+        head = self._phrase_after(norm, match.end(), clause.start() if clause else len(norm))
+        return _Phrase(start, head.end, False) if head else _Phrase(start + 1, match.end() - 1, False)
 
     def _relative_head(self, norm: str, start: int, clause_end: int) -> _Phrase | None:
         """The noun a relative clause after a classifier leads to (80余个|参与评比的|市级部门)."""
@@ -353,9 +365,11 @@ class FigureReader:
             return None
         taken = [words[0]]
         for word in words[1:3]:
-            if not (_is_nominal(word) or word.flag.startswith("v")):
+            if not _is_nominal(word):
                 break
             taken.append(word)
+        if len(taken) == 1 and len(words) > 1 and words[1].flag.startswith("v"):
+            taken.append(words[1])  # 631人|得到挽救
         return _Phrase(taken[0].start, taken[-1].end, True)
 
     def _only_links(self, gap: str) -> bool:
@@ -403,12 +417,6 @@ def _after_last_de(norm: str, start: int, limit: int | None = None) -> tuple[int
 def _written(text: str, phrase: _Phrase | None) -> str:
     """A phrase as the passage writes it, white space removed."""
     return "" if phrase is None else "".join(text[phrase.start:phrase.end].split())
-
-
-def _quoted_name(norm: str, start: int) -> _Phrase | None:
-    """The name quoted right after a figure (10名“最美红十字人”)."""
-    match = QUOTE_AT.match(norm, start)
-    return _Phrase(start + 1, match.end() - 1, False) if match and _is_name(match.group(1)) else None
 
 
 def _is_name(inner: str) -> bool:
