@@ -36,7 +36,7 @@ from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, ID, NUMERIC, STORED, Schema
 from whoosh.filedb.filestore import FileStorage
 
-from search import analysis, docsets, enrich, facets, ranking, readers, whoosh_internals
+from search import analysis, docsets, enrich, facets, figure_table, figures, ranking, readers, whoosh_internals
 from search.ingest import Document, IngestError, content_hash, document_from_stored, read_document, read_source_bytes
 
 CURRENT = "current"
@@ -84,6 +84,9 @@ def build_schema() -> Schema:
         heading_words=whoosh_internals.SegmentedText(words, field_boost=ranking.HEADING_FIELD_BOOST),
         heading_grams=whoosh_internals.SegmentedText(grams),
         compact=COLUMN(VarBytesColumn()),
+        # A passage's figures: in full to show them, as numbers to filter, count and sort them.
+        figures=STORED,
+        figure_rows=COLUMN(VarBytesColumn()),
         section=COLUMN(VarBytesColumn()),  # a passage's section key, on the passage and on the section
         # Shown with each passage and report.
         province=STORED,
@@ -229,6 +232,7 @@ def passage_records(doc: Document, gazetteer: enrich.Gazetteer, topics: enrich.T
     for passage, section, region in zip(doc.passages, _section_keys(doc), regions):
         passage_topics = topics.topics_for(passage.heading + "\n" + passage.text)
         facts = facets.PassageFacts(region, tuple(passage_topics), year)
+        found = figures.figures(passage.text)
         records.append(dict(
             kind="passage", doc_id=doc.doc_id,
             passage=passage.number, role=passage.role, title=doc.title, heading=passage.heading, text=passage.text,
@@ -236,6 +240,7 @@ def passage_records(doc: Document, gazetteer: enrich.Gazetteer, topics: enrich.T
             province=region.province or "", city=region.city or "", county=region.county or "",
             level=facets.level_of(region), places=",".join(enrich.mentioned_places(passage.text, gazetteer)),
             topics=",".join(passage_topics), year=year or 0,
+            figures=figures.to_json(found) if found else "", figure_rows=figure_table.pack(found),
             _boost=1.0 if passage.role == "paragraph" else ranking.SHORT_PASSAGE_BOOST,
             **facets.facet_values(facts),
         ))
@@ -475,7 +480,8 @@ def _record_reports(generation: Path, reader, previous: dict) -> None:
 
 # The code that decides what a report's records hold: reading, structuring, enriching,
 # analysing and writing. Changed (an update of rcsearch), every report is indexed again.
-PIPELINE_MODULES = ("analysis", "ingest", "furniture", "enrich", "facets", "ranking", "index", "whoosh_internals")
+PIPELINE_MODULES = ("analysis", "ingest", "furniture", "enrich", "facets", "figures", "figure_table", "ranking", "index",
+                    "whoosh_internals")
 PACKAGE_DIR = Path(__file__).parent
 
 
@@ -484,7 +490,7 @@ def data_version() -> str:
     the topic rules and the indexing code. A report indexed under another is reindexed."""
     digest = hashlib.sha256()
     code = [PACKAGE_DIR / f"{name}.py" for name in PIPELINE_MODULES] + sorted((PACKAGE_DIR / "readers").glob("*.py"))
-    for path in (analysis.USER_DICT, TOPICS_FILE, *code):
+    for path in (analysis.USER_DICT, TOPICS_FILE, figures.FIGURES_FILE, *code):
         digest.update(path.read_bytes() if path.exists() else b"")
     return digest.hexdigest()[:16]
 
