@@ -3,7 +3,7 @@ by unit, value and exactness, count units, sort by value and page, in numpy.
 
 Each passage stores its figures twice: in full as JSON beside its text (figures.to_json, read
 only for the rows of the page shown), and as rows of numbers in the `figure_rows` column
-(value, unit, approximate or not), which the indexer prepares with the other columns into
+(figures.to_rows: value, unit, approximate or not), which the indexer prepares with the other columns into
 one array per attribute, ordered by document number (docsets.prepare). At 10^6 passages and
 a few million figures a table is a few tens of megabytes, memory-mapped.
 """
@@ -23,12 +23,6 @@ MAX_LIMIT = 500
 SORTS = (None, "value", "-value")
 UNITS_FILE = "figure-units.json"
 ARRAYS = ("docs", "values", "units", "approx")
-
-
-def pack(found: list[figure_module.Figure]) -> bytes:
-    """The `figure_rows` column value of a passage: [value, unit, approximate] per figure."""
-    return json.dumps([[f.value, f.unit, int(f.approx is not None)] for f in found],
-                      ensure_ascii=False, separators=(",", ":")).encode("utf-8") if found else b""
 
 
 @dataclass(frozen=True)
@@ -53,13 +47,12 @@ class FigureColumns:
     def read(cls, reader) -> FigureColumns:
         """The figures of one segment (or any Whoosh reader), from its `figure_rows` column."""
         docs, values, units, approx = [], [], [], []
-        if FIELD in reader.schema:
-            for docnum, packed in enumerate(reader.column_reader(FIELD)):
-                for value, unit, inexact in json.loads(packed) if packed else ():
-                    docs.append(docnum)
-                    values.append(value)
-                    units.append(unit)
-                    approx.append(inexact)
+        for docnum, packed in enumerate(reader.column_reader(FIELD)):
+            for value, unit, inexact in figure_module.from_rows(packed):
+                docs.append(docnum)
+                values.append(value)
+                units.append(unit)
+                approx.append(inexact)
         names = sorted(set(units))
         code = {name: i for i, name in enumerate(names)}
         return cls(np.array(docs, dtype=np.int32), np.array(values, dtype=np.float64),

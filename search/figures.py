@@ -546,5 +546,17 @@ def from_json(stored: str) -> list[Figure]:
             for v, m, u, t, s, a, start, end in json.loads(stored or "[]")]
 
 
+def to_rows(found: list[Figure]) -> bytes:
+    """The numbers of figures as the index's `figure_rows` column holds them: [value, unit,
+    1 when approximate] each (what the figure table filters, counts and sorts by)."""
+    rows = [[_plain(f.value), f.unit, int(f.approx is not None)] for f in found]
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode("utf-8") if rows else b""
+
+
+def from_rows(packed: bytes) -> list[tuple[float, str, int]]:
+    """The (value, unit, approximate) rows `to_rows` packed."""
+    return [(float(v), u, a) for v, u, a in json.loads(packed)] if packed else []
+
+
 def _plain(value: float | None) -> float | int | None:
     return int(value) if value is not None and value.is_integer() and abs(value) < 2 ** 53 else value

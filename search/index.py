@@ -36,7 +36,7 @@ from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, ID, NUMERIC, STORED, Schema
 from whoosh.filedb.filestore import FileStorage
 
-from search import analysis, docsets, enrich, facets, figure_table, figures, ranking, readers, whoosh_internals
+from search import analysis, docsets, enrich, facets, figures, ranking, readers, whoosh_internals
 from search.ingest import Document, IngestError, content_hash, document_from_stored, read_document, read_source_bytes
 
 CURRENT = "current"
@@ -240,7 +240,7 @@ def passage_records(doc: Document, gazetteer: enrich.Gazetteer, topics: enrich.T
             province=region.province or "", city=region.city or "", county=region.county or "",
             level=facets.level_of(region), places=",".join(enrich.mentioned_places(passage.text, gazetteer)),
             topics=",".join(passage_topics), year=year or 0,
-            figures=figures.to_json(found) if found else "", figure_rows=figure_table.pack(found),
+            figures=figures.to_json(found) if found else "", figure_rows=figures.to_rows(found),
             _boost=1.0 if passage.role == "paragraph" else ranking.SHORT_PASSAGE_BOOST,
             **facets.facet_values(facts),
         ))
@@ -480,14 +480,13 @@ def _record_reports(generation: Path, reader, previous: dict) -> None:
 
 # The code that decides what a report's records hold: reading, structuring, enriching,
 # analysing and writing. Changed (an update of rcsearch), every report is indexed again.
-PIPELINE_MODULES = ("analysis", "ingest", "furniture", "enrich", "facets", "figures", "figure_table", "ranking", "index",
-                    "whoosh_internals")
+PIPELINE_MODULES = ("analysis", "ingest", "furniture", "enrich", "facets", "figures", "ranking", "index", "whoosh_internals")
 PACKAGE_DIR = Path(__file__).parent
 
 
 def data_version() -> str:
     """A fingerprint of what shapes a report's records besides its file: the user dictionary,
-    the topic rules and the indexing code. A report indexed under another is reindexed."""
+    the topic rules, the figure vocabulary and the indexing code. A report indexed under another is reindexed."""
     digest = hashlib.sha256()
     code = [PACKAGE_DIR / f"{name}.py" for name in PIPELINE_MODULES] + sorted((PACKAGE_DIR / "readers").glob("*.py"))
     for path in (analysis.USER_DICT, TOPICS_FILE, figures.FIGURES_FILE, *code):
