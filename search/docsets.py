@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from search import analysis, cache_keys, facets, postings, whoosh_internals
+from search import analysis, cache_keys, facets, figure_table, postings, whoosh_internals
 
 
 @dataclass(frozen=True)
@@ -155,6 +155,7 @@ class Columns:
     sections: np.ndarray        # a code per section (the same on its passages and its record)
     values: dict[str, ValueColumn]
     compact: "CompactText | None" = None  # prepared: each record's searched text, normalized, UTF-8
+    figures: figure_table.FigureColumns | None = None  # every passage's figures, a row each
 
     @functools.cached_property
     def years(self) -> np.ndarray:
@@ -268,7 +269,8 @@ def _read_part(reader) -> _Part:
         passages=np.fromiter(reader.column_reader("passage"), dtype=np.int32),
         sections=sections,
         values={name: _value_column(list(reader.column_reader(column.field)), column.multi)
-                for name, column in facets.COLUMNS.items()})
+                for name, column in facets.COLUMNS.items()},
+        figures=figure_table.FigureColumns.read(reader))
     return _Part(columns, doc_names, section_names, reader)
 
 
@@ -310,6 +312,7 @@ def prepare(reader, folder: Path, previous: Path | None = None) -> None:
     with open(temp / "compact.bin", "wb") as blob:
         lengths = [part.write_compact(blob) for part in parts]
     np.save(temp / "compact-offsets.npy", np.concatenate([np.zeros(1, dtype=np.int64)] + lengths).cumsum())
+    columns.figures.save(temp)
     names = {"values": {name: column.names for name, column in columns.values.items()},
              "multi": [name for name, column in columns.values.items() if column.matrix is not None]}
     (temp / "names.json").write_text(json.dumps(names, ensure_ascii=False), encoding="utf-8")
@@ -366,7 +369,8 @@ class _Earlier:
                                     matrix=None if v.matrix is None else v.matrix[rows])
                   for name, v in c.values.items()}
         offsets = c.compact.offsets[start:start + count + 1]
-        return _Part(Columns(c.doc_ids[rows], c.passages[rows], c.sections[rows], values),
+        return _Part(Columns(c.doc_ids[rows], c.passages[rows], c.sections[rows], values,
+                             figures=c.figures.slice(start, count)),
                      self.layout["doc_names"], self.layout["section_names"],
                      (self.folder / "compact.bin", int(offsets[0]), int(offsets[-1])), np.diff(offsets))
 
@@ -384,7 +388,8 @@ def _joined(parts: list[_Part]) -> tuple[Columns, list, list]:
             codes, names = _joined_codes([(v.codes, v.names) for v in pieces])
             values[name] = ValueColumn(names, codes=codes)
     passages = np.concatenate([np.zeros(0, dtype=np.int32)] + [p.columns.passages for p in parts])
-    return Columns(doc_ids, passages, sections, values), doc_names, section_names
+    figures = figure_table.FigureColumns.joined([p.columns.figures for p in parts])
+    return Columns(doc_ids, passages, sections, values, figures=figures), doc_names, section_names
 
 
 def _joined_codes(pieces: list[tuple[np.ndarray, list]]) -> tuple[np.ndarray, list]:
@@ -432,7 +437,7 @@ def read_columns(folder: Path) -> Columns | None:
                   for name, value_names in names["values"].items()}
         compact = CompactText(folder / "compact.bin", array("compact-offsets"))
         return Columns(doc_ids=array("doc_ids"), passages=array("passages"), sections=array("sections"),
-                       values=values, compact=compact)
+                       values=values, compact=compact, figures=figure_table.FigureColumns.load(folder))
     except (OSError, ValueError, KeyError):
         return None
 

@@ -36,7 +36,7 @@ from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, ID, NUMERIC, STORED, Schema
 from whoosh.filedb.filestore import FileStorage
 
-from search import analysis, docsets, enrich, facets, ranking, readers, topics, whoosh_internals
+from search import analysis, docsets, enrich, facets, figures, ranking, readers, topics, whoosh_internals
 from search.ingest import Document, IngestError, content_hash, document_from_stored, read_document, read_source_bytes
 
 CURRENT = "current"
@@ -84,6 +84,9 @@ def build_schema() -> Schema:
         heading_words=whoosh_internals.SegmentedText(words, field_boost=ranking.HEADING_FIELD_BOOST),
         heading_grams=whoosh_internals.SegmentedText(grams),
         compact=COLUMN(VarBytesColumn()),
+        # A passage's figures: in full to show them, as numbers to filter, count and sort them.
+        figures=STORED,
+        figure_rows=COLUMN(VarBytesColumn()),
         section=COLUMN(VarBytesColumn()),  # a passage's section key, on the passage and on the section
         # Shown with each passage and report.
         province=STORED,
@@ -265,6 +268,7 @@ def passage_records(doc: Document, gazetteer: enrich.Gazetteer, classifier: topi
                                                   document_topics(doc, classifier)):
         passage_topics = assigned.topics
         facts = facets.PassageFacts(region, passage_topics, year)
+        found = figures.figures(passage.text)
         records.append(dict(
             kind="passage", doc_id=doc.doc_id,
             passage=passage.number, role=passage.role, title=doc.title, heading=passage.heading, text=passage.text,
@@ -272,6 +276,7 @@ def passage_records(doc: Document, gazetteer: enrich.Gazetteer, classifier: topi
             province=region.province or "", city=region.city or "", county=region.county or "",
             level=facets.level_of(region), places=",".join(enrich.mentioned_places(passage.text, gazetteer)),
             topics=",".join(passage_topics), topic_evidence=assigned.to_json(), year=year or 0,
+            figures=figures.to_json(found) if found else "", figure_rows=figures.to_rows(found),
             _boost=1.0 if passage.role == "paragraph" else ranking.SHORT_PASSAGE_BOOST,
             **facets.facet_values(facts),
         ))
@@ -523,17 +528,18 @@ def _record_reports(generation: Path, reader, version: int, previous: dict) -> N
 
 # The code that decides what a report's records hold: reading, structuring, enriching,
 # analysing and writing. Changed (an update of rcsearch), every report is indexed again.
-PIPELINE_MODULES = ("analysis", "ingest", "furniture", "enrich", "topics", "facets", "ranking", "index",
+PIPELINE_MODULES = ("analysis", "ingest", "furniture", "enrich", "topics", "facets", "figures", "ranking", "index",
                     "whoosh_internals", "docsets")
 PACKAGE_DIR = Path(__file__).parent
 
 
 def data_version() -> str:
     """A fingerprint of what shapes a report's records besides its file: the user dictionary,
-    the topic rules and model and the indexing code. A report indexed under another is reindexed."""
+    the topic rules and model, the figure vocabulary and the indexing code. A report indexed under
+    another is reindexed."""
     digest = hashlib.sha256()
     code = [PACKAGE_DIR / f"{name}.py" for name in PIPELINE_MODULES] + sorted((PACKAGE_DIR / "readers").glob("*.py"))
-    for path in (analysis.USER_DICT, TOPICS_FILE, topics.MODEL_FILE, *code):
+    for path in (analysis.USER_DICT, TOPICS_FILE, topics.MODEL_FILE, figures.FIGURES_FILE, *code):
         digest.update(path.read_bytes() if path.exists() else b"")
     return digest.hexdigest()[:16]
 
