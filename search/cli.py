@@ -18,7 +18,8 @@ import click
 from tqdm import tqdm
 
 from search import export, memory
-from search.index import POOL_MB, SourceError, Summary, current_generation, shown_name, update_index
+from search.index import POOL_MB, Summary, current_generation, update_index
+from search.sources import SourceError, shown_name
 from search.facets import FACETS, Filters
 from search.querylang import MAX_EXPORT_ROWS
 

@@ -29,6 +29,7 @@ from search.querylang import (MAX_EXPORT_ROWS, UNSEARCHABLE, ParsedQuery, QueryE
                               parse_query, query_text)
 from search.results import Bucket, Export, Hit, SearchResult, document_url, metadata, passage_permalink
 from search.terms import SearchTerms, search_terms
+from search.topics import TopicRules
 
 # Docnums an export takes from its order at a time; each hit is read only when it is written.
 EXPORT_CHUNK = 500
@@ -92,7 +93,7 @@ class Engine:
                  stopwords_file: Path = analysis.STOPWORDS, clock: Callable[[], float] = time.perf_counter):
         self.index_dir = Path(index_dir)
         self.gazetteer = gazetteer or enrich.Gazetteer.load()
-        self._topics = Watched(lambda: enrich.TopicRules.load(topics_file), topics_file)
+        self._topics = Watched(lambda: TopicRules.load(topics_file), topics_file)
         self._lexicon = Watched(lambda: analysis.Lexicon.load(synonyms_file, stopwords_file),
                                 synonyms_file, stopwords_file)
         self.clock = clock
@@ -119,7 +120,7 @@ class Engine:
         self.close()
 
     @property
-    def topics(self) -> enrich.TopicRules:
+    def topics(self) -> TopicRules:
         """The topic taxonomy (names and aliases filters accept), as topics.toml says now."""
         return self._topics.get()
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import ahocorasick
 
 from search.analysis import normalize
-from search.topics import TOPICS_FILE, TopicRules  # noqa: F401  (re-exported: the taxonomy callers load)
 
 MUNICIPALITIES = frozenset({"11", "12", "31", "50"})  # adcode prefixes of 北京, 天津, 上海, 重庆
 PLACEHOLDERS = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})

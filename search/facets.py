@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from search import enrich
+from search.topics import TopicRules
 
 # The most specific level of a passage's region: what kind of organisation did the work.
 NATIONAL, PROVINCIAL, MUNICIPAL, COUNTY = "全国", "省级", "市级", "县级"
@@ -36,7 +37,7 @@ class Names:
     """The names filter values may use: the gazetteer's places and the taxonomy's topics."""
 
     gazetteer: enrich.Gazetteer
-    topics: enrich.TopicRules
+    topics: TopicRules
 
 
 def level_of(region: enrich.Region) -> str:

@@ -16,7 +16,8 @@ from search import analysis, cache_keys, corrections, originals
 from search.docsets import IndexView
 from search.engine import Engine
 from search.facets import FACETS
-from search.index import MAX_DOC_ID_CHARS, NOT_IN_DOC_IDS, open_index
+from search.index import open_index
+from search.sources import MAX_DOC_ID_CHARS, NOT_IN_DOC_IDS
 from search.results import (DocumentPassage, DocumentView, FacetRow, Overview, Suggestion, metadata,
                             passage_anchor)
 

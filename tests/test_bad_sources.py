@@ -248,7 +248,8 @@ def test_hidden_files_lock_files_and_backups_are_skipped_silently(tmp_path):
 
 
 def test_a_missing_or_unreadable_source_changes_nothing(tmp_path):
-    from search.index import SourceError, current_generation
+    from search.index import current_generation
+    from search.sources import SourceError
 
     root = Path(tempfile.mkdtemp(prefix="rcsearch-src-"))
     try:

@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from search import facets
-from search.enrich import TOPICS_FILE, Gazetteer, TopicRules
+from search.enrich import Gazetteer
+from search.topics import TOPICS_FILE, TopicRules
 from search.index import update_index
 from search.querylang import MAX_LIMIT, MAX_QUERY_CHARS, MAX_RESULT_DEPTH, MAX_TERMS
 from web import create_app

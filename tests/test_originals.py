@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 import threading
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest

@@ -9,7 +9,8 @@ import docx
 import pytest
 
 from search.facets import Filters
-from search.index import Summary, _enrichment, passage_records, source_files, update_index
+from search.index import _enrichment, passage_records, update_index
+from search.sources import source_files
 from search.ingest import read_document
 from search.engine import Engine
 from search.querylang import SearchRequest
@@ -89,7 +90,7 @@ def folder(tmp_path_factory) -> Path:
 def regions(folder) -> dict[str, set[tuple]]:
     """Each report's passage regions and levels, as indexing records them."""
     found = {}
-    for source in source_files([folder], Summary()):
+    for source in source_files([folder], []):
         records = passage_records(read_document(source.path, source.doc_id), *_enrichment())
         found[source.doc_id] = {(r["province"] or None, r["city"] or None, r["county"] or None, r["level"])
                                 for r in records}

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from search import analysis, enrich, ranking
+from search.topics import TopicRules
 from search.index import TOPICS_FILE
 from search.querylang import parse_query
 from search.terms import relaxed_units
@@ -115,11 +116,11 @@ class Vocabulary:
 
     lexicon: analysis.Lexicon
     gazetteer: enrich.Gazetteer
-    topics: enrich.TopicRules
+    topics: TopicRules
 
     @classmethod
     def load(cls) -> "Vocabulary":
-        return cls(analysis.Lexicon.load(), enrich.Gazetteer.load(), enrich.TopicRules.load(TOPICS_FILE))
+        return cls(analysis.Lexicon.load(), enrich.Gazetteer.load(), TopicRules.load(TOPICS_FILE))
 
     def values(self, facet: str, value: str) -> list:
         """The stored values a filter value selects (浙江 -> 浙江省, an alias -> its topics)."""

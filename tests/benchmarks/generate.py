@@ -35,7 +35,8 @@ from pathlib import Path
 
 from search import enrich
 from search.enrich import COMMON_WORDS, Division, Gazetteer, short_name
-from search.index import SourceFile, analyse_file
+from search.index import analyse_file
+from search.sources import SourceFile
 from search.ingest import read_document
 
 ROOT = Path(__file__).resolve().parents[2]
