@@ -21,6 +21,7 @@ from search import export, memory
 from search.index import POOL_MB, Summary, current_generation, update_index
 from search.sources import SourceError, shown_name
 from search.facets import FACETS, Filters
+from search.figure_table import DEFAULT_LIMIT as FIGURE_LIMIT, MAX_LIMIT as MAX_FIGURE_LIMIT, SEARCH_SORTS as FIGURE_SORTS
 from search.querylang import MAX_EXPORT_ROWS
 
 if TYPE_CHECKING:
@@ -64,6 +65,12 @@ def _progress(items, total):
 index_option = click.option("--index", "index_dir", metavar="DIR",
                             help="Index folder (default: index/ or $RCSEARCH_INDEX).")
 
+
+exact_spelling_option = click.option(
+    "--exact-spelling", is_flag=True, help="Search exactly what was typed: a term that finds nothing is not "
+                                           "searched as the word it sounds like (correct=false in the API).")
+base_url_option = click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, metavar="URL",
+                               help="The server the links in CSV point to.")
 
 # The search command prints this many values of each facet, and how many more there are.
 FACET_LINE = 10
@@ -164,11 +171,8 @@ def _confirm_removal(summary: Summary) -> bool:
                    "as GET /api/export does.")
 @click.option("--all", "every", is_flag=True,
               help=f"With --format: every matching passage, not one page (at most {MAX_EXPORT_ROWS}).")
-@click.option("--exact-spelling", is_flag=True,
-              help="Search exactly what was typed: a term that finds nothing is not searched as the "
-                   "word it sounds like (correct=false in the API).")
-@click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, metavar="URL",
-              help="The server the links in CSV point to.")
+@exact_spelling_option
+@base_url_option
 @index_option
 def search(query, limit, page, sort, as_json, export_format, every, exact_spelling, base_url, index_dir,
            **selected):
@@ -217,6 +221,74 @@ def search(query, limit, page, sort, as_json, export_format, every, exact_spelli
             click.echo(f"\n{facet.label} ({facet.name}): "
                        + ", ".join(f"{b.value}{facet.unit} ({b.count})" for b in buckets[:FACET_LINE])
                        + (f" … and {more} more" if more > 0 else ""))
+
+
+@cli.command()
+@click.argument("query", required=False, default="")
+@facet_options
+@click.option("--unit", metavar="UNIT", help="Only figures counted in this unit (人, 元, 例, 份 …; 万元 counts in 元).")
+@click.option("--min", "minimum", metavar="N", help="Only figures of at least this value (3000, 1.5万).")
+@click.option("--max", "maximum", metavar="N", help="Only figures of at most this value.")
+@click.option("--approx/--exact", default=None,
+              help="Only inexact figures (近, 约, 余, 多, 超过 …), or only exact ones.")
+@click.option("--sort", type=click.Choice(FIGURE_SORTS), default="relevance", show_default=True,
+              metavar="|".join(FIGURE_SORTS),
+              help="The figures of the best passages first, of the newest reports first, or by value.")
+@click.option("--limit", type=int, default=FIGURE_LIMIT, show_default=True, metavar="N",
+              help=f"Figures per page (1-{MAX_FIGURE_LIMIT}).")
+@click.option("--page", type=int, default=1, show_default=True, metavar="N", help="Page of figures.")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly what /api/figures returns.")
+@click.option("--format", "export_format", type=click.Choice(["csv", "jsonl"]), metavar="csv|jsonl",
+              help="Print the figures as CSV (UTF-8 with BOM, for Excel and WPS) or JSON Lines (the API's "
+                   "figures), as GET /api/figures/export does.")
+@click.option("--all", "every", is_flag=True,
+              help=f"With --format: every figure, not one page (at most {MAX_EXPORT_ROWS}).")
+@exact_spelling_option
+@base_url_option
+@index_option
+def figures(query, unit, minimum, maximum, approx, sort, limit, page, as_json, export_format, every, exact_spelling,
+            base_url, index_dir, **selected):
+    """The figures of the passages a search returns (every passage's without a query):
+    人数, 金额, 例数 … with what they count, region, year and report.
+
+    Each figure is shown as written and as a value with 万/亿 applied; figures are counted
+    and sorted, never added up (a 累计 figure and a 新增 one cannot be summed)."""
+    from search.figure_search import amount_text, export_figures, figure_query, search_figures
+    from search.querylang import QueryError, SearchRequest
+    if as_json and export_format:
+        raise click.UsageError("--json prints one page as /api/figures answers it; --format exports figures: "
+                               "choose one")
+    if every and not export_format:
+        raise click.UsageError("--all exports every figure: add --format csv or --format jsonl")
+    engine = _engine(index_dir)
+    try:
+        passages_sort, wanted = figure_query(sort, unit, minimum, maximum, approx, page, limit)
+        request = SearchRequest(q=query, filters=Filters(**selected), sort=passages_sort, correct=not exact_spelling)
+        found = export_figures(engine, request, wanted) if every else search_figures(engine, request, wanted)
+    except QueryError as exc:
+        raise click.UsageError(str(exc)) from None
+    if export_format:
+        rows = found if every else found.figures
+        lines = (export.figures_csv(rows, base_url.rstrip("/")) if export_format == "csv"
+                 else export.figures_jsonl(rows))
+        for line in lines:
+            click.echo(line.encode("utf-8"), nl=False)
+        return
+    if as_json:
+        click.echo(json.dumps(found.to_json(), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{found.total} figures" + (f" (page {page} of {math.ceil(found.total / limit)})"
+                                            if found.total > limit else ""))
+    for figure in found.figures:
+        region = " › ".join(filter(None, (figure.province, figure.city, figure.county))) or figure.level
+        approximate = " (约数)" if figure.approx else ""
+        click.echo(f"{amount_text(figure.value):>14} {figure.unit:<3} {click.style(figure.text, bold=True)}"
+                   f"{approximate}  {figure.subject or '—'}  [{region} · {figure.year or '—'} · {figure.title} · "
+                   f"{figure.doc_id} #{figure.passage}]")
+    if found.units:
+        more = len(found.units) - FACET_LINE
+        click.echo("\n单位 (unit): " + ", ".join(f"{u.value} ({u.count})" for u in found.units[:FACET_LINE])
+                   + (f" … and {more} more" if more > 0 else ""))
 
 
 def corrected_notice(typed: str, searched: str) -> str:
@@ -310,6 +382,8 @@ def synopsis(name: str, command: click.Command) -> str:
             words.append(f"[{meta}...]" if param.nargs == -1 else meta if param.required else f"[{meta}]")
         elif isinstance(param, click.Option) and not param.hidden:
             flag = max(param.opts, key=len)
+            if param.secondary_opts:  # a --this/--that pair
+                flag += "|" + max(param.secondary_opts, key=len)
             words.append(f"[{flag}]" if param.is_flag else f"[{flag} {param.metavar}]" + ("..." if param.multiple else ""))
     lines = [words[0]]
     for word in words[1:]:

@@ -1,8 +1,10 @@
 """Results taken away: a search's hits as CSV (for Excel and WPS) or JSON Lines, its facet counts
-as CSV. Each is written a line at a time from an iterator of hits, so an export of any size
-streams (Engine.export reads the hits as they are consumed).
+as CSV, the figures of its passages as CSV or JSON Lines. Each is written a line at a time from
+an iterator, so an export of any size streams (Engine.export and figure_search.export_figures
+read their rows as they are consumed).
 
-The API (`/api/export`) and the CLI (`rcsearch search --format`) write the same bytes.
+The API (`/api/export`, `/api/figures/export`) and the CLI (`rcsearch search --format`,
+`rcsearch figures --format`) write the same bytes.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import json
 from typing import Iterable, Iterator
 
 from search.facets import BY_NAME
-from search.results import METADATA, Bucket, Hit
+from search.results import METADATA, Bucket, FigureHit, Hit
 from search.serialize import to_json
 
 # Excel and WPS read a CSV file as UTF-8 only when it starts with a byte order mark.
@@ -24,6 +26,12 @@ METADATA_COLUMNS = {"province": "省", "city": "市", "county": "县", "level": 
 HIT_COLUMNS = ("报告", "标题", "段落号", "小标题", *(METADATA_COLUMNS[name] for name in METADATA),
                "段落全文", "链接")
 FACET_COLUMNS = ("维度", "值", "上级", "段落数")
+# A figure's region and year: the metadata a FigureHit carries.
+FIGURE_METADATA = tuple(name for name in METADATA if name in FigureHit.__annotations__)
+FIGURE_COLUMNS = ("数值", "单位", "原文", "所计", "约数", "报告", "标题", "段落号",
+                  *(METADATA_COLUMNS[name] for name in FIGURE_METADATA), "链接")
+FIGURE_FORMATS = ("csv", "jsonl")
+APPROX_CELL = "约"
 TOPIC_SEPARATOR = "、"
 # OWASP, "CSV Injection": a cell starting with one of these is run as a formula by a spreadsheet.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -72,8 +80,12 @@ def hits_csv(hits: Iterable[Hit], base_url: str) -> Iterator[str]:
 
 def hits_jsonl(hits: Iterable[Hit]) -> Iterator[str]:
     """Hits as JSON Lines: each line the object /api/search answers for that hit."""
-    for hit in hits:
-        yield json.dumps(to_json(hit), ensure_ascii=False) + "\n"
+    return _json_lines(hits)
+
+
+def _json_lines(results: Iterable) -> Iterator[str]:
+    for result in results:
+        yield json.dumps(to_json(result), ensure_ascii=False) + "\n"
 
 
 def facets_csv(buckets: dict[str, list[Bucket]]) -> Iterator[str]:
@@ -82,3 +94,21 @@ def facets_csv(buckets: dict[str, list[Bucket]]) -> Iterator[str]:
     rows = ((BY_NAME[name].label, bucket.value, bucket.parent or "", bucket.count)
             for name, facet_buckets in buckets.items() for bucket in facet_buckets)
     return csv_lines(itertools.chain([FACET_COLUMNS], rows))
+
+
+def figure_row(figure: FigureHit, base_url: str) -> tuple:
+    """A figure's cells in FIGURE_COLUMNS order: its value a number, 约 when it is inexact, its
+    link the permalink of its passage (figure marked) on the server at base_url."""
+    return (figure.value, figure.unit, figure.text, figure.subject, APPROX_CELL if figure.approx else "",
+            figure.doc_id, figure.title, figure.passage, *(_cell(getattr(figure, name)) for name in FIGURE_METADATA),
+            base_url + figure.permalink)
+
+
+def figures_csv(found: Iterable[FigureHit], base_url: str) -> Iterator[str]:
+    """Figures as CSV: a header row in Chinese (FIGURE_COLUMNS), then a row per figure in the order given."""
+    return csv_lines(itertools.chain([FIGURE_COLUMNS], (figure_row(figure, base_url) for figure in found)))
+
+
+def figures_jsonl(found: Iterable[FigureHit]) -> Iterator[str]:
+    """Figures as JSON Lines: each line the object /api/figures answers for that figure."""
+    return _json_lines(found)

@@ -6,6 +6,9 @@ only for the rows of the page shown), and as rows of numbers in the `figure_rows
 (figures.to_rows: value, unit, approximate or not), which the indexer prepares with the other columns into
 one array per attribute, ordered by document number (docsets.prepare). At 10^6 passages and
 a few million figures a table is a few tens of megabytes, memory-mapped.
+
+The search's order is asked for only where it matters: for the passages that can reach the
+page shown (figure order), or for those holding the values at the page's end (value order).
 """
 from __future__ import annotations
 
@@ -13,16 +16,23 @@ import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 
 from search import figures as figure_module
+from search.querylang import QueryError
 
 FIELD = "figure_rows"
 MAX_LIMIT = 500
+DEFAULT_LIMIT = 50
 SORTS = (None, "value", "-value")
+# The orders a figure search offers: its passages' (relevance, date), or by value.
+SEARCH_SORTS = ("relevance", "date", "value", "-value")
 UNITS_FILE = "figure-units.json"
 ARRAYS = ("docs", "values", "units", "approx")
+# The first `depth` of some hits (sorted document numbers) in the order a search shows them.
+Order = Callable[[np.ndarray, int], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -123,43 +133,86 @@ class FigureQuery:
     approx: bool | None = None   # True: only inexact figures, False: only exact ones
     sort: str | None = None      # None: as the hits are ordered; "value" or "-value"
     page: int = 1
-    limit: int = 50
+    limit: int = DEFAULT_LIMIT
 
     def __post_init__(self):
         if self.sort not in SORTS:
-            raise ValueError(f"sort must be value or -value, not {self.sort!r}")
+            raise QueryError(f"按数值排序只能是 value 或 -value (sort must be value or -value, "
+                             f"not {str(self.sort)[:20]!r})")
         if not 1 <= self.limit <= MAX_LIMIT:
-            raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, not {self.limit}")
+            raise QueryError(f"limit 必须在 1 到 {MAX_LIMIT} 之间 (limit must be between 1 and {MAX_LIMIT}, "
+                             f"not {self.limit})")
         if self.page < 1:
-            raise ValueError(f"page must be 1 or more, not {self.page}")
+            raise QueryError(f"page 必须是正整数 (page must be 1 or more, not {self.page})")
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min ({self.min:g}) is above max ({self.max:g})")
+            raise QueryError(f"最小值 {self.min:g} 大于最大值 {self.max:g} (min ({self.min:g}) is above max "
+                             f"({self.max:g}))")
 
 
-def figure_page(view, searcher, hits: np.ndarray, query: FigureQuery = FigureQuery()) -> FigurePage:
-    """The figures of `hits` (document numbers, in the order the search ranks them) that pass
+def figure_page(view, searcher, hits: np.ndarray, query: FigureQuery = FigureQuery(),
+                order: Order | None = None) -> FigurePage:
+    """The figures of `hits` (the document numbers a search returns, in any order) that pass
     `query`, one page of them in full, and the unit counts.
 
+    `order(docs, depth)` gives the first `depth` of some of the hits (sorted document numbers)
+    in the order the search shows them; the figures follow it, or by value with equal values
+    in it. Only the passages that can reach the page are ordered. Without it, document order.
     `view` is a docsets.IndexView of the searcher's index version: only its figure table is
     read, and the stored fields of the page's passages."""
     table = view.columns.figures
-    rows = _rows_of(table, np.asarray(hits, dtype=np.int64))
+    rows = _passing_rows(table, hits, query)
+    shown = _ordered_rows(table, rows, query, order or _document_order, query.page * query.limit)
+    return FigurePage(len(rows.rows), _full_rows(view, searcher, table, shown[(query.page - 1) * query.limit:]),
+                      rows.units)
+
+
+def every_figure(view, searcher, hits: np.ndarray, query: FigureQuery = FigureQuery(),
+                 order: Order | None = None, chunk: int = MAX_LIMIT) -> tuple[int, Iterator[FigureRow]]:
+    """How many figures of `hits` pass `query`, and all of them in the order figure_page
+    pages them (its page and limit aside), read `chunk` at a time as they are consumed."""
+    table = view.columns.figures
+    rows = _passing_rows(table, hits, query)
+    shown = _ordered_rows(table, rows, query, order or _document_order, len(rows.rows))
+
+    def read() -> Iterator[FigureRow]:
+        for start in range(0, len(shown), chunk):
+            yield from _full_rows(view, searcher, table, shown[start:start + chunk])
+    return len(shown), read()
+
+
+@dataclass(frozen=True)
+class _Passing:
+    """The rows of a search's figures that pass a query's filters (in document order), and
+    the unit counts of those that pass every filter but the unit."""
+
+    rows: np.ndarray
+    units: list[tuple[str, int]]
+
+
+def _passing_rows(table: FigureColumns, hits: np.ndarray, query: FigureQuery) -> _Passing:
+    rows = _rows_of(table, np.sort(np.asarray(hits, dtype=np.int64)))
     rows = rows[_passing_values(table, rows, query)]
     units = _unit_counts(table, rows)
     if query.unit is not None:
         code = table.unit_names.index(query.unit) if query.unit in table.unit_names else -1
         rows = rows[table.units[rows] == code]
-    shown = _ordered(table.values[rows], query)
-    page = rows[shown[(query.page - 1) * query.limit:]]
-    return FigurePage(len(rows), _full_rows(view, searcher, table, page), units)
+    return _Passing(rows, units)
+
+
+def _document_order(docs: np.ndarray, depth: int) -> np.ndarray:
+    return docs[:depth]
+
+
+def _runs(first: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """first[0], first[0]+1, … (counts[0] of them), then first[1], …: consecutive runs, joined."""
+    placed = np.cumsum(counts) - counts     # where each run starts in the result
+    return np.repeat(first - placed, counts) + np.arange(int(counts.sum()), dtype=np.int64)
 
 
 def _rows_of(table: FigureColumns, hits: np.ndarray) -> np.ndarray:
     """The rows of the hits' figures, hit after hit."""
     hits = hits[(hits >= 0) & (hits < table.doc_count)]
-    first, counts = table.starts[hits], table.starts[hits + 1] - table.starts[hits]
-    placed = np.cumsum(counts) - counts     # where each hit's rows start in the result
-    return np.repeat(first - placed, counts) + np.arange(int(counts.sum()), dtype=np.int64)
+    return _runs(table.starts[hits], table.starts[hits + 1] - table.starts[hits])
 
 
 def _passing_values(table: FigureColumns, rows: np.ndarray, query: FigureQuery) -> np.ndarray:
@@ -178,19 +231,28 @@ def _unit_counts(table: FigureColumns, rows: np.ndarray) -> list[tuple[str, int]
     return sorted(((table.unit_names[c], int(counts[c])) for c in np.flatnonzero(counts)), key=lambda u: (-u[1], u[0]))
 
 
-def _ordered(values: np.ndarray, query: FigureQuery) -> np.ndarray:
-    """Positions of the rows up to the end of the page, in the order asked for: by value
-    (ties as the hits rank them) or as the hits rank them. Only the rows that can reach
-    the page are sorted."""
-    wanted = query.page * query.limit
+def _ordered_rows(table: FigureColumns, passing: _Passing, query: FigureQuery, order: Order,
+                  wanted: int) -> np.ndarray:
+    """The first `wanted` passing rows in the order asked for: as the hits are ordered, or by
+    value with equal values as the hits are ordered (within a passage, as it writes them)."""
+    rows = passing.rows
+    docs = table.docs[rows]  # ascending, as the rows are
     if query.sort is None:
-        return np.arange(min(wanted, len(values)))
-    key = values if query.sort == "value" else -values
+        # Every passage here holds a passing figure, so the first `wanted` hold the page.
+        held = np.unique(docs)
+        ranked = order(held, min(wanted, len(held)))
+        first, last = np.searchsorted(docs, ranked), np.searchsorted(docs, ranked, side="right")
+        return rows[_runs(first, last - first)][:wanted]
+    key = table.values[rows] if query.sort == "value" else -table.values[rows]
     candidates = np.arange(len(key))
     if wanted < len(key):
         cutoff = np.partition(key, wanted - 1)[wanted - 1]
         candidates = np.flatnonzero(key <= cutoff)   # every tie at the cut-off, so the order is exact
-    return candidates[np.lexsort((candidates, key[candidates]))][:wanted]
+    held = np.unique(docs[candidates])
+    rank = np.empty(len(held), dtype=np.int64)
+    rank[np.searchsorted(held, order(held, len(held)))] = np.arange(len(held))
+    by = np.lexsort((candidates, rank[np.searchsorted(held, docs[candidates])], key[candidates]))
+    return rows[candidates[by][:wanted]]
 
 
 def _full_rows(view, searcher, table: FigureColumns, rows: np.ndarray) -> list[FigureRow]:

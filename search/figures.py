@@ -114,6 +114,11 @@ class Vocabulary:
                    frozenset(data["linkers"]), longest_first(data["rank_verbs"]),
                    longest_first(data["set_phrases"]))
 
+    @functools.cached_property
+    def units(self) -> frozenset[str]:
+        """Every unit a figure may count in (what a unit filter may ask for)."""
+        return (self.classifiers | self.measures | set(self.aliases.values()) | {"%", "‰"}) - self.not_units
+
     @property
     def written_units(self) -> tuple[str, ...]:
         """Every string a unit may be written as (and those that only look like one), longest first."""
@@ -536,7 +541,7 @@ def figures(text: str) -> list[Figure]:
 
 def to_json(found: list[Figure]) -> str:
     """Compact JSON of figures, as the index stores them with their passage."""
-    rows = [[_plain(f.value), _plain(f.value_max), f.unit, f.text, f.subject, f.approx, f.start, f.end] for f in found]
+    rows = [[plain_number(f.value), plain_number(f.value_max), f.unit, f.text, f.subject, f.approx, f.start, f.end] for f in found]
     return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -549,7 +554,7 @@ def from_json(stored: str) -> list[Figure]:
 def to_rows(found: list[Figure]) -> bytes:
     """The numbers of figures as the index's `figure_rows` column holds them: [value, unit,
     1 when approximate] each (what the figure table filters, counts and sorts by)."""
-    rows = [[_plain(f.value), f.unit, int(f.approx is not None)] for f in found]
+    rows = [[plain_number(f.value), f.unit, int(f.approx is not None)] for f in found]
     return json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode("utf-8") if rows else b""
 
 
@@ -558,5 +563,6 @@ def from_rows(packed: bytes) -> list[tuple[float, str, int]]:
     return [(float(v), u, a) for v, u, a in json.loads(packed)] if packed else []
 
 
-def _plain(value: float | None) -> float | int | None:
+def plain_number(value: float | None) -> float | int | None:
+    """A value as JSON writes it best: a whole number without its ".0"."""
     return int(value) if value is not None and value.is_integer() and abs(value) < 2 ** 53 else value

@@ -212,3 +212,64 @@ class Suggestion:
     text: str
     marked: str
     passages: int
+
+
+@dataclass(frozen=True)
+class FigureHit:
+    """One figure a passage states, and the passage it stands in with its region and year.
+
+    `value` has 万/亿/千 applied (a range's lower end), `unit` is what it counts in without the
+    multiplier, `text` the span as written, `subject` what it counts, `approx` whether a
+    qualifier (近, 约, 余, 多, 超过 …) makes it inexact."""
+
+    value: float
+    unit: str
+    text: str
+    subject: str
+    approx: bool
+    doc_id: str
+    passage: int
+    title: str
+    province: str | None
+    city: str | None
+    county: str | None
+    level: str
+    year: int | None
+    url: str
+    # Which characters of the passage it is (figure_mark), and a link to it that survives a reindex.
+    mark: str = field(default="", metadata=INTERNAL)
+    permalink: str = field(default="", metadata=INTERNAL)
+
+
+@dataclass(frozen=True)
+class UnitCount:
+    """A unit, and how many of a search's figures count in it."""
+
+    value: str
+    count: int
+
+
+@dataclass(frozen=True)
+class FigureResult:
+    """One page of the figures of a search's passages, with unit counts; `to_json()` is the /api/figures answer.
+
+    `total` counts the figures that pass every filter; `units`, per unit, those that pass every
+    filter but the unit's (most first)."""
+
+    total: int
+    figures: list[FigureHit]
+    units: list[UnitCount]
+
+    def to_json(self) -> dict:
+        return to_json(self)
+
+
+def figure_mark(start: int, end: int, passage: int | None = None) -> str:
+    """Characters start..end of a passage as a link names them for the document page to mark:
+    `P:S-E` with the passage's number, `S-E` where the link names the passage already."""
+    return f"{start}-{end}" if passage is None else f"{passage}:{start}-{end}"
+
+
+def figure_url(doc_id: str, passage: int, start: int, end: int) -> str:
+    """A figure on its report's page: its passage, with its characters marked."""
+    return f"/doc/{quote(doc_id, safe='/')}?mark={figure_mark(start, end, passage)}#p{passage}"

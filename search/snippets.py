@@ -4,7 +4,7 @@ Only strings come in (a passage's text, the terms to mark, how much each counts)
 knows no index and no query, as Whoosh's highlight module depends only on tokens. Matches
 are found in the normalized text (width, case, traditional characters and white space do
 not hide them); a snippet is the best sentence around them, cut by Whoosh's fragmenters;
-`highlighted` marks a whole text for the document view.
+`highlighted` marks a whole text for the document view, and a figure a link points to.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ SENTENCE_ENDS = "。！？!?；;"
 SNIPPET_FRAGMENTER = highlight.SentenceFragmenter(maxchars=SNIPPET_CHARS, sentencechars=SENTENCE_ENDS)
 CONTEXT_FRAGMENTER = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=40)
 SNIPPET_FORMATTER = whoosh_internals.MarkFormatter(between="…")
+FIGURE_MARK = '<mark class="figure">'
 
 
 def match_spans(text: str, needles: list[str], weights: dict[str, float] | None = None) -> list[tuple[int, int, float]]:
@@ -93,11 +94,22 @@ def _whole_sentences(text: str, fragment: highlight.Fragment) -> highlight.Fragm
     return fragment
 
 
-def highlighted(text: str, needles: list[str]) -> str:
+def highlighted(text: str, needles: list[str], figure: tuple[int, int] | None = None) -> str:
     """The whole text as HTML, every match in <mark>: marked first, then escaped, so a
-    term never matches inside an entity (q=amp leaves `&` alone)."""
+    term never matches inside an entity (q=amp leaves `&` alone). `figure`, characters
+    start..end, is marked as the figure a link points to (FIGURE_MARK); a term's match
+    is not marked again inside it."""
+    spans = [(start, end, "<mark>") for start, end, _ in match_spans(text, needles)]
+    if figure is not None:
+        spans = _outside(spans, *figure) + [(*figure, FIGURE_MARK)]
     pieces, cursor = [], 0
-    for start, end, _ in match_spans(text, needles):
-        pieces += [html.escape(text[cursor:start]), "<mark>", html.escape(text[start:end]), "</mark>"]
+    for start, end, opening in sorted(spans):
+        pieces += [html.escape(text[cursor:start]), opening, html.escape(text[start:end]), "</mark>"]
         cursor = end
     return "".join(pieces) + html.escape(text[cursor:])
+
+
+def _outside(spans: list[tuple[int, int, str]], start: int, end: int) -> list[tuple[int, int, str]]:
+    """The parts of the spans before `start` and after `end`."""
+    kept = [(a, min(b, start), tag) for a, b, tag in spans if a < start]
+    return kept + [(max(a, end), b, tag) for a, b, tag in spans if b > end]

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from search import docsets
-from search.figure_table import FigureQuery, figure_page
+from search.figure_table import FigurePage, FigureQuery, every_figure, figure_page
 from search.index import current_generation, open_index, update_index
+from search.querylang import QueryError
 
 REPORTS = {
     "丁市": "丁市红十字会2023年工作总结\n\n全市新增注册志愿者3671人，募集善款1220.6万元。\n\n组建两支应急救援队，近3万人参加培训。\n",
@@ -30,14 +31,19 @@ def index_of(folder: Path, index_dir: Path) -> Path:
     return index_dir
 
 
-def page(index_dir: Path, query: FigureQuery = FigureQuery(), order=lambda docs: docs, prepared: bool = True):
-    """The figure page of every passage (in docnum order, or as `order` arranges them), as
+def reversed_order(docs, depth):
+    """A search's order that ranks the passages backwards."""
+    return docs[::-1][:depth]
+
+
+def page(index_dir: Path, query: FigureQuery = FigureQuery(), order=None, prepared: bool = True):
+    """The figure page of every passage (in docnum order, or in `order`), as
     (report, figure text, value, unit, subject, approx) rows, with the total and unit counts."""
     with open_index(index_dir).searcher() as searcher:
         version = searcher.reader().generation()
         folder = docsets.prepared_folder(current_generation(index_dir), version) if prepared else None
         view = docsets.IndexView(("test", version), searcher, folder)
-        result = figure_page(view, searcher, order(view.passages), query)
+        result = figure_page(view, searcher, view.passages, query, order)
         rows = [(r.fields["doc_id"], r.figure.text, r.figure.value, r.figure.unit, r.figure.subject, r.figure.approx)
                 for r in result.rows]
         return rows, result.total, result.units
@@ -60,7 +66,7 @@ def test_every_figure_of_the_hits_in_their_order(reports, tmp_path):
     index_dir = index_of(reports, tmp_path / "index")
     assert page(index_dir) == (ALL, 8, UNIT_COUNTS)
     by_report = {doc: [row for row in ALL if row[0] == doc] for doc in ("丁市", "乙县")}
-    reversed_passages = page(index_dir, order=lambda docs: docs[::-1])[0]
+    reversed_passages = page(index_dir, order=reversed_order)[0]
     assert reversed_passages == by_report["乙县"][2:] + by_report["乙县"][:2] + by_report["丁市"][2:] + by_report["丁市"][:2]
 
 
@@ -96,7 +102,7 @@ def test_equal_values_keep_the_order_of_the_hits(tmp_path):
     index_dir = index_of(folder, tmp_path / "index")
     ascending = [(row[0], row[1]) for row in page(index_dir, FigureQuery(sort="value", limit=2))[0]]
     assert ascending == [("a", "5支"), ("b", "5支")]
-    reversed_hits = page(index_dir, FigureQuery(sort="-value", limit=2), order=lambda docs: docs[::-1])[0]
+    reversed_hits = page(index_dir, FigureQuery(sort="-value", limit=2), order=reversed_order)[0]
     assert [(row[0], row[1]) for row in reversed_hits] == [("c", "200人"), ("b", "200人")]
 
 
@@ -115,18 +121,57 @@ def test_a_changed_report_changes_its_figures_on_an_incremental_run(reports, tmp
 
 
 @pytest.mark.parametrize("arguments, message", [
-    (dict(limit=501), "limit must be between 1 and 500, not 501"),
-    (dict(limit=0), "limit must be between 1 and 500, not 0"),
-    (dict(page=0), "page must be 1 or more, not 0"),
-    (dict(sort="size"), "sort must be value or -value, not 'size'"),
-    (dict(min=10, max=5), "min (10) is above max (5)"),
+    (dict(limit=501), "limit 必须在 1 到 500 之间 (limit must be between 1 and 500, not 501)"),
+    (dict(limit=0), "limit 必须在 1 到 500 之间 (limit must be between 1 and 500, not 0)"),
+    (dict(page=0), "page 必须是正整数 (page must be 1 or more, not 0)"),
+    (dict(sort="size"), "按数值排序只能是 value 或 -value (sort must be value or -value, not 'size')"),
+    (dict(min=10, max=5), "最小值 10 大于最大值 5 (min (10) is above max (5))"),
 ])
 def test_bad_queries_say_what_is_wrong(arguments, message):
-    with pytest.raises(ValueError) as error:
+    with pytest.raises(QueryError) as error:
         FigureQuery(**arguments)
     assert str(error.value) == message
 
 
 def test_hits_without_figures_give_an_empty_page(reports, tmp_path):
     index_dir = index_of(reports, tmp_path / "index")
-    assert page(index_dir, order=lambda docs: np.zeros(0, dtype=np.int32)) == ([], 0, [])
+    with open_index(index_dir).searcher() as searcher:
+        view = docsets.IndexView(("test", searcher.reader().generation()), searcher, None)
+        assert figure_page(view, searcher, np.zeros(0, dtype=np.int32)) == FigurePage(0, [], [])
+
+
+def rows_of(result_rows):
+    return [(r.fields["doc_id"], r.figure.text) for r in result_rows]
+
+
+@pytest.mark.parametrize("order", [None, reversed_order], ids=["document order", "reversed ranking"])
+@pytest.mark.parametrize("filters", [{}, {"unit": "元"}, {"min": 24, "max": 3671}, {"approx": False, "unit": "人"}])
+@pytest.mark.parametrize("sort", [None, "value", "-value"])
+def test_pages_follow_one_order_that_the_whole_list_shares(reports, tmp_path, order, filters, sort):
+    """Paging three at a time, asking for everything at once and reading every figure give the
+    same figures in the same order, however the search ranks its passages (only the passages
+    that can reach a page are ranked)."""
+    index_dir = index_of(reports, tmp_path / "index")
+    with open_index(index_dir).searcher() as searcher:
+        version = searcher.reader().generation()
+        view = docsets.IndexView(("test", version), searcher,
+                                 docsets.prepared_folder(current_generation(index_dir), version))
+        whole = figure_page(view, searcher, view.passages, FigureQuery(sort=sort, limit=500, **filters), order)
+        paged = [row for number in (1, 2, 3) for row in figure_page(
+            view, searcher, view.passages, FigureQuery(sort=sort, limit=3, page=number, **filters), order).rows]
+        total, every = every_figure(view, searcher, view.passages, FigureQuery(sort=sort, **filters), order, chunk=2)
+        expected = [(doc, text) for doc, text, value, unit, *_ in ALL
+                    if unit == filters.get("unit", unit) and filters.get("min", 0) <= value <= filters.get("max", 1e9)
+                    and (filters.get("approx") is None or (text.startswith("近")) == filters["approx"])]
+        ranked = expected
+        if order is not None:  # each passage's figures as it writes them, passages backwards
+            ranked = [row for passage in reversed(PASSAGES) for row in expected if row[1] in passage]
+        if sort is not None:
+            values = {text: value for _, text, value, *_ in ALL}
+            ranked = sorted(ranked, key=lambda row: values[row[1]] if sort == "value" else -values[row[1]])
+        assert (rows_of(whole.rows), whole.total) == (ranked, len(ranked))
+        assert rows_of(paged) == ranked
+        assert (total, rows_of(every)) == (len(ranked), ranked)
+
+
+PASSAGES = [passage for text in REPORTS.values() for passage in text.strip().split("\n\n")[1:]]

@@ -1,15 +1,17 @@
-"""JSON API: /api/search, /api/export, /api/suggest, /api/documents/<id>, /openapi.json, /healthz."""
+"""JSON API: /api/search, /api/export, /api/figures, /api/figures/export, /api/suggest,
+/api/documents/<id>, /openapi.json, /healthz."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
 from search import export
+from search.figure_search import export_figures, search_figures
 from search.index import OutdatedIndexError
 from search.lookups import document, suggestions
 from search.querylang import QueryError
 from search.serialize import to_json
 from web.answers import Error, Health, Suggestions
-from web.engine import export_format, get_engine, search_request, unavailable_reason
+from web.engine import export_format, figure_request, get_engine, search_request, unavailable_reason
 from web.openapi import SPEC
 
 bp = Blueprint("api", __name__)
@@ -45,6 +47,22 @@ def api_export():
     if fmt == "csv":
         return _download(export.hits_csv(hits, request.url_root.rstrip("/")), fmt, "rcsearch.csv")
     return _download(export.hits_jsonl(hits), fmt, "rcsearch.jsonl")
+
+
+@bp.get("/api/figures")
+def api_figures():
+    """The figures of the passages a search returns: one page, and the unit counts."""
+    return answer(search_figures(get_engine(), *figure_request(request.args)))
+
+
+@bp.get("/api/figures/export")
+def api_figures_export():
+    """Every figure /api/figures pages, as CSV or JSON Lines, streamed."""
+    fmt = export_format(request.args, export.FIGURE_FORMATS)
+    found = export_figures(get_engine(), *figure_request(request.args), current_app.config["EXPORT_MAX_ROWS"])
+    if fmt == "csv":
+        return _download(export.figures_csv(found, request.url_root.rstrip("/")), fmt, "rcsearch-figures.csv")
+    return _download(export.figures_jsonl(found), fmt, "rcsearch-figures.jsonl")
 
 
 def _download(lines, fmt: str, filename: str):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from decimal import Decimal
 
 from flask import Flask, current_app
@@ -9,6 +10,8 @@ from flask import Flask, current_app
 from search.engine import Engine
 from search.export import FORMATS
 from search.facets import FACETS, Filters
+from search.figure_search import figure_query
+from search.figure_table import DEFAULT_LIMIT, FigureQuery
 from search.index import OutdatedIndexError
 from search.querylang import QueryError, SearchRequest
 
@@ -57,11 +60,12 @@ def _single(args, name: str, default: str) -> str:
     return values[0] if values else default
 
 
-def export_format(args) -> str:
-    """The `format` an export asks for (search.export.FORMATS); QueryError when it names none."""
+def export_format(args, formats=tuple(FORMATS)) -> str:
+    """The `format` an export asks for (one of `formats`: search.export.FORMATS by default);
+    QueryError when it names none."""
     value = _single(args, "format", "")
-    if value not in FORMATS:
-        raise QueryError(f"format 只能是 {'、'.join(FORMATS)} (format must be one of: {', '.join(FORMATS)})")
+    if value not in formats:
+        raise QueryError(f"format 只能是 {'、'.join(formats)} (format must be one of: {', '.join(formats)})")
     return value
 
 
@@ -75,6 +79,20 @@ def search_request(args) -> SearchRequest:
                          limit=_whole_number("limit", _single(args, "limit", "10")),
                          sort=_single(args, "sort", "relevance"),
                          correct=_flag("correct", _single(args, "correct", "true")))
+
+
+def figure_request(args) -> tuple[SearchRequest, FigureQuery]:
+    """The search whose passages' figures are asked for (q, filters, correct; relevance or date
+    order) and what to take of them (unit, min, max, approx, sort by value, page, limit), from
+    query-string arguments; QueryError for values the engine does not take."""
+    approx = _single(args, "approx", "")
+    sort, query = figure_query(
+        sort=_single(args, "sort", "relevance"), unit=_single(args, "unit", "").strip() or None,
+        minimum=_single(args, "min", ""), maximum=_single(args, "max", ""),
+        approx=_flag("approx", approx) if approx else None,
+        page=_whole_number("page", _single(args, "page", "1")),
+        limit=_whole_number("limit", _single(args, "limit", str(DEFAULT_LIMIT))))
+    return replace(search_request(args), sort=sort, page=1, limit=1), query
 
 
 FLAGS = {"true": True, "1": True, "false": False, "0": False}

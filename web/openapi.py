@@ -9,10 +9,12 @@ import dataclasses
 import types
 import typing
 
-from search.export import FACET_COLUMNS, FORMATS, HIT_COLUMNS
+from search import figures
+from search.export import FACET_COLUMNS, FIGURE_COLUMNS, FIGURE_FORMATS, FORMATS, HIT_COLUMNS
 from search.facets import FACETS
+from search.figure_table import DEFAULT_LIMIT, MAX_LIMIT as MAX_FIGURE_LIMIT, SEARCH_SORTS as FIGURE_SORTS
 from search.querylang import MAX_EXPORT_ROWS, MAX_LIMIT, MAX_QUERY_CHARS, MAX_RESULT_DEPTH
-from search.results import DocumentView, SearchResult
+from search.results import DocumentView, FigureResult, SearchResult
 from search.serialize import json_fields
 from web.answers import Error, Health, Suggestions
 
@@ -85,6 +87,46 @@ def _export_responses(components: dict, no_index: dict) -> dict:
     }
 
 
+def _figure_params(search_params: list[dict]) -> list[dict]:
+    """/api/figures' parameters: the search's (q, filters, correct), what to take of its figures, the
+    order and the page."""
+    amount = ("; a number (3000, 1.5e4), or with 万 or 亿 (1.5万) when typed; min may not exceed max "
+              "(a 400 says so)")
+    return [
+        *[param for param in search_params if param["name"] not in ("page", "limit", "sort")],
+        _query("unit", {"type": "string", "enum": sorted(figures.reader().vocabulary.units)},
+               "Only figures counted in this unit (元, 人, 人次, 例 …: 万元 is 元); the unit counts are counted "
+               "without it"),
+        _query("min", {"type": "number"}, "Only figures whose value (万/亿 applied; a range's lower end) is at "
+                                          "least this" + amount),
+        _query("max", {"type": "number"}, "Only figures whose value is at most this" + amount),
+        _query("approx", {"type": "boolean"}, "true: only inexact figures (近, 约, 余, 多, 超过 …); false: only "
+                                              "exact ones"),
+        _query("sort", {"type": "string", "enum": list(FIGURE_SORTS)},
+               "relevance or date: the figures of the passages in the order /api/search shows them, each "
+               "passage's as it writes them (default relevance); value or -value: by value, ascending or "
+               "descending, equal values in that order"),
+        _query("page", {"type": "integer", "minimum": 1}, "1-based page"),
+        _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_FIGURE_LIMIT},
+               f"Figures per page (default {DEFAULT_LIMIT})"),
+    ]
+
+
+def _figure_export_responses(components: dict, no_index: dict) -> dict:
+    text = {"schema": {"type": "string"}}
+    return {
+        "200": {"description": (
+            f"csv: UTF-8 with a byte order mark, a header row ({', '.join(FIGURE_COLUMNS)}), then every "
+            f"figure in the order /api/figures pages them, 数值 a number, 约数 约 for an inexact figure, 链接 "
+            f"an absolute permalink of the passage with the figure marked, cells that would start a formula "
+            f"prefixed with an apostrophe. jsonl: one figure per line, the objects of /api/figures "
+            f"(`FigureHit`). Streamed."),
+            "content": {FORMATS[fmt]: text for fmt in FIGURE_FORMATS}},
+        "400": _json("Bad parameters, or more figures than the export limit (narrow the search)", Error, components),
+        "503": no_index,
+    }
+
+
 def build_spec() -> dict:
     """The whole OpenAPI document."""
     components: dict = {}
@@ -126,6 +168,26 @@ def build_spec() -> dict:
                 *[param for param in search_params if param["name"] not in ("page", "limit")],
             ],
             "responses": _export_responses(components, no_index)}},
+        "/api/figures": {"get": {
+            "summary": "Figures of the passages a search returns",
+            "description": ("The quantities the passages /api/search returns state (every passage when q and the "
+                            "filters are empty): value with 万/亿/千 applied, the unit counted, the span as "
+                            "written, what it counts, whether it is inexact, and the passage. Years, dates, "
+                            "ordinals, slogans and codes are no figures. Figures are counted and sorted, never "
+                            "added up."),
+            "parameters": _figure_params(search_params),
+            "responses": {"200": _json("One page of figures with the unit counts", FigureResult, components),
+                          "400": _json("Bad parameters", Error, components), "503": no_index}}},
+        "/api/figures/export": {"get": {
+            "summary": "Export the figures of a search",
+            "description": ("Every figure /api/figures pages (not one page; at most the server's export limit, "
+                            f"{MAX_EXPORT_ROWS} by default) as CSV or JSON Lines."),
+            "parameters": [
+                {**_query("format", {"type": "string", "enum": list(FIGURE_FORMATS)},
+                          "csv (for spreadsheets) or jsonl (JSON Lines)"), "required": True},
+                *[param for param in _figure_params(search_params) if param["name"] not in ("page", "limit")],
+            ],
+            "responses": _figure_export_responses(components, no_index)}},
         "/api/suggest": {"get": {
             "summary": "Completions",
             "parameters": [_query("q", {"type": "string"}, "What has been typed so far")],

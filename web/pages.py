@@ -1,7 +1,9 @@
 """HTML pages: search, document view, overview. They only render what the engine returns."""
 from __future__ import annotations
 
+import re
 import time
+from dataclasses import replace
 from html.parser import HTMLParser
 
 import markdown
@@ -10,16 +12,20 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from markupsafe import Markup
 
 from search.facets import FACETS
+from search.figure_search import amount_text, search_figures
 from search.lookups import document, original_file, overview, passage_by_anchor
 from search.querylang import QueryError
-from search.results import DocumentView
+from search.results import DocumentView, figure_mark
 from search.snippets import highlighted
-from web.engine import get_engine, search_request
+from web.engine import figure_request, get_engine, search_request
 
 bp = Blueprint("pages", __name__)
 
 
-SEARCH_ARGS = ("q", *(facet.name for facet in FACETS), "sort", "page", "limit", "correct")
+# The 数字 view (view=figures) and what it takes of the figures: kept in the URL like the search.
+FIGURES_VIEW = "figures"
+FIGURE_ARGS = ("view", "unit", "min", "max", "approx")
+SEARCH_ARGS = ("q", *(facet.name for facet in FACETS), "sort", "page", "limit", "correct", *FIGURE_ARGS)
 
 
 @bp.app_context_processor
@@ -34,9 +40,20 @@ def export_links() -> dict:
     return {"export_url": _export_url, "export_max_rows": current_app.config["EXPORT_MAX_ROWS"]}
 
 
+@bp.app_context_processor
+def figure_links() -> dict:
+    """The search page's two views link to each other; the 数字 view's rows to their figures."""
+    return {"tab_url": _tab_url, "figure_export_url": _figure_export_url, "figure_link": _figure_link}
+
+
+bp.add_app_template_filter(amount_text, "amount")
+
+
 @bp.get("/")
 def search_page():
-    """The search page: query box, results grouped by report, facets."""
+    """The search page: query box, results grouped by report, facets; or its 数字 view."""
+    if request.args.get("view") == FIGURES_VIEW:
+        return _figures_page()
     error = result = None
     status = 200
     try:
@@ -48,6 +65,51 @@ def search_page():
     return render_template("search.html", result=result, error=error, args=request.args,
                            groups=_grouped(result.hits) if result else [],
                            chips=_chips(), state=_search_state(), url=_search_url), status
+
+
+def _figures_page():
+    """The search page's 数字 view: the figures of the passages the search returns, as a table
+    (every passage's when nothing is asked), with unit counts and the search's facets."""
+    error = result = figure_result = None
+    status = 200
+    try:
+        search, query = figure_request(request.args)
+        result = get_engine().search(replace(search, limit=1))  # totals, facets and corrections
+        figure_result = search_figures(get_engine(), search, query)
+    except QueryError as exc:
+        error, status = str(exc), 400
+    return render_template("search.html", result=result, error=error, args=request.args, groups=[],
+                           chips=_chips() + _figure_chips(), state=_search_state(), url=_search_url,
+                           figure_result=figure_result, figure_limit=query.limit if figure_result else 0), status
+
+
+def _tab_url(view: str | None) -> str:
+    """The current search in the passages view (None) or the 数字 view: what only one view
+    takes (a unit, a range, an order by value, a page size) is left behind."""
+    sort = request.args.get("sort")
+    return _search_url(view=view, unit=None, min=None, max=None, approx=None, limit=None,
+                       sort=sort if sort in ("relevance", "date") else None)
+
+
+def _figure_chips() -> list[tuple[str, str, str]]:
+    """(label, value, URL without it) for the unit, range and exactness the 数字 view filters by."""
+    shown = {"unit": "单位", "min": "数值不小于", "max": "数值不大于", "approx": "约数"}
+    return [(label, value if name != "approx" else ("只看约数" if value in ("true", "1") else "只看确数"),
+             _search_url(**{name: None}))
+            for name, label in shown.items() for value in [request.args.get(name, "").strip()] if value]
+
+
+def _figure_link(figure) -> str:
+    """A figure (results.FigureHit) in its passage on the report's page, marked; the page keeps the
+    search, to mark its terms and to come back to it."""
+    target = url_for("pages.document_page", doc_id=figure.doc_id, mark=figure.mark, **_search_state())
+    return f"{target}#p{figure.passage}"
+
+
+def _figure_export_url(fmt: str) -> str:
+    """Every figure of the 数字 view's search, as `fmt` (search.export.FIGURE_FORMATS)."""
+    state = {k: v for k, v in _search_state().items() if k not in ("page", "limit", "view")}
+    return url_for("api.api_figures_export", format=fmt, **state)
 
 
 def _grouped(hits):
@@ -112,7 +174,11 @@ def passage_page(doc_id, anchor):
     passage = passage_by_anchor(view, anchor)
     if passage is None:
         return _document_page(view, notice=PASSAGE_GONE), 404
-    target = url_for("pages.document_page", doc_id=doc_id, **_search_state())
+    state = _search_state()
+    span = MARK.fullmatch(request.args.get("mark", ""))
+    if span and span["passage"] is None:  # a figure of this passage: the document page names it
+        state["mark"] = [figure_mark(int(span["start"]), int(span["end"]), passage["passage"])]
+    target = url_for("pages.document_page", doc_id=doc_id, **state)
     return redirect(f"{target}#p{passage['passage']}")
 
 
@@ -120,10 +186,31 @@ PASSAGE_GONE = ("这个链接指向的段落已修改或已删除，无法定位
                 "(The passage this link points to has changed or is gone.)")
 
 
+# Characters of a passage a link asks the document page to mark (results.figure_mark): P:S-E on
+# the document page, S-E on a passage's permalink, which names the passage.
+MARK = re.compile(r"(?:(?P<passage>[0-9]{1,7}):)?(?P<start>[0-9]{1,7})-(?P<end>[0-9]{1,7})")
+MARK_GONE = ("链接要标出的数字已不在这篇报告的这一段中（报告可能已更新）；下面是这篇报告的当前全文。"
+             "(The figure this link marks is no longer in that passage.)")
+
+
+def _marked_figure(view: DocumentView) -> tuple[int, int, int] | None:
+    """(passage, start, end) of the figure the page's link marks, or None when it marks none."""
+    span = MARK.fullmatch(request.args.get("mark", ""))
+    if span is None or span["passage"] is None:
+        return None
+    passage, start, end = int(span["passage"]), int(span["start"]), int(span["end"])
+    text = next((p["text"] for p in view.passages if p["passage"] == passage and p["role"] == "paragraph"), "")
+    return (passage, start, end) if start < end <= len(text) else None
+
+
 def _document_page(view: DocumentView, notice: str | None = None) -> str:
-    """The document view of a report (with a notice above it, if any)."""
+    """The document view of a report (with a notice above it, if any), the figure a link marks
+    marked."""
     q = request.args.get("q", "")
     needles = _searched_terms() if q.strip() else []
+    figure = _marked_figure(view)
+    if figure is None and request.args.get("mark"):
+        notice = notice or MARK_GONE
     lead = [p for p in view.passages if p["role"] == "lead"]
     sections = [{"heading": "", "anchor": None, "passages": []}]
     named = set()  # a text repeated in the report: its permalink names the first one
@@ -133,7 +220,9 @@ def _document_page(view: DocumentView, notice: str | None = None) -> str:
         elif p["role"] == "paragraph":
             sections[-1]["passages"].append({"number": p["passage"],
                                              "anchor": p["anchor"] if p["anchor"] not in named else None,
-                                             "html": _passage_html(p["text"], view.format, needles)})
+                                             "html": _passage_html(p["text"], view.format, needles,
+                                                                   figure[1:] if figure and figure[0] == p["passage"]
+                                                                   else None)})
             named.add(p["anchor"])
     lead_lines = [line for p in lead for line in p["text"].split("\n") if line != view.title]
     return render_template("document.html", args=request.args, doc=view, sections=sections, lead_lines=lead_lines,
@@ -152,48 +241,69 @@ def _searched_terms() -> list[str]:
         return []
 
 
-def _passage_html(text: str, fmt: str, needles: list[str]) -> Markup:
-    """Passage text as safe HTML, terms marked: Markdown rendered and sanitized for .md, escaped for .txt."""
+def _passage_html(text: str, fmt: str, needles: list[str], figure: tuple[int, int] | None = None) -> Markup:
+    """Passage text as safe HTML, terms marked (and the characters of `figure`): Markdown rendered
+    and sanitized for .md, escaped for .txt."""
     if fmt != "md":
-        return Markup(f"<p>{highlighted(text, needles)}</p>")
+        return Markup(f"<p>{highlighted(text, needles, figure)}</p>")
     rendered = nh3.clean(markdown.markdown(text), tags={"strong", "em", "code", "a", "p", "br"},
                          url_schemes={"http", "https", "mailto"})
-    return Markup(_TextMarker(needles).marked(rendered))
+    written = (text[figure[0]:figure[1]], text.count(text[figure[0]:figure[1]], 0, figure[0])) if figure else None
+    return Markup(_TextMarker(needles, written).marked(rendered))
 
 
 class _TextMarker(HTMLParser):
     """Sanitized HTML with its tags as they are and its text nodes marked: each node's
     text is unescaped, marked, then escaped again, so a term never matches inside an
-    entity or a tag."""
+    entity or a tag. A figure, given as its text and how many times that text comes
+    before it in the Markdown, is marked where it stands in the rendered text (Markdown
+    moves characters about but keeps a figure's digits and unit)."""
 
-    def __init__(self, needles: list[str]):
+    def __init__(self, needles: list[str], figure: tuple[str, int] | None = None):
         super().__init__(convert_charrefs=True)
         self.needles = needles
-        self.parts: list[str] = []
-        self.text: list[str] = []
+        self.figure = figure
+        self.nodes: list[tuple[bool, str]] = []  # (is text, its text or the tag as written)
 
     def marked(self, html: str) -> str:
         self.feed(html)
         self.close()
-        self._flush()
-        return "".join(self.parts)
+        span = self._figure_span("".join(node for is_text, node in self.nodes if is_text))
+        parts, offset = [], 0
+        for is_text, node in self.nodes:
+            if not is_text:
+                parts.append(node)
+                continue
+            inside = span and (max(span[0], offset) - offset, min(span[1], offset + len(node)) - offset)
+            parts.append(highlighted(node, self.needles, inside if inside and inside[0] < inside[1] else None))
+            offset += len(node)
+        return "".join(parts)
 
-    def _flush(self):
-        self.parts.append(highlighted("".join(self.text), self.needles))
-        self.text = []
+    def _figure_span(self, text: str) -> tuple[int, int] | None:
+        """Where the figure stands in the rendered text, or None when it is not there."""
+        if self.figure is None:
+            return None
+        written, before = self.figure
+        start = -len(written)
+        for _ in range(before + 1):
+            start = text.find(written, start + len(written))
+            if start < 0:
+                return None
+        return start, start + len(written)
 
     def handle_data(self, data):
-        self.text.append(data)
+        if self.nodes and self.nodes[-1][0]:
+            self.nodes[-1] = (True, self.nodes[-1][1] + data)
+        else:
+            self.nodes.append((True, data))
 
     def handle_starttag(self, tag, attrs):
-        self._flush()
-        self.parts.append(self.get_starttag_text())
+        self.nodes.append((False, self.get_starttag_text()))
 
     handle_startendtag = handle_starttag
 
     def handle_endtag(self, tag):
-        self._flush()
-        self.parts.append(f"</{tag}>")
+        self.nodes.append((False, f"</{tag}>"))
 
 
 @bp.get("/original/<path:doc_id>", merge_slashes=False)
