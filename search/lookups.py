@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from search import analysis, cache_keys, corrections, originals
+from search import analysis, cache_keys, corrections, figures, originals
 from search.docsets import IndexView
 from search.engine import Engine
 from search.facets import FACETS
@@ -102,3 +102,13 @@ def suggestions(engine: Engine, prefix: str, limit: int = 8) -> list[Suggestion]
     vocabulary = corrections.index_words(searcher, view)
     return [Suggestion(c.word, f"<mark>{html.escape(c.word[:c.matched])}</mark>{html.escape(c.word[c.matched:])}",
                        c.passages) for c in vocabulary.completions(typed, limit)]
+
+
+def passage_figures(engine: Engine, doc_id: str, passage: int) -> list[figures.Figure]:
+    """The figures the index holds for one passage of a report ([] for a passage it does not
+    hold): what a link may ask the document page to mark."""
+    if document_record(engine, doc_id) is None:
+        return []
+    searcher, _ = engine.view()
+    stored = next((f for f in searcher.documents(doc_id=doc_id, kind="passage") if f["passage"] == passage), {})
+    return figures.from_json(stored.get("figures", ""))

@@ -280,3 +280,46 @@ def _chars(layout):
     elif isinstance(layout, LTContainer):
         for child in layout:
             yield from _chars(child)
+
+
+# -- the 数字 view ------------------------------------------------------------------------------------
+
+def test_the_figures_tab_filters_sorts_and_opens_a_figure_marked_in_its_passage(page, server):
+    page.goto(server + "/?q=志愿者")
+    page.locator(".tabs a", has_text="数字").click()
+    expect(page.locator(".tabs strong")).to_have_text("数字 81")
+    assert "view=figures" in page.url and "q=%E5%BF%97%E6%84%BF%E8%80%85" in page.url
+    page.locator("#facets a", has_text="人次").first.click()
+    expect(page.locator(".chips")).to_contain_text("单位：人次")
+    page.locator("form.range input[name=min]").fill("1万")
+    page.locator("form.range select[name=approx]").select_option("false")
+    page.locator("form.range button").click()
+    expect(page.locator(".summary")).to_have_text("25 条段落中有 3 个符合条件的数字")
+    expect(page.locator(".chips")).to_contain_text("约数：只看确数")
+    page.locator(".sort a", has_text="数值从大到小").click()
+    rows = page.locator("table.figures tbody tr")
+    expect(rows).to_have_count(3)
+    assert page.locator("td.num").all_inner_texts() == ["170,000 人次", "129,050 人次", "65,500 人次"]
+    expect(page.locator("td.figure a").first).to_be_visible()  # a card on a phone, a row on a desk
+    shot(page, "figures")
+    text = page.locator("td.figure a").first.inner_text()
+    page.locator("td.figure a").first.click()
+    marked = page.locator(".document mark.figure")
+    expect(marked).to_have_text(text)
+    expect(marked).to_be_in_viewport()
+    expect(page.locator(".para:target mark.figure")).to_have_count(1)
+    shot(page, "figure-marked")
+    page.locator(".back a").click()
+    expect(page.locator(".tabs strong")).to_have_text("数字 3")
+
+
+def test_the_figure_table_prints_as_a_table_without_its_controls(page, server):
+    page.goto(server + "/?q=志愿者&view=figures&city=石家庄&sort=-value")
+    text, pages = pdf_text(page, "figures-print")
+    flat = "".join(text.split())
+    assert "检索：志愿者·数字表" in flat and "5条段落中有14个数字" in flat
+    assert "数字数值所计地区年份报告" in flat  # the header row: a table, not the phone's cards
+    assert "17万人次170,000人次参与无偿献血河北省›石家庄" in flat  # (a wrapped cell reads on after the row)
+    for absent in ("数值范围", "筛选", "排序", "导出", "馆藏概览", "下一页", "第25段"):
+        assert absent not in flat, absent
+    assert all(is_a4(p) for p in pages)

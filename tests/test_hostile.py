@@ -72,6 +72,19 @@ def search_params(draw):
     return params
 
 
+@st.composite
+def figure_params(draw):
+    """A search's parameters, and what the figure view takes of its figures."""
+    params = draw(search_params())
+    for name, values in (("unit", st.one_of(TEXT, st.sampled_from(["人", "元", "万元", ""]))),
+                         ("min", st.one_of(NUMBERISH, st.sampled_from(["1.5万", "2亿", "1e999", "-0", "万"]))),
+                         ("max", NUMBERISH), ("approx", st.one_of(TEXT, st.sampled_from(["true", "false", ""]))),
+                         ("sort", st.sampled_from(["value", "-value", "VALUE"]))):
+        if draw(st.booleans()):
+            params.append((name, draw(values)))
+    return params + [("view", "figures")]
+
+
 def _query_string(params):
     from urllib.parse import urlencode
     return urlencode(params)
@@ -93,6 +106,17 @@ def test_any_search_page_request_is_a_page_not_a_trace(api, params):
     assert response.mimetype == "text/html"
     html = response.get_data(as_text=True)
     assert "Traceback" not in html and "<!doctype html>" in html.lower()
+
+
+@HYPOTHESIS
+@given(params=figure_params())
+def test_any_figures_request_is_answered_with_figures_or_a_clear_400(api, params):
+    body = assert_answered(api.get("/api/figures?" + _query_string(params)))
+    if "figures" in body:
+        assert body["total"] >= len(body["figures"]) and sum(u["count"] for u in body["units"]) >= body["total"]
+    page = api.get("/?" + _query_string(params))
+    assert page.status_code in (200, 400) and page.mimetype == "text/html"
+    assert "Traceback" not in page.get_data(as_text=True)
 
 
 @HYPOTHESIS
@@ -143,12 +167,16 @@ def _known(facet: facets.Facet, value) -> bool:
 @CONTRACT.hook("map_query")
 def within_the_contract_descriptions(context, query):
     """The rules of the contract that OpenAPI cannot express (they are in the parameters'
-    descriptions): page × limit may not exceed MAX_RESULT_DEPTH, and a city, province or
-    topic must be one the engine knows. A deeper page that the schema allows is moved to the
-    deepest one and an unknown name replaced by a known one; the 400s for both are tested
-    elsewhere."""
+    descriptions): page × limit may not exceed MAX_RESULT_DEPTH, a city, province or topic
+    must be one the engine knows, and a figure range's min may not exceed its max. A deeper
+    page that the schema allows is moved to the deepest one, an unknown name replaced by a
+    known one and a reversed range turned round; the 400s for all three are tested
+    elsewhere (tests/test_figure_search.py for the range)."""
     if not query:
         return query
+    low, high = query.get("min"), query.get("max")
+    if all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in (low, high)) and low > high:
+        query = {**query, "min": high, "max": low}
     page, limit = query.get("page"), query.get("limit") or 10
     numbers = all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in (page, limit))
     if numbers and limit >= 1 and page * limit > MAX_RESULT_DEPTH:
@@ -183,6 +211,11 @@ SELECTED = lambda body: [b["value"] for facet in body["facets"].values() for b i
     ("/api/search", {"query": {"q": "监车会"}}, 200, lambda body: body["did_you_mean"] == "监事会"),
     ("/api/search", {"query": {"q": "。，、"}}, 200, lambda body: body["notice"].startswith("查询中没有可检索的词")),
     ("/api/search", {"query": {"q": "红", "page": "0"}}, 400, lambda body: "page" in body["error"]),
+    ("/api/figures", {"query": {"q": "志愿者", "unit": "人", "sort": "-value"}}, 200,
+     lambda body: {f["unit"] for f in body["figures"]} == {"人"} and body["units"][0] == {"value": "人", "count": 21}),
+    ("/api/figures", {"query": {"approx": True, "min": 10000}}, 200,
+     lambda body: body["figures"] and all(f["approx"] and f["value"] >= 10000 for f in body["figures"])),
+    ("/api/figures", {"query": {"min": 5, "max": 3}}, 400, lambda body: "min (5) is above max (3)" in body["error"]),
     ("/api/suggest", {"query": {"q": "造血"}}, 200, lambda body: body["suggestions"][0]["text"] == "造血干细胞"),
     ("/api/documents/{doc_id}", {"path_parameters": {"doc_id": "004_e76b8004cd219140"}}, 200,
      lambda body: {p["city"] for p in body["passages"]} >= {None, "绍兴市", "金华市"}),

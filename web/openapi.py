@@ -87,6 +87,11 @@ def _export_responses(components: dict, no_index: dict) -> dict:
     }
 
 
+# A figure filter left empty filters nothing, as a facet's empty value does (an HTML form sends them).
+NO_VALUE = {"type": "string", "enum": [""]}
+EMPTY = "; empty: no filter"
+
+
 def _figure_params(search_params: list[dict]) -> list[dict]:
     """/api/figures' parameters: the search's (q, filters, correct), what to take of its figures, the
     order and the page."""
@@ -94,14 +99,15 @@ def _figure_params(search_params: list[dict]) -> list[dict]:
               "(a 400 says so)")
     return [
         *[param for param in search_params if param["name"] not in ("page", "limit", "sort")],
-        _query("unit", {"type": "string", "enum": sorted(figures.reader().vocabulary.units)},
+        _query("unit", {"type": "string", "enum": ["", *sorted(figures.reader().vocabulary.units)]},
                "Only figures counted in this unit (元, 人, 人次, 例 …: 万元 is 元); the unit counts are counted "
-               "without it"),
-        _query("min", {"type": "number"}, "Only figures whose value (万/亿 applied; a range's lower end) is at "
-                                          "least this" + amount),
-        _query("max", {"type": "number"}, "Only figures whose value is at most this" + amount),
-        _query("approx", {"type": "boolean"}, "true: only inexact figures (近, 约, 余, 多, 超过 …); false: only "
-                                              "exact ones"),
+               "without it" + EMPTY),
+        _query("min", {"anyOf": [{"type": "number"}, NO_VALUE]},
+               "Only figures whose value (万/亿 applied; a range's lower end) is at least this" + amount + EMPTY),
+        _query("max", {"anyOf": [{"type": "number"}, NO_VALUE]}, "Only figures whose value is at most this" + amount
+               + EMPTY),
+        _query("approx", {"anyOf": [{"type": "boolean"}, NO_VALUE]},
+               "true: only inexact figures (近, 约, 余, 多, 超过 …); false: only exact ones" + EMPTY),
         _query("sort", {"type": "string", "enum": list(FIGURE_SORTS)},
                "relevance or date: the figures of the passages in the order /api/search shows them, each "
                "passage's as it writes them (default relevance); value or -value: by value, ascending or "

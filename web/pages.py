@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from search.facets import FACETS
 from search.figure_search import amount_text, search_figures
-from search.lookups import document, original_file, overview, passage_by_anchor
+from search.lookups import document, original_file, overview, passage_by_anchor, passage_figures
 from search.querylang import QueryError
 from search.results import DocumentView, figure_mark
 from search.snippets import highlighted
@@ -194,13 +194,15 @@ MARK_GONE = ("链接要标出的数字已不在这篇报告的这一段中（报
 
 
 def _marked_figure(view: DocumentView) -> tuple[int, int, int] | None:
-    """(passage, start, end) of the figure the page's link marks, or None when it marks none."""
+    """(passage, start, end) of the figure the page's link marks, or None when it marks none: only
+    a figure the passage states is marked, so a link into a report that has changed since marks
+    nothing rather than the wrong characters."""
     span = MARK.fullmatch(request.args.get("mark", ""))
     if span is None or span["passage"] is None:
         return None
     passage, start, end = int(span["passage"]), int(span["start"]), int(span["end"])
-    text = next((p["text"] for p in view.passages if p["passage"] == passage and p["role"] == "paragraph"), "")
-    return (passage, start, end) if start < end <= len(text) else None
+    stated = {(f.start, f.end) for f in passage_figures(get_engine(), view.doc_id, passage)}
+    return (passage, start, end) if (start, end) in stated else None
 
 
 def _document_page(view: DocumentView, notice: str | None = None) -> str:
