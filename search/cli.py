@@ -21,7 +21,8 @@ from search import export, memory
 from search.index import POOL_MB, Summary, current_generation, update_index
 from search.sources import SourceError, shown_name
 from search.facets import FACETS, Filters
-from search.figure_table import DEFAULT_LIMIT as FIGURE_LIMIT, MAX_LIMIT as MAX_FIGURE_LIMIT, SEARCH_SORTS as FIGURE_SORTS
+from search.figure_table import DEFAULT_LIMIT as FIGURE_LIMIT, MAX_LIMIT as MAX_FIGURE_LIMIT
+from search.figure_table import SEARCH_SORTS as FIGURE_SORTS
 from search.querylang import MAX_EXPORT_ROWS
 
 if TYPE_CHECKING:

@@ -43,7 +43,8 @@ def figure_query(sort: str = "relevance", unit: str | None = None, minimum: str 
                          f"(unknown unit: {unit[:20]!r})")
     by_value = sort in ("value", "-value")
     return ("relevance" if by_value else sort,
-            FigureQuery(unit, amount("min", minimum), amount("max", maximum), approx, sort if by_value else None, page, limit))
+            FigureQuery(unit, amount("min", minimum), amount("max", maximum), approx, sort if by_value else None,
+                        page, limit))
 
 
 def amount(name: str, written: str | None) -> float | None:

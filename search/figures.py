@@ -541,7 +541,8 @@ def figures(text: str) -> list[Figure]:
 
 def to_json(found: list[Figure]) -> str:
     """Compact JSON of figures, as the index stores them with their passage."""
-    rows = [[plain_number(f.value), plain_number(f.value_max), f.unit, f.text, f.subject, f.approx, f.start, f.end] for f in found]
+    rows = [[plain_number(f.value), plain_number(f.value_max), f.unit, f.text, f.subject, f.approx, f.start, f.end]
+            for f in found]
     return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
 
 

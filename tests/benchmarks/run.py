@@ -12,6 +12,7 @@ markdown report and writes it to --out, with the machine it ran on and the goals
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import http.client
 import json
@@ -28,6 +29,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from tests.benchmarks import fts5, generate
 
@@ -91,6 +93,27 @@ QUERIES: list[tuple[str, dict]] = [
     ("deep page", {"page": "200", "limit": "50"}),
 ]
 
+# (kind, parameters): every figure of the collection; the figures of a common word's, a rare
+# word's, a filtered and a relaxed search; pages of 500 figures. Values and units occur in
+# the generated reports (人, 元, 例, 份 …).
+FIGURE_QUERIES: list[tuple[str, dict]] = [
+    ("every figure", {}),
+    ("every figure", {"sort": "-value"}),
+    ("every figure", {"unit": "元", "sort": "-value"}),
+    ("every figure", {"unit": "人", "min": "1000", "sort": "value", "page": "20"}),
+    ("common word", {"q": "志愿服务"}),
+    ("common word", {"q": "红十字", "sort": "-value"}),
+    ("common word", {"q": "红十字会", "unit": "人", "approx": "false"}),
+    ("rare word", {"q": "谢菲菲"}),
+    ("rare word", {"q": "黑格比", "sort": "value"}),
+    ("filtered", {"q": "救护培训", "province": "浙江", "sort": "-value"}),
+    ("filtered", {"topic": "无偿献血", "unit": "人次"}),
+    ("filtered", {"province": "广东", "year": "2021", "sort": "date"}),
+    ("relaxed question", {"q": "疫情期间红十字会接收捐赠款物多少亿元", "unit": "元"}),
+    ("500 per page", {"q": "工作", "limit": "500"}),
+    ("500 per page", {"limit": "500", "sort": "date", "page": "10"}),
+]
+FIGURE_SEARCH_PARAMS = ("q", "province", "city", "topic", "year", "level")
 # What someone types into the search box, a key at a time: characters, pinyin, initials.
 SUGGEST_TYPING = ["红", "红十", "红十字", "造", "造血", "应急救", "h", "ho", "hong", "hongs", "z", "za", "zao", "zaox",
                   "zaoxue", "y", "yi", "yin", "ying", "yingji", "zx", "zxg", "hsz", "hszh", "w", "wc", "wcx", "wcxx"]
@@ -205,8 +228,8 @@ def change_files(folder: Path, share: float) -> int:
 
 # -- the server ----------------------------------------------------------------
 
-def get(conn: http.client.HTTPConnection, params: dict) -> tuple[int, dict]:
-    conn.request("GET", "/api/search?" + urllib.parse.urlencode(params))
+def get(conn: http.client.HTTPConnection, params: dict, path: str = "/api/search") -> tuple[int, dict]:
+    conn.request("GET", path + "?" + urllib.parse.urlencode(params))
     response = conn.getresponse()
     body = response.read()
     return response.status, json.loads(body) if body else {}
@@ -227,7 +250,10 @@ def suggest_latencies(conn: http.client.HTTPConnection, rounds: int) -> list[flo
     return [ask(prefix) for _ in range(rounds) for prefix in SUGGEST_TYPING]
 
 
-def serve_and_query(index_dir: Path, rounds: int) -> dict:
+@contextlib.contextmanager
+def served(index_dir: Path) -> Iterator[tuple[subprocess.Popen, http.client.HTTPConnection, float]]:
+    """`rcsearch serve` over index_dir: its process, a keep-alive connection to it, and the seconds
+    from its start to its first answer (FIRST_QUERY). Stopped on leaving."""
     port = free_port()
     log = tempfile.TemporaryFile("w+")
     started = time.perf_counter()
@@ -246,6 +272,20 @@ def serve_and_query(index_dir: Path, rounds: int) -> dict:
                     first = time.perf_counter() - started
             except (ConnectionError, OSError):
                 time.sleep(0.02)
+        yield proc, conn, first
+        conn.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def serve_and_query(index_dir: Path, rounds: int) -> dict:
+    with served(index_dir) as (proc, conn, first):
         rss_after_first = vm(proc.pid, "VmRSS")
         samples: list[tuple[str, float, float, int]] = []   # kind, client ms, server took_ms, query number
         totals: list[tuple[int, int]] = []   # passages, reports: first round, per query number
@@ -266,18 +306,10 @@ def serve_and_query(index_dir: Path, rounds: int) -> dict:
                     checks["relaxed"] += bool(body.get("relaxed"))
                     checks["facets"] += all(name in body["facets"] for name in ("province", "city", "topic", "year"))
         suggest = suggest_latencies(conn, rounds)
-        conn.close()
+        figure_samples = figure_latencies(conn, rounds)
         return {"first_answer_s": first, "samples": samples, "totals": totals, "checks": checks, "suggest": suggest,
-                "peak_rss_mb": vm(proc.pid, "VmHWM"), "rss_mb": vm(proc.pid, "VmRSS"),
+                "figures": figure_samples, "peak_rss_mb": vm(proc.pid, "VmHWM"), "rss_mb": vm(proc.pid, "VmRSS"),
                 "rss_after_first_mb": rss_after_first}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -287,6 +319,61 @@ def percentile(values: list[float], q: float) -> float:
     k = (len(ordered) - 1) * q
     lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def figure_latencies(conn: http.client.HTTPConnection, rounds: int) -> list[tuple[str, int, float, float, int]]:
+    """Each query of the mix, `rounds` times: (kind, query number, /api/figures ms, /api/search ms
+    for its q and filters, figures found), client-side, over one keep-alive connection."""
+    samples = []
+    for _ in range(rounds):
+        for number, (kind, params) in enumerate(FIGURE_QUERIES):
+            ms = {}
+            for path, asked in (("/api/figures", params),
+                                ("/api/search", {k: v for k, v in params.items() if k in FIGURE_SEARCH_PARAMS})):
+                t0 = time.perf_counter()
+                status, body = get(conn, asked, path)
+                ms[path] = (time.perf_counter() - t0) * 1000
+                if status != 200:
+                    raise RuntimeError(f"{path} {asked} answered {status}: {body}")
+                if path == "/api/figures":
+                    found = body["total"]
+            samples.append((kind, number, ms["/api/figures"], ms["/api/search"], found))
+    return samples
+
+
+def figure_latency_table(columns: list[tuple[str, list | None]], rounds: int) -> list[str]:
+    """A size per column: /api/figures p50 / p95 (and /api/search p50 for the same q and filters)
+    by kind of query, and over the whole mix."""
+    columns = [(label, samples) for label, samples in columns if samples]
+    if not columns:
+        return []
+
+    def cell(samples, kind=None) -> str:
+        chosen = [s for s in samples if kind is None or s[0] == kind]
+        figures_ms, search_ms = [s[2] for s in chosen], [s[3] for s in chosen]
+        return (f"{percentile(figures_ms, 0.5):.1f} / {percentile(figures_ms, 0.95):.1f} "
+                f"({percentile(search_ms, 0.5):.1f})")
+
+    out = ["## /api/figures latency", "",
+           f"{len(FIGURE_QUERIES)} queries × {rounds} rounds, sequential, over HTTP (one keep-alive loopback "
+           "connection), client-side ms: `/api/figures` p50 / p95, and in brackets `/api/search` p50 for the same "
+           "q and filters (what the figure search starts from: the figure table, the ordering of the passages "
+           "that reach the page and the stored figures of the page's passages come on top). The first round "
+           "is cold. Default `limit=50`.", "",
+           "| kind | queries | " + " | ".join(label for label, _ in columns) + " |",
+           "|---|---|" + "---|" * len(columns)]
+    for kind in dict.fromkeys(k for k, _ in FIGURE_QUERIES):
+        out.append(f"| {kind} | {sum(k == kind for k, _ in FIGURE_QUERIES)} | "
+                   + " | ".join(cell(samples, kind) for _, samples in columns) + " |")
+    out.append(f"| all | {len(FIGURE_QUERIES)} | " + " | ".join(cell(samples) for _, samples in columns) + " |")
+    largest_label, largest = max(columns, key=lambda column: max(s[4] for s in column[1]))
+    out += ["", f"Figures found, on {largest_label}:", "",
+            "| kind | query | figures | p50 ms |", "|---|---|---|---|"]
+    for number, (kind, params) in enumerate(FIGURE_QUERIES):
+        mine = [s for s in largest if s[1] == number]
+        out.append(f"| {kind} | " + (", ".join(f"{k}=`{v}`" for k, v in params.items()) or "(none)")
+                   + f" | {mine[0][4]:,} | {percentile([s[2] for s in mine], 0.5):.1f} |")
+    return out + [""]
 
 
 # -- one size ------------------------------------------------------------------
@@ -588,6 +675,7 @@ def render(results: list[Result], info: dict, rounds: int, command: str) -> str:
     out += ["", "✅/❌: goal met or not. Marks in parentheses, (pass)/(fail), are indicative: that goal is "
             "defined at another collection size (100k or 1M passages).", ""]
     out += latency_tables(results, rounds) + query_table(max(results, key=lambda r: r.figures["passages"]))
+    out += [""] + figure_latency_table([(r.label, r.figures["serve"].get("figures")) for r in results], rounds)
     checks = [f"{r.label}: rcsearch {r.figures['serve']['checks']}, FTS5 {r.figures['fts5']['checks']}"
               for r in results]
     out += ["", "Answer checks (first round): " + "; ".join(checks), ""]
