@@ -91,12 +91,19 @@ def _tab_url(view: str | None) -> str:
                        sort=sort if sort in ("relevance", "date") else None)
 
 
+FIGURE_CHIPS = {"unit": "单位", "min": "数值不小于", "max": "数值不大于", "approx": "约数"}
+APPROX_CHIPS = {"true": "只看约数", "1": "只看约数", "false": "只看确数", "0": "只看确数"}
+
+
 def _figure_chips() -> list[tuple[str, str, str]]:
     """(label, value, URL without it) for the unit, range and exactness the 数字 view filters by."""
-    shown = {"unit": "单位", "min": "数值不小于", "max": "数值不大于", "approx": "约数"}
-    return [(label, value if name != "approx" else ("只看约数" if value in ("true", "1") else "只看确数"),
-             _search_url(**{name: None}))
-            for name, label in shown.items() for value in [request.args.get(name, "").strip()] if value]
+    chips = []
+    for name, label in FIGURE_CHIPS.items():
+        value = request.args.get(name, "").strip()
+        if value:
+            shown = APPROX_CHIPS.get(value.lower(), value) if name == "approx" else value
+            chips.append((label, shown, _search_url(**{name: None})))
+    return chips
 
 
 def _figure_link(figure) -> str:
