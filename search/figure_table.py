@@ -203,6 +203,13 @@ def _document_order(docs: np.ndarray, depth: int) -> np.ndarray:
     return docs[:depth]
 
 
+def _distinct(ascending: np.ndarray) -> np.ndarray:
+    """The distinct values of an ascending array, in one pass (np.unique sorts it again)."""
+    if not len(ascending):
+        return ascending
+    return ascending[np.concatenate(([True], ascending[1:] != ascending[:-1]))]
+
+
 def _runs(first: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """first[0], first[0]+1, … (counts[0] of them), then first[1], …: consecutive runs, joined."""
     placed = np.cumsum(counts) - counts     # where each run starts in the result
@@ -239,7 +246,7 @@ def _ordered_rows(table: FigureColumns, passing: _Passing, query: FigureQuery, o
     docs = table.docs[rows]  # ascending, as the rows are
     if query.sort is None:
         # Every passage here holds a passing figure, so the first `wanted` hold the page.
-        held = np.unique(docs)
+        held = _distinct(docs)
         ranked = order(held, min(wanted, len(held)))
         first, last = np.searchsorted(docs, ranked), np.searchsorted(docs, ranked, side="right")
         return rows[_runs(first, last - first)][:wanted]
@@ -248,7 +255,7 @@ def _ordered_rows(table: FigureColumns, passing: _Passing, query: FigureQuery, o
     if wanted < len(key):
         cutoff = np.partition(key, wanted - 1)[wanted - 1]
         candidates = np.flatnonzero(key <= cutoff)   # every tie at the cut-off, so the order is exact
-    held = np.unique(docs[candidates])
+    held = _distinct(docs[candidates])
     rank = np.empty(len(held), dtype=np.int64)
     rank[np.searchsorted(held, order(held, len(held)))] = np.arange(len(held))
     by = np.lexsort((candidates, rank[np.searchsorted(held, docs[candidates])], key[candidates]))
