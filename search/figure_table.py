@@ -160,10 +160,10 @@ def figure_page(view, searcher, hits: np.ndarray, query: FigureQuery = FigureQue
     `view` is a docsets.IndexView of the searcher's index version: only its figure table is
     read, and the stored fields of the page's passages."""
     table = view.columns.figures
-    rows = _passing_rows(table, hits, query)
-    shown = _ordered_rows(table, rows, query, order or _document_order, query.page * query.limit)
-    return FigurePage(len(rows.rows), _full_rows(view, searcher, table, shown[(query.page - 1) * query.limit:]),
-                      rows.units)
+    passing = _passing(table, hits, query)
+    shown = _ordered_rows(table, passing, query, order or _document_order, query.page * query.limit)
+    return FigurePage(passing.total, _full_rows(view, searcher, table, shown[(query.page - 1) * query.limit:]),
+                      passing.units)
 
 
 def every_figure(view, searcher, hits: np.ndarray, query: FigureQuery = FigureQuery(),
@@ -171,8 +171,8 @@ def every_figure(view, searcher, hits: np.ndarray, query: FigureQuery = FigureQu
     """How many figures of `hits` pass `query`, and all of them in the order figure_page
     pages them (its page and limit aside), read `chunk` at a time as they are consumed."""
     table = view.columns.figures
-    rows = _passing_rows(table, hits, query)
-    shown = _ordered_rows(table, rows, query, order or _document_order, len(rows.rows))
+    passing = _passing(table, hits, query)
+    shown = _ordered_rows(table, passing, query, order or _document_order, passing.total)
 
     def read() -> Iterator[FigureRow]:
         for start in range(0, len(shown), chunk):
@@ -182,21 +182,30 @@ def every_figure(view, searcher, hits: np.ndarray, query: FigureQuery = FigureQu
 
 @dataclass(frozen=True)
 class _Passing:
-    """The rows of a search's figures that pass a query's filters (in document order), and
-    the unit counts of those that pass every filter but the unit."""
+    """Which rows of the table are figures of a search's hits that pass a query's filters (a
+    flag per row: at 10^6 passages a list of row numbers would take eight times the memory),
+    how many, and the unit counts of those that pass every filter but the unit."""
 
-    rows: np.ndarray
+    keep: np.ndarray
+    total: int
     units: list[tuple[str, int]]
 
 
-def _passing_rows(table: FigureColumns, hits: np.ndarray, query: FigureQuery) -> _Passing:
-    rows = _rows_of(table, np.sort(np.asarray(hits, dtype=np.int64)))
-    rows = rows[_passing_values(table, rows, query)]
-    units = _unit_counts(table, rows)
+def _passing(table: FigureColumns, hits: np.ndarray, query: FigureQuery) -> _Passing:
+    hits = np.asarray(hits, dtype=np.int64)
+    member = np.zeros(table.doc_count, dtype=bool)
+    member[hits[(hits >= 0) & (hits < table.doc_count)]] = True
+    keep = member[table.docs]
+    if query.min is not None:
+        keep &= table.values >= query.min
+    if query.max is not None:
+        keep &= table.values <= query.max
+    if query.approx is not None:
+        keep &= table.approx == int(query.approx)
+    units = _unit_counts(table, keep)
     if query.unit is not None:
-        code = table.unit_names.index(query.unit) if query.unit in table.unit_names else -1
-        rows = rows[table.units[rows] == code]
-    return _Passing(rows, units)
+        keep &= table.units == (table.unit_names.index(query.unit) if query.unit in table.unit_names else -1)
+    return _Passing(keep, int(np.count_nonzero(keep)), units)
 
 
 def _document_order(docs: np.ndarray, depth: int) -> np.ndarray:
@@ -210,31 +219,15 @@ def _distinct(ascending: np.ndarray) -> np.ndarray:
     return ascending[np.concatenate(([True], ascending[1:] != ascending[:-1]))]
 
 
-def _runs(first: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """first[0], first[0]+1, … (counts[0] of them), then first[1], …: consecutive runs, joined."""
-    placed = np.cumsum(counts) - counts     # where each run starts in the result
+def _rows_of(table: FigureColumns, docs: np.ndarray) -> np.ndarray:
+    """The rows of the documents' figures, document after document."""
+    first, counts = table.starts[docs], table.starts[docs + 1] - table.starts[docs]
+    placed = np.cumsum(counts) - counts     # where each document's rows start in the result
     return np.repeat(first - placed, counts) + np.arange(int(counts.sum()), dtype=np.int64)
 
 
-def _rows_of(table: FigureColumns, hits: np.ndarray) -> np.ndarray:
-    """The rows of the hits' figures, hit after hit."""
-    hits = hits[(hits >= 0) & (hits < table.doc_count)]
-    return _runs(table.starts[hits], table.starts[hits + 1] - table.starts[hits])
-
-
-def _passing_values(table: FigureColumns, rows: np.ndarray, query: FigureQuery) -> np.ndarray:
-    keep = np.ones(len(rows), dtype=bool)
-    if query.min is not None:
-        keep &= table.values[rows] >= query.min
-    if query.max is not None:
-        keep &= table.values[rows] <= query.max
-    if query.approx is not None:
-        keep &= table.approx[rows] == int(query.approx)
-    return keep
-
-
-def _unit_counts(table: FigureColumns, rows: np.ndarray) -> list[tuple[str, int]]:
-    counts = np.bincount(table.units[rows], minlength=len(table.unit_names))
+def _unit_counts(table: FigureColumns, keep: np.ndarray) -> list[tuple[str, int]]:
+    counts = np.bincount(table.units[keep], minlength=len(table.unit_names))
     return sorted(((table.unit_names[c], int(counts[c])) for c in np.flatnonzero(counts)), key=lambda u: (-u[1], u[0]))
 
 
@@ -242,24 +235,26 @@ def _ordered_rows(table: FigureColumns, passing: _Passing, query: FigureQuery, o
                   wanted: int) -> np.ndarray:
     """The first `wanted` passing rows in the order asked for: as the hits are ordered, or by
     value with equal values as the hits are ordered (within a passage, as it writes them)."""
-    rows = passing.rows
-    docs = table.docs[rows]  # ascending, as the rows are
+    keep = passing.keep
     if query.sort is None:
         # Every passage here holds a passing figure, so the first `wanted` hold the page.
-        held = _distinct(docs)
-        ranked = order(held, min(wanted, len(held)))
-        first, last = np.searchsorted(docs, ranked), np.searchsorted(docs, ranked, side="right")
-        return rows[_runs(first, last - first)][:wanted]
-    key = table.values[rows] if query.sort == "value" else -table.values[rows]
-    candidates = np.arange(len(key))
-    if wanted < len(key):
-        cutoff = np.partition(key, wanted - 1)[wanted - 1]
-        candidates = np.flatnonzero(key <= cutoff)   # every tie at the cut-off, so the order is exact
-    held = _distinct(docs[candidates])
+        held = _distinct(table.docs[keep])
+        rows = _rows_of(table, order(held, min(wanted, len(held))))
+        return rows[keep[rows]][:wanted]
+    candidates = keep.copy()
+    if wanted < passing.total:
+        values = table.values[keep]
+        at = wanted - 1 if query.sort == "value" else len(values) - wanted
+        cutoff = np.partition(values, at)[at]
+        # Every tie at the cut-off, so the order is exact.
+        candidates[keep] = values <= cutoff if query.sort == "value" else values >= cutoff
+    rows = np.flatnonzero(candidates)
+    docs = table.docs[rows]  # ascending, as the rows are
+    held = _distinct(docs)
     rank = np.empty(len(held), dtype=np.int64)
     rank[np.searchsorted(held, order(held, len(held)))] = np.arange(len(held))
-    by = np.lexsort((candidates, rank[np.searchsorted(held, docs[candidates])], key[candidates]))
-    return rows[candidates[by][:wanted]]
+    key = table.values[rows] if query.sort == "value" else -table.values[rows]
+    return rows[np.lexsort((rows, rank[np.searchsorted(held, docs)], key))][:wanted]
 
 
 def _full_rows(view, searcher, table: FigureColumns, rows: np.ndarray) -> list[FigureRow]:
