@@ -31,6 +31,8 @@ SORTS = (None, "value", "-value")
 SEARCH_SORTS = ("relevance", "date", "value", "-value")
 UNITS_FILE = "figure-units.json"
 ARRAYS = ("docs", "values", "units", "approx")
+CHUNK_ROWS = 1 << 18
+ZERO_DOCS = np.zeros(0, dtype=np.int32)
 # The first `depth` of some hits (sorted document numbers) in the order a search shows them.
 Order = Callable[[np.ndarray, int], np.ndarray]
 
@@ -51,7 +53,9 @@ class FigureColumns:
     def starts(self) -> np.ndarray:
         """Per document number, its first row; one more entry than documents (CSR offsets)."""
         counts = np.bincount(self.docs, minlength=self.doc_count)
-        return np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(counts, dtype=np.int64)])
+        # Kept for as long as the table is searched: 4 bytes a passage while rows fit in them.
+        dtype = np.int32 if len(self.docs) < 2**31 else np.int64
+        return np.concatenate([np.zeros(1, dtype=dtype), np.cumsum(counts, dtype=dtype)])
 
     @classmethod
     def read(cls, reader) -> FigureColumns:
@@ -192,9 +196,11 @@ class _Passing:
 
 
 def _passing(table: FigureColumns, hits: np.ndarray, query: FigureQuery) -> _Passing:
-    hits = np.asarray(hits, dtype=np.int64)
+    hits = np.asarray(hits)
+    if len(hits) and (hits.min() < 0 or hits.max() >= table.doc_count):
+        hits = hits[(hits >= 0) & (hits < table.doc_count)]
     member = np.zeros(table.doc_count, dtype=bool)
-    member[hits[(hits >= 0) & (hits < table.doc_count)]] = True
+    member[hits] = True
     keep = member[table.docs]
     if query.min is not None:
         keep &= table.values >= query.min
@@ -226,8 +232,22 @@ def _rows_of(table: FigureColumns, docs: np.ndarray) -> np.ndarray:
     return np.repeat(first - placed, counts) + np.arange(int(counts.sum()), dtype=np.int64)
 
 
+def _chunks(keep: np.ndarray) -> Iterator[slice]:
+    """The table's rows a chunk at a time: what is taken of every passing row is taken a chunk
+    at a time, so a search over most of 10^6 passages holds a few megabytes more, not tens."""
+    return (slice(start, start + CHUNK_ROWS) for start in range(0, len(keep), CHUNK_ROWS))
+
+
+def _passages_holding(table: FigureColumns, keep: np.ndarray) -> np.ndarray:
+    """The passages (ascending) that hold a passing row."""
+    parts = [_distinct(table.docs[rows][keep[rows]]) for rows in _chunks(keep)]
+    return _distinct(np.concatenate([ZERO_DOCS, *parts]))  # a passage split by two chunks, once
+
+
 def _unit_counts(table: FigureColumns, keep: np.ndarray) -> list[tuple[str, int]]:
-    counts = np.bincount(table.units[keep], minlength=len(table.unit_names))
+    counts = np.zeros(len(table.unit_names), dtype=np.int64)
+    for rows in _chunks(keep):
+        counts += np.bincount(table.units[rows][keep[rows]], minlength=len(counts))
     return sorted(((table.unit_names[c], int(counts[c])) for c in np.flatnonzero(counts)), key=lambda u: (-u[1], u[0]))
 
 
@@ -238,16 +258,18 @@ def _ordered_rows(table: FigureColumns, passing: _Passing, query: FigureQuery, o
     keep = passing.keep
     if query.sort is None:
         # Every passage here holds a passing figure, so the first `wanted` hold the page.
-        held = _distinct(table.docs[keep])
+        held = _passages_holding(table, keep)
         rows = _rows_of(table, order(held, min(wanted, len(held))))
         return rows[keep[rows]][:wanted]
     candidates = keep.copy()
     if wanted < passing.total:
         values = table.values[keep]
         at = wanted - 1 if query.sort == "value" else len(values) - wanted
-        cutoff = np.partition(values, at)[at]
+        values.partition(at)
+        cutoff = values[at]
+        del values
         # Every tie at the cut-off, so the order is exact.
-        candidates[keep] = values <= cutoff if query.sort == "value" else values >= cutoff
+        candidates &= table.values <= cutoff if query.sort == "value" else table.values >= cutoff
     rows = np.flatnonzero(candidates)
     docs = table.docs[rows]  # ascending, as the rows are
     held = _distinct(docs)

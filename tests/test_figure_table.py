@@ -1,11 +1,12 @@
 """The figure table of an index: figures stored with their passages, joined with a search's
 hits, filtered, counted, sorted and paged; kept in step with the reports on every run."""
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from search import docsets
+from search import docsets, figure_table
 from search.figure_table import FigurePage, FigureQuery, every_figure, figure_page
 from search.index import current_generation, open_index, update_index
 from search.querylang import QueryError
@@ -147,10 +148,14 @@ def rows_of(result_rows):
 @pytest.mark.parametrize("order", [None, reversed_order], ids=["document order", "reversed ranking"])
 @pytest.mark.parametrize("filters", [{}, {"unit": "元"}, {"min": 24, "max": 3671}, {"approx": False, "unit": "人"}])
 @pytest.mark.parametrize("sort", [None, "value", "-value"])
-def test_pages_follow_one_order_that_the_whole_list_shares(reports, tmp_path, order, filters, sort):
+@pytest.mark.parametrize("chunk_rows", [figure_table.CHUNK_ROWS, 2], ids=["one chunk", "chunks of 2 rows"])
+def test_pages_follow_one_order_that_the_whole_list_shares(reports, tmp_path, monkeypatch, order, filters, sort,
+                                                          chunk_rows):
     """Paging three at a time, asking for everything at once and reading every figure give the
     same figures in the same order, however the search ranks its passages (only the passages
-    that can reach a page are ranked)."""
+    that can reach a page are ranked) and however the table is read a chunk at a time (a
+    passage's figures split between two chunks)."""
+    monkeypatch.setattr(figure_table, "CHUNK_ROWS", chunk_rows)
     index_dir = index_of(reports, tmp_path / "index")
     with open_index(index_dir).searcher() as searcher:
         version = searcher.reader().generation()
@@ -169,6 +174,10 @@ def test_pages_follow_one_order_that_the_whole_list_shares(reports, tmp_path, or
         if sort is not None:
             values = {text: value for _, text, value, *_ in ALL}
             ranked = sorted(ranked, key=lambda row: values[row[1]] if sort == "value" else -values[row[1]])
+        counted = Counter(unit for _, text, value, unit, *_ in ALL
+                          if filters.get("min", 0) <= value <= filters.get("max", 1e9)
+                          and (filters.get("approx") is None or text.startswith("近") == filters["approx"]))
+        assert whole.units == sorted(counted.items(), key=lambda u: (-u[1], u[0]))
         assert (rows_of(whole.rows), whole.total) == (ranked, len(ranked))
         assert rows_of(paged) == ranked
         assert (total, rows_of(every)) == (len(ranked), ranked)
