@@ -12,10 +12,10 @@ import functools
 import hashlib
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, TypedDict
+from typing import Callable, Iterator, Literal, TypedDict
 from urllib.parse import quote
 
-from search import analysis, facets
+from search import analysis, facets, topics
 from search.facets import FACETS, Filters
 from search.querylang import MAX_RESULT_DEPTH
 from search.serialize import INTERNAL, OPTIONAL, exact_keys, to_json
@@ -171,6 +171,25 @@ class Overview:
                 "facets": {name: [row.__dict__ for row in rows] for name, rows in self.facets.items()}}
 
 
+@dataclass(frozen=True)
+class TopicWord:
+    """A word of topics.toml that gave a passage a topic, and where the word stood.
+
+    `where` is "text" (the passage itself), "heading" (its section heading), "title" (the
+    report's title) or "neighbours" (the passages beside it).
+    """
+
+    word: str
+    where: Literal[topics.TEXT, topics.HEADING, topics.TITLE, topics.NEIGHBOURS]
+
+
+def topic_evidence(fields: dict) -> dict[str, list[TopicWord]]:
+    """Per topic of a stored passage, the words that gave it (the index's `topic_evidence`),
+    in the order of its topics."""
+    stored = topics.PassageTopics.from_json(fields.get("topic_evidence", ""))
+    return {topic: [TopicWord(e.word, e.where) for e in evidence] for topic, evidence in stored.evidence.items()}
+
+
 class DocumentPassage(TypedDict):
     """One passage of a report in the document view."""
 
@@ -180,6 +199,8 @@ class DocumentPassage(TypedDict):
     heading: str
     text: str
     topics: list[str]
+    # Per topic, the words that gave it: what a keeper who disagrees edits in topics.toml.
+    topic_evidence: dict[str, list[TopicWord]]
     province: str | None
     city: str | None
     county: str | None

@@ -93,6 +93,45 @@ def test_document_api_and_path_traversal(client):
         assert client.get(f"/api/documents/{bad}").status_code == 404
 
 
+@pytest.fixture
+def topics_client(topics_index):
+    yield from client_over(topics_index)
+
+
+def words(*pairs: str) -> list[dict]:
+    """TopicWord answers from "word@where" strings."""
+    return [dict(zip(("word", "where"), pair.split("@"))) for pair in pairs]
+
+
+def test_the_document_api_gives_each_passages_topics_with_the_words_that_gave_them(topics_client):
+    import jsonschema_rs  # schemathesis's validator
+
+    answer = topics_client.get("/api/documents/topics_report").get_json()
+    assert [(p["text"][:6], p["topics"], p["topic_evidence"]) for p in answer["passages"]] == [
+        ("某区红十字会", [], {}),
+        ("一、无偿献血", ["无偿献血"], {"无偿献血": words(
+            "无偿献血@text", "无偿献血@neighbours", "献血者@neighbours", "献血量@neighbours", "毫升@neighbours")}),
+        ("全年组织无偿", ["无偿献血"], {"无偿献血": words(
+            "无偿献血@text", "献血者@text", "献血量@text", "毫升@text", "无偿献血@heading", "献血点@neighbours",
+            "献血者@neighbours")}),
+        ("全年有320", ["无偿献血", "志愿服务"], {
+            "无偿献血": words("献血点@text", "献血者@text", "无偿献血@heading", "无偿献血@neighbours",
+                              "献血者@neighbours", "献血量@neighbours", "毫升@neighbours"),
+            "志愿服务": words("志愿者@text", "志愿服务@text")}),
+        ("二、志愿服务", ["志愿服务"], {"志愿服务": words(
+            "志愿服务@text", "志愿服务队@neighbours", "注册志愿者@neighbours", "志愿服务@neighbours")}),
+        ("区红十字志愿", ["志愿服务"], {"志愿服务": words(
+            "志愿服务队@text", "注册志愿者@text", "志愿服务@text", "志愿服务@heading")}),
+        ("三、今后打算", [], {}),
+        ("明年我们将继", [], {}),
+    ]
+    spec = topics_client.get("/openapi.json").get_json()
+    schema = spec["paths"]["/api/documents/{doc_id}"]["get"]["responses"]["200"]["content"]["application/json"]
+    jsonschema_rs.validate(schema["schema"] | {"components": spec["components"]}, answer)
+    assert spec["components"]["schemas"]["TopicWord"]["properties"]["where"] == {
+        "type": "string", "enum": ["text", "heading", "title", "neighbours"]}
+
+
 def test_suggest_completes_indexed_words(client):
     suggestions = client.get("/api/suggest", query_string={"q": "造血"}).get_json()["suggestions"]
     assert suggestions == [{"text": "造血干细胞", "marked": "<mark>造血</mark>干细胞", "passages": 11},

@@ -65,6 +65,12 @@ def named_server(named_index):
 
 
 @pytest.fixture(scope="module")
+def topics_server(topics_index):
+    """A server over conftest's TOPICS_REPORT."""
+    yield from _serve(topics_index)
+
+
+@pytest.fixture(scope="module")
 def browser():
     assert os.path.exists(CHROMIUM), "Debian's chromium is missing: run `make test` (it installs it)"
     with sync_playwright() as p:
@@ -280,3 +286,20 @@ def _chars(layout):
     elif isinstance(layout, LTContainer):
         for child in layout:
             yield from _chars(child)
+
+
+def test_a_passages_topics_and_their_words_are_read_on_a_phone_and_printed(page, topics_server):
+    page.goto(topics_server + "/doc/topics_report#p4")
+    line = page.locator("#p4 .topic-line")
+    expect(line).to_be_visible()
+    assert line.inner_text().split() == ["主题", "无偿献血", "本段：献血点、献血者", "小标题：无偿献血",
+                                         "相邻段落：无偿献血、献血者、献血量、毫升", "志愿服务", "本段：志愿者、志愿服务"]
+    box, width = line.bounding_box(), page.viewport_size["width"]
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width  # wrapped, never wider than a phone
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    shot(page, "document-topics")
+    flat = "".join(pdf_text(page, "document-topics-print")[0].split())
+    assert "志愿服务本段：志愿服务队、注册志愿者、志愿服务小标题：志愿服务" in flat
+    line.locator("a.topic", has_text="志愿服务").click()
+    expect(page.locator(".summary")).to_contain_text("共 3 条结果")
+    assert "topic=" in page.url

@@ -24,6 +24,8 @@ def schema_of(tp, components: dict) -> dict:
     if tp in PRIMITIVES:
         return {"type": PRIMITIVES[tp]}
     origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is typing.Literal:
+        return {"type": "string", "enum": list(args)}
     if origin in (types.UnionType, typing.Union):
         options = [schema_of(arg, components) for arg in args if arg is not types.NoneType]
         if types.NoneType in args:

@@ -9,6 +9,7 @@ import nh3
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 from markupsafe import Markup
 
+from search import topics
 from search.facets import FACETS
 from search.lookups import document, original_file, overview, passage_by_anchor
 from search.querylang import QueryError
@@ -125,22 +126,37 @@ def _document_page(view: DocumentView, notice: str | None = None) -> str:
     q = request.args.get("q", "")
     needles = _searched_terms() if q.strip() else []
     lead = [p for p in view.passages if p["role"] == "lead"]
-    sections = [{"heading": "", "anchor": None, "passages": []}]
+    sections = [{"heading": "", "anchor": None, "passages": [], "reasons": []}]
     named = set()  # a text repeated in the report: its permalink names the first one
     for p in view.passages:
         if p["role"] == "heading":
-            sections.append({"heading": p["text"], "anchor": f"p{p['passage']}", "passages": []})
+            sections.append({"heading": p["text"], "anchor": f"p{p['passage']}", "passages": [],
+                             "reasons": _topic_reasons(p)})
         elif p["role"] == "paragraph":
             sections[-1]["passages"].append({"number": p["passage"],
                                              "anchor": p["anchor"] if p["anchor"] not in named else None,
-                                             "html": _passage_html(p["text"], view.format, needles)})
+                                             "html": _passage_html(p["text"], view.format, needles),
+                                             "reasons": _topic_reasons(p)})
             named.add(p["anchor"])
     lead_lines = [line for p in lead for line in p["text"].split("\n") if line != view.title]
     return render_template("document.html", args=request.args, doc=view, sections=sections, lead_lines=lead_lines,
-                           notice=notice,
+                           notice=notice, lead_reasons=[r for p in lead for r in _topic_reasons(p)],
                            lead_anchor=f"p{lead[0]['passage']}" if lead else None,
                            back=url_for("pages.search_page", **{k: v for k, v in _search_state().items()
                                                                if k != "limit"}) if q else None)
+
+
+# Where a word that gave a topic stood, as the document page names it.
+WHERE = {topics.TEXT: "本段", topics.HEADING: "小标题", topics.TITLE: "标题", topics.NEIGHBOURS: "相邻段落"}
+
+
+def _topic_reasons(passage) -> list[dict]:
+    """Each topic of a passage with the words that gave it, grouped by where they stood, in
+    the order WHERE lists the places: {"topic": 无偿献血, "sources": [("本段", ["献血", "献血者"])]}."""
+    return [{"topic": topic,
+             "sources": [(label, words) for where, label in WHERE.items()
+                         if (words := [w.word for w in evidence if w.where == where])]}
+            for topic, evidence in passage["topic_evidence"].items()]
 
 
 def _searched_terms() -> list[str]:
