@@ -156,7 +156,7 @@ def test_halves_are_split_by_report_and_each_holds_every_topic(halves):
     assert {d.doc_id for d in tune.documents}.isdisjoint({d.doc_id for d in held_out.documents})
     for half in halves:
         assert {t for label in half.labels for t in label.topics} == set(ALL_TOPICS)
-    assert (len(tune.labels), len(held_out.labels)) == (191, 167)
+    assert (len(tune.labels), len(held_out.labels)) == (279, 167)
 
 
 def test_shipped_model_is_what_the_fit_command_builds(tmp_path, halves, capsys):
