@@ -1,9 +1,9 @@
 """Lookups: what is read by id or for the whole collection rather than found by a query.
 
 A report's document view (its passages in order, with their region and metadata as
-results.METADATA reads them, and the words that gave each its topics) and the passage a permalink names; the original file a
-report was indexed from, for download; the collection's overview; completions of what is
-being typed. Each starts from an Engine's current index view.
+results.METADATA reads them, and the words that gave each its topics) and the passage a
+permalink names; the original file a report was indexed from, for download; the collection's
+overview; completions of what is being typed. Each starts from an Engine's current index view.
 """
 from __future__ import annotations
 
