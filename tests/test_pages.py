@@ -83,6 +83,12 @@ def test_each_passage_of_the_document_page_shows_its_topics_and_the_words_that_g
     assert html.count('title="依据的词来自 search/data/topics.toml：主题有误或缺漏时，在那里调整这些词"') == 5
 
 
+def test_a_byline_shows_under_the_article_it_signs_not_in_the_next_headline(client):
+    html = client.get("/doc/004_e76b8004cd219140").get_data(as_text=True)
+    assert re.findall(r'<div class="para byline" id="p\d+"><p>(.*?)</p>', html) == ["屠丽敏", "顾彩祥"]
+    assert re.findall(r'<h2 id="p\d+">(打造.*?)</h2>', html) == ["打造“群众身边的红十字会”<br>行业联合建会 打造“群众身边的红十字会”"]
+
+
 def test_unknown_document_is_404(client):
     assert client.get("/doc/nope").status_code == 404
 

@@ -132,8 +132,8 @@ def _document_page(view: DocumentView, notice: str | None = None) -> str:
         if p["role"] == "heading":
             sections.append({"heading": p["text"], "anchor": f"p{p['passage']}", "passages": [],
                              "reasons": _topic_reasons(p)})
-        elif p["role"] == "paragraph":
-            sections[-1]["passages"].append({"number": p["passage"],
+        elif p["role"] in ("paragraph", "byline"):
+            sections[-1]["passages"].append({"number": p["passage"], "role": p["role"],
                                              "anchor": p["anchor"] if p["anchor"] not in named else None,
                                              "html": _passage_html(p["text"], view.format, needles),
                                              "reasons": _topic_reasons(p)})
