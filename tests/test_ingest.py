@@ -240,3 +240,8 @@ def test_a_newspaper_pages_bylines_close_their_articles_and_keep_no_topic():
     assert doc.articles[4].heading_lines == ("打造“群众身边的红十字会”", "行业联合建会 打造“群众身边的红十字会”")
     assigned = document_topics(doc, TopicClassifier.load())
     assert [assigned[p.number - 1].topics for p in doc.passages if p.role == "byline"] == [(), ()]
+
+
+def test_a_report_titled_like_a_paper_keeps_its_title():
+    doc = parse_document("brief", "某区红十字会2023年工作简报\n\n一、无偿献血\n\n全年组织无偿献血活动48场。\n".encode(), "txt")
+    assert (doc.title, doc.lead_lines) == ("某区红十字会2023年工作简报", ("某区红十字会2023年工作简报",))
