@@ -33,13 +33,23 @@ def buckets(view: IndexView, facet: Facet, matches: Matches, allowed: dict, filt
 
 def _counts(column, matches: Matches, others: list) -> dict[str, int]:
     """Per value, what selecting it returns: each matching's count of it, chosen as a search
-    selecting it chooses (values none of them holds left out)."""
-    every = matches.every
-    tallies = [column.counts(docsets.intersect([matching.docs] + others)) for matching in every]
-    by_matching = {id(matching): tally for matching, tally in zip(every, tallies)}
+    selecting it chooses (values none of them holds left out). A fallback is chosen only for
+    values the strict and relaxed matches hold no passage of, so it is counted only over the
+    passages they do not hold (a common query's fallbacks are most of the collection)."""
+    strict = column.counts(docsets.intersect([matches.strict.docs] + others))
+    if matches.relaxed is None and not matches.fallbacks.levels:
+        return strict
+    tallies = {id(matches.strict): strict}
+    if matches.relaxed is not None:
+        tallies[id(matches.relaxed)] = column.counts(docsets.intersect([matches.relaxed.docs] + others))
+    tallies.update({id(level): column.counts(docsets.intersect([beyond] + others))
+                    for level, beyond in zip(matches.fallbacks.levels, matches.fallbacks.beyond)})
     counts = {}
-    for value in set().union(*tallies):
-        size = lambda matching: by_matching[id(matching)].get(value, 0)
+    for value in set().union(*tallies.values()):
+        if matches.enough(strict.get(value, 0)):
+            counts[value] = strict[value]
+            continue
+        size = lambda matching: tallies[id(matching)].get(value, 0)
         counts[value] = size(matches.choose(size))
     return {value: n for value, n in counts.items() if n}
 

@@ -54,13 +54,16 @@ class Matching:
 
 @dataclass(frozen=True)
 class Fallbacks:
-    """What a query matches when no passage holds all of it, broadest last."""
+    """What a query matches when no passage holds all of it, broadest last, and of each level
+    the passages the strict and relaxed matches do not hold (the only ones a facet value counts
+    a fallback for: see Matches.choose)."""
 
     levels: tuple[Matching, ...] = ()
+    beyond: tuple[np.ndarray, ...] = ()
 
     @property
     def nbytes(self) -> int:
-        return sum(level.nbytes for level in self.levels)
+        return sum(level.nbytes for level in self.levels) + sum(docs.nbytes for docs in self.beyond)
 
 
 @dataclass(frozen=True)
@@ -79,13 +82,18 @@ class Matches:
         it leaves fewer than ranking.RELAX_BELOW hits and a relaxed match leaves more; when
         neither leaves any, the first fallback that does (none: strict, and nothing)."""
         strict = size(self.strict)
-        if strict >= ranking.RELAX_BELOW:
+        if self.enough(strict):
             return self.strict
         if self.relaxed is not None and size(self.relaxed) > strict:
             return self.relaxed
         if strict:
             return self.strict
         return next((level for level in self.fallbacks.levels if size(level)), self.strict)
+
+    @staticmethod
+    def enough(strict: int) -> bool:
+        """Whether this many strict hits are enough: the selection gets the strict match."""
+        return strict >= ranking.RELAX_BELOW
 
     def for_selection(self, selected: list[np.ndarray]) -> Matching:
         """The matching a selection (the doc sets its facets allow) gets."""
@@ -113,14 +121,16 @@ def match_query(searcher, view: IndexView, parsed: ParsedQuery, lexicon: analysi
     scoring = _scoring(parsed.clauses, lexicon)
     strict = docsets.intersect(clause_sets + [_in_text(searcher, view, parsed.clauses, lexicon, places), view.passages])
     strict = Matching(docsets.difference(strict, excluded), scoring, tiers=sets)
+    units = relaxed_units(parsed, lexicon)
+    relaxed = None
+    # Two clauses of one unit each: "most" of them is both, the strict match again.
+    if len(units) >= 2 and not (ranking.units_needed(len(units)) == len(units) and units == list(parsed.clauses)):
+        relaxed = view.cached(cache_keys.Relaxed(parsed.clauses, parsed.excluded, places, lexicon_stamp),
+                              lambda: _relaxed(searcher, view, units, strict.docs, excluded, lexicon, places, sets))
+    found = (relaxed or strict).docs
     fallbacks = view.cached(cache_keys.Fallbacks(parsed.clauses, parsed.excluded, places, lexicon_stamp),
                             lambda: _fallbacks(searcher, view, parsed.clauses, clause_sets, excluded, lexicon,
-                                               places, Matching(docsets.EMPTY, scoring, tiers=sets)))
-    units = relaxed_units(parsed, lexicon)
-    if len(units) < 2:
-        return Matches(strict, None, fallbacks)
-    relaxed = view.cached(cache_keys.Relaxed(parsed.clauses, parsed.excluded, places, lexicon_stamp),
-                          lambda: _relaxed(searcher, view, units, strict.docs, excluded, lexicon, places, sets))
+                                               places, scoring, sets, found))
     return Matches(strict, relaxed, fallbacks)
 
 
@@ -133,16 +143,17 @@ def _relaxed(searcher, view: IndexView, units, strict: np.ndarray, excluded: np.
     covered = np.flatnonzero(held >= ranking.units_needed(len(units))).astype(np.int32)
     relaxed = docsets.intersect([covered, _in_text(searcher, view, units, lexicon, places), view.passages])
     docs = docsets.union([strict, docsets.difference(relaxed, excluded)])
-    return Matching(docs, _scoring(units, lexicon), ranking.coverage(docs, unit_docs, _labels(units), strict), sets)
+    return Matching(docs, _scoring(units, lexicon), ranking.Coverage(_labels(units), tuple(unit_docs), strict), sets)
 
 
 def _fallbacks(searcher, view: IndexView, clauses, clause_sets: list[np.ndarray], excluded: np.ndarray,
-               lexicon: analysis.Lexicon, places: Places, like: Matching) -> Fallbacks:
+               lexicon: analysis.Lexicon, places: Places, scoring: Query, sets: ranking.TierSets,
+               found: np.ndarray) -> Fallbacks:
     """What a query matches when nothing holds every term: the passages holding the terms left
     when the commonest are dropped, one more at a time (those found nowhere first), each term
     left in the passage's own text or context as usual; lastly the passages holding any term
     at all, in their own text or only in their heading, title or region. Each level ranks by
-    the terms a passage holds, then as `like` does; the empty ones are left out."""
+    the terms a passage holds, then as the strict match does; the empty ones are left out."""
     dropped = sorted(range(len(clauses)), key=lambda i: (len(clause_sets[i]) > 0, -len(clause_sets[i]), -i))
     levels = []
     for k in range(1, len(clauses)):
@@ -151,9 +162,9 @@ def _fallbacks(searcher, view: IndexView, clauses, clause_sets: list[np.ndarray]
             _in_text(searcher, view, [clauses[i] for i in kept], lexicon, places), view.passages]))
     levels.append(docsets.intersect([docsets.union(clause_sets), view.passages]))
     labels = _labels(clauses)
-    return Fallbacks(tuple(
-        Matching(docs, like.scoring, ranking.coverage(docs, clause_sets, labels), like.tiers)
-        for docs in (docsets.difference(level, excluded) for level in levels) if len(docs)))
+    kept = [docs for docs in (docsets.difference(level, excluded) for level in levels) if len(docs)]
+    return Fallbacks(tuple(Matching(docs, scoring, ranking.Coverage(labels, tuple(clause_sets)), sets) for docs in kept),
+                     tuple(docsets.difference(docs, found) for docs in kept))
 
 
 def _labels(clauses) -> tuple[str, ...]:
@@ -171,13 +182,14 @@ def tier_sets(searcher, view: IndexView, clauses, lexicon: analysis.Lexicon, pla
             region = docsets.union([region_docs(view, place) for place in read])
             return region, region, docsets.union([alternative_docs(searcher, view, alt), region]
                                                  + [alternative_docs(searcher, view, place) for place in read])
-        text = view.substring_docs(searcher, alt.text, "text")
+        text, anywhere = view.substring_docs(searcher, alt.text, "text"), alternative_docs(searcher, view, alt)
         words = [w for w in words_of(alt, lexicon) if w != alt.text]
         if not words:
-            return text, text, alternative_docs(searcher, view, alt)
-        return text, docsets.union([text, docsets.intersect([view.substring_docs(searcher, w, "text") for w in words])]), \
-            docsets.union([alternative_docs(searcher, view, alt), docsets.intersect(
-                [alternative_docs(searcher, view, Alternative(w, False)) for w in words])])
+            return text, text, anywhere
+        # A long term: its words apart count too, a tier below it whole.
+        words_in_text = docsets.intersect([view.substring_docs(searcher, w, "text") for w in words])
+        words_anywhere = docsets.intersect([alternative_docs(searcher, view, Alternative(w, False)) for w in words])
+        return text, docsets.union([text, words_in_text]), docsets.union([anywhere, words_anywhere])
 
     per_clause = [[alternative(alt) for alt in clause] for clause in clauses]
     exact, words, context = ([docsets.union([found[level] for found in clause]) for clause in per_clause]

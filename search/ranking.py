@@ -37,7 +37,7 @@ score, docnum), of which each page, however deep, and an export are slices.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from whoosh.query import Or, Query, Term
@@ -96,40 +96,36 @@ def weighted_terms(query: Query, boost: float = 1.0) -> list[WeightedTerm]:
 
 @dataclass(frozen=True)
 class Coverage:
-    """For the passages a relaxed query matches (sorted docnums): which of its units (named as
-    typed) each holds, a row of booleans each. Kept for those passages only: a cached relaxed
-    query at 10^6 passages held 15 MB of arrays over every docnum."""
+    """Which of a relaxed query's units (named as typed) the passages it matches hold: the
+    passages holding each unit, and those holding every one (its strict hits). Looked up
+    for the hits a page or an export ranks, never built over every matched passage (a
+    common query's fallbacks match most of the collection)."""
 
-    docs: np.ndarray
-    held: np.ndarray
     units: tuple[str, ...]
+    unit_docs: tuple[np.ndarray, ...]
+    complete: np.ndarray = field(default_factory=lambda: docsets.EMPTY)
 
     def at(self, docs: np.ndarray) -> np.ndarray:
         """The units held by each of `docs` (some of the matched passages), a row each."""
-        return self.held[np.searchsorted(self.docs, docs)]
+        held = np.zeros((len(docs), len(self.units)), dtype=bool)
+        for column, unit in enumerate(self.unit_docs):
+            held[:, column] = docsets.members(docs, unit)
+        held[docsets.members(docs, self.complete)] = True
+        return held
 
     def missing(self, docnum: int) -> list[str]:
         """The units one matched passage does not hold."""
-        row = self.at(np.array([docnum]))[0]
+        row = self.at(np.array([docnum], dtype=np.int32))[0]
         return [unit for unit, held in zip(self.units, row.tolist()) if not held]
 
     def held_by_none(self, docs: np.ndarray) -> list[str]:
         """The units none of `docs` holds."""
-        held = self.at(docs).any(axis=0) if len(docs) else np.zeros(len(self.units), dtype=bool)
+        held = self.at(docs).any(axis=0)
         return [unit for unit, any_ in zip(self.units, held.tolist()) if not any_]
 
     @property
     def nbytes(self) -> int:
-        return self.docs.nbytes + self.held.nbytes
-
-
-def coverage(docs: np.ndarray, unit_docs: list[np.ndarray], units: tuple[str, ...],
-             complete: np.ndarray = docsets.EMPTY) -> Coverage:
-    """Which units each of `docs` holds; the `complete` ones hold every unit."""
-    held = np.column_stack([docsets.members(docs, unit) for unit in unit_docs]) if unit_docs else \
-        np.zeros((len(docs), 0), dtype=bool)
-    held[docsets.members(docs, complete)] = True
-    return Coverage(docs, held, units)
+        return sum(docs.nbytes for docs in self.unit_docs) + self.complete.nbytes
 
 
 def counts(unit_docs: list[np.ndarray], size: int) -> np.ndarray:
@@ -176,12 +172,17 @@ def rank(view, searcher, scoring_query_: Query, hits: np.ndarray, end: int,
     units held, then by score, ties in docnum order. Every hit is scored, so the first `end`
     are the first `end` of one order whatever `end` is. Arrays: an export ranks every hit."""
     scores = bm25f_scores(view, searcher, scoring_query_, hits)
-    tier = tiers(hits, sets, held)
-    if held is None and not tier.any():
-        order = _top(scores, hits, end)
-    else:
-        units = held.at(hits).sum(axis=1) if held is not None else np.zeros(len(hits), dtype=np.int64)
-        order = np.lexsort((hits, -scores, -units, tier))[:end]
+    units = held.at(hits).sum(axis=1) if held is not None else np.zeros(len(hits), dtype=np.int64)
+    # Groups of one tier and number of units held, best first: the best `end` of a group each.
+    group = tiers(hits, sets, held).astype(np.int64) * (int(units.max(initial=0)) + 1) - units
+    low = int(group.min(initial=0))
+    order = []
+    for best in (np.flatnonzero(np.bincount(group - low)) + low).tolist():
+        members = np.flatnonzero(group == best)
+        order.append(members[_top(scores[members], hits[members], end - sum(map(len, order)))])
+        if sum(map(len, order)) >= end:
+            break
+    order = np.concatenate(order) if order else np.zeros(0, dtype=np.int64)
     return hits[order], scores[order]
 
 

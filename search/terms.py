@@ -110,11 +110,10 @@ def places_named(parsed: ParsedQuery, lexicon: analysis.Lexicon, gazetteer: enri
     (reads_as_place, unless `read` is False) or only offered; the index is not asked here."""
     texts = dict.fromkeys(alt.text for clause in [*parsed.clauses, *relaxed_units(parsed, lexicon)]
                           for alt in clause if not alt.exact)
-    places = {text: named_places(text, gazetteer) for text in texts}
-    return Places(tuple(t for text, found in places.items() if read and reads_as_place(text, gazetteer)
-                        for t in found),
-                  tuple(t for text, found in places.items() if not (read and reads_as_place(text, gazetteer))
-                        for t in found))
+    named = {text: found for text in texts if (found := named_places(text, gazetteer))}
+    is_read = {text: read and reads_as_place(text, gazetteer) for text in named}
+    return Places(tuple(t for text, found in named.items() if is_read[text] for t in found),
+                  tuple(t for text, found in named.items() if not is_read[text] for t in found))
 
 
 def relaxed_units(parsed: ParsedQuery, lexicon: analysis.Lexicon) -> list[tuple[Alternative, ...]]:
