@@ -21,8 +21,8 @@ from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
-from search import (analysis, cache_keys, corrections, docsets, enrich, facet_counts, facets, offers, ordering, snippets,
-                    spelling)
+from search import (analysis, cache_keys, corrections, docsets, enrich, facet_counts, facets, offers, ordering,
+                    snippets, spelling)
 from search.docsets import IndexView
 from search.facets import FACETS, Filters
 from search.index import CURRENT, TOPICS_FILE, open_index

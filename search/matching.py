@@ -99,11 +99,6 @@ class Matches:
         """The matching a selection (the doc sets its facets allow) gets."""
         return self.choose(lambda matching: len(docsets.intersect([matching.docs] + selected)))
 
-    @property
-    def every(self) -> tuple[Matching, ...]:
-        """Every matching a selection may get, in the order `choose` tries them."""
-        return (self.strict, *([self.relaxed] if self.relaxed else []), *self.fallbacks.levels)
-
 
 def match_query(searcher, view: IndexView, parsed: ParsedQuery, lexicon: analysis.Lexicon,
                 lexicon_stamp: tuple | None, places: Places = Places()) -> Matches:
@@ -163,7 +158,8 @@ def _fallbacks(searcher, view: IndexView, clauses, clause_sets: list[np.ndarray]
     levels.append(docsets.intersect([docsets.union(clause_sets), view.passages]))
     labels = _labels(clauses)
     kept = [docs for docs in (docsets.difference(level, excluded) for level in levels) if len(docs)]
-    return Fallbacks(tuple(Matching(docs, scoring, ranking.Coverage(labels, tuple(clause_sets)), sets) for docs in kept),
+    return Fallbacks(tuple(Matching(docs, scoring, ranking.Coverage(labels, tuple(clause_sets)), sets)
+                           for docs in kept),
                      tuple(docsets.difference(docs, found) for docs in kept))
 
 
