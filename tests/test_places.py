@@ -271,6 +271,8 @@ def test_the_page_says_what_the_results_lack_and_never_relaxed_above_nothing(eng
     assert "共 0 条结果" in empty and "relaxed" not in empty and "大部分词语" not in empty
     offered = client.get("/?q=水域救援&city=宁波").get_data(as_text=True)
     assert "去掉“城市：宁波”</a>（1 条）" in offered
+    region_only = client.get("/?q=宁波").get_data(as_text=True)  # no passage names it: its region holds it
+    assert "未找到与检索词完全一致的段落，以下段落在正文、小标题、报告标题或地区中含有各个词" in region_only
     app.extensions["rcsearch"].close()
 
 
