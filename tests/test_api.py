@@ -51,6 +51,7 @@ def test_paging_walks_through_all_hits(client):
     ({"q": "红", "sort": "random"}, "sort"),
     ({"q": "红", "year": "twenty"}, "year"),
     ({"q": "字" * 501}, "too long"),
+    ({"q": "石家庄 救灾", "places": "maybe"}, "places must be true or false"),
 ])
 def test_bad_parameters_get_400_with_a_message(client, params, message):
     response = search(client, **params)
@@ -216,3 +217,18 @@ def test_an_index_that_cannot_be_searched_is_a_503_that_says_what_to_run(request
     assert (health.status_code, health.get_json()) == (503, {"status": status, "index": False, "reason": reason})
     assert client.get("/").status_code == 200  # the empty search page needs no index
 
+
+
+def test_the_answer_says_which_place_it_understood_and_what_switching_it_off_offers(client):
+    """石家庄 救灾 finds 救灾 in 石家庄's report, which never says 石家庄 beside it; without the
+    reading the words are found together nowhere: the answer says what its results lack, and
+    offers the place as a filter with what that finds."""
+    read = search(client, q="石家庄 救灾").get_json()
+    assert read["understood"] == [{"term": "石家庄", "facet": "city", "value": "石家庄市"}]
+    assert [(h["doc_id"][:3], h["city"]) for h in read["hits"]] == [("001", "石家庄市")] * 2
+    assert "offers" not in read and "missing" not in read and not read["relaxed"]
+    words = search(client, q="石家庄 救灾", places="false").get_json()
+    assert "understood" not in words and words["relaxed"] and words["missing"] == ["石家庄"]
+    assert {tuple(h["missing"]) for h in words["hits"]} == {("石家庄",)}
+    assert words["offers"] == [{"facet": "city", "value": "石家庄市", "total": 2, "term": "石家庄"}]
+    assert search(client, q="救灾", city="石家庄市").get_json()["total"] == 2

@@ -124,6 +124,31 @@ def test_search_facet_document_and_back(page, server):
     expect(page.locator(".summary")).to_be_visible()
 
 
+def test_a_place_typed_is_understood_and_made_a_filter_or_text_in_one_click(page, server):
+    page.goto(server + "/")
+    page.locator("#q").fill("石家庄 救灾")
+    page.locator("#q").press("Enter")
+    understood = page.locator(".understood")
+    expect(understood).to_have_text("地区：石家庄市 · 来自搜索词「石家庄」 · 设为筛选条件 · 「石家庄」只按文字搜索")
+    expect(page.locator(".summary")).to_contain_text("共 2 条结果")
+    shot(page, "understood")
+
+    understood.get_by_role("link", name="设为筛选条件").click()
+    expect(page.locator("#q")).to_have_value("救灾")
+    expect(page.locator(".chips .chip")).to_have_text(["城市：石家庄市 ✕"])
+    expect(page.locator(".summary")).to_contain_text("共 2 条结果")
+
+    page.go_back()
+    page.locator(".understood").get_by_role("link", name="「石家庄」只按文字搜索").click()
+    assert "places=false" in page.url
+    expect(page.locator(".summary .relaxed")).to_have_text("以下结果不含「石家庄」")
+    offer = page.locator(".offers")
+    expect(offer).to_have_text("也可按地区筛选：石家庄市（「石家庄」，2 条）")
+    offer.get_by_role("link", name="石家庄市").click()
+    expect(page.locator(".summary")).to_contain_text("共 2 条结果")
+    expect(page.locator("#q")).to_have_value("救灾")
+
+
 def test_overview_page(page, server):
     page.goto(server + "/overview")
     expect(page.locator("h1")).to_have_text("馆藏概览")

@@ -56,6 +56,17 @@ def test_the_document_page_marks_the_terms_its_search_searched(client, q, marked
     assert marks(page) == {mark for hit in answer["hits"] for mark in marks(hit["snippet"])} == marked
 
 
+def test_the_document_page_marks_the_place_a_word_was_read_as(client):
+    """石家庄 was read as 石家庄市: the page marks the full name where the report says it, as the
+    snippets do, and the words searched beside it."""
+    answer = client.get("/api/search", query_string={"q": "石家庄 救灾"}).get_json()
+    assert answer["understood"] == [{"term": "石家庄", "facet": "city", "value": "石家庄市"}]
+    page = client.get("/doc/001_77d36a74d18f4973", query_string={"q": "石家庄 救灾"}).get_data(as_text=True)
+    assert marks(page) == {"石家庄市", "石家庄", "救灾"}  # 石家庄 alone where the report says no more
+    text_only = client.get("/doc/001_77d36a74d18f4973", query_string={"q": "石家庄 救灾", "places": "false"})
+    assert marks(text_only.get_data(as_text=True)) == {"石家庄", "救灾"}
+
+
 def test_the_document_page_of_an_exact_search_marks_what_was_typed_only(client):
     page = client.get("/doc/001_77d36a74d18f4973", query_string={"q": "wuchangxianxue", "correct": "false"})
     assert "无偿献血" in page.get_data(as_text=True) and marks(page.get_data(as_text=True)) == set()
@@ -155,11 +166,14 @@ def test_selected_filters_are_chips_with_remove_and_clear_links(client):
     assert 'class="on" aria-current="true"' in html
 
 
-def test_empty_state_offers_dropping_filters_and_a_correction(client):
+def test_empty_state_offers_what_would_work_a_filter_dropped_and_a_correction(client):
     html = client.get("/?q=监车会&city=石家庄").get_data(as_text=True)
     assert "没有找到与“<strong>监车会</strong>”相关的段落" in html
-    assert "去掉“城市：石家庄”" in html
+    assert "去掉“城市：石家庄”" not in html  # without it the word finds nothing either
     assert "您是不是要找" in html and "造血干细胞" in html
+    html = client.get("/?q=意大利&city=石家庄").get_data(as_text=True)
+    assert "没有找到与“<strong>意大利</strong>”相关的段落" in html
+    assert 'href="/?q=%E6%84%8F%E5%A4%A7%E5%88%A9">去掉“城市：石家庄”</a>（1 条）' in html
 
 
 def test_sort_and_pagination_links_keep_the_search(client):

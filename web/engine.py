@@ -74,7 +74,8 @@ def search_request(args) -> SearchRequest:
                          page=_whole_number("page", _single(args, "page", "1")),
                          limit=_whole_number("limit", _single(args, "limit", "10")),
                          sort=_single(args, "sort", "relevance"),
-                         correct=_flag("correct", _single(args, "correct", "true")))
+                         correct=_flag("correct", _single(args, "correct", "true")),
+                         places=_flag("places", _single(args, "places", "true")))
 
 
 FLAGS = {"true": True, "1": True, "false": False, "0": False}

@@ -110,6 +110,9 @@ def build_spec() -> dict:
                "false: search exactly what was typed (default true: a term that finds nothing as typed and is "
                "no word or name is searched as the index word it sounds like, homophone or pinyin, and "
                "`corrected` says so; a word or name is only offered, as `did_you_mean`)"),
+        _query("places", {"type": "boolean"},
+               "false: search a word that names a place as text only (default true: it also matches the "
+               "passages of that place, as its province or city filter selects them, and `understood` says so)"),
     ]
     paths = {
         "/api/search": {"get": {

@@ -20,7 +20,7 @@ from web.engine import get_engine, search_request
 bp = Blueprint("pages", __name__)
 
 
-SEARCH_ARGS = ("q", *(facet.name for facet in FACETS), "sort", "page", "limit", "correct")
+SEARCH_ARGS = ("q", *(facet.name for facet in FACETS), "sort", "page", "limit", "correct", "places")
 
 
 @bp.app_context_processor
@@ -48,6 +48,7 @@ def search_page():
         error, status = str(exc), 400
     return render_template("search.html", result=result, error=error, args=request.args,
                            groups=_grouped(result.hits) if result else [],
+                           understood=_understood(result.understood) if result else [],
                            chips=_chips(), state=_search_state(), url=_search_url), status
 
 
@@ -57,6 +58,18 @@ def _grouped(hits):
     for hit in hits:
         groups.setdefault(hit.doc_id, []).append(hit)
     return list(groups.values())
+
+
+def _understood(understood) -> list[tuple[str, list[tuple[list[str], str | None]]]]:
+    """Per word read as a place: the places it was read as, per facet, each group with the
+    link that searches them as a filter instead (None when the word is joined to another by OR)."""
+    words: dict[str, dict[str, list]] = {}
+    for entry in understood:
+        words.setdefault(entry.term, {}).setdefault(entry.facet, []).append(entry)
+    return [(term, [([e.value for e in entries], None if entries[0].query is None else
+                     _search_url(add={facet: [e.value for e in entries]}, q=entries[0].query or None))
+                    for facet, entries in by_facet.items()])
+            for term, by_facet in words.items()]
 
 
 def _search_state() -> dict[str, list[str]]:
