@@ -29,9 +29,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-import jieba.posseg
-
 from search import analysis
+from search.jieba_internals import SharedTagsPOSTokenizer
 
 FIGURES_FILE = analysis.DATA_DIR / "figures.toml"
 
@@ -518,9 +517,9 @@ def _tagged(text: str, user_dict: Path) -> tuple[tuple[str, str], ...]:
 
 
 @functools.lru_cache(maxsize=2)
-def _pos_tokenizer(user_dict: Path) -> jieba.posseg.POSTokenizer:
+def _pos_tokenizer(user_dict: Path) -> SharedTagsPOSTokenizer:
     """A part-of-speech tagger over the index's own segmenter, with the domain words' tags."""
-    tagger = jieba.posseg.POSTokenizer(analysis.segmenter(user_dict))
+    tagger = SharedTagsPOSTokenizer(analysis.segmenter(user_dict))
     if user_dict.exists():
         for line in user_dict.read_text(encoding="utf-8").splitlines():
             parts = line.split("#", 1)[0].split()
