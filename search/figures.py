@@ -136,6 +136,8 @@ class FigureReader:
             rf"(?:(?P<u1>{units})?(?P<sep>{RANGE_MARKS})(?P<n2>{NUMBER}))?"
             rf"(?P<mid>{inside})?(?P<mag>{MAGNITUDE})?(?P<mid2>{inside})?(?P<unit>{units})?")
         self._set_phrases = _set_phrases(vocabulary.set_phrases)
+        # The qualifiers that may stand before a number, by their last character (longest first).
+        self._approx_before = _by_last_character(vocabulary.approx_before)
 
     def figures(self, text: str) -> list[Figure]:
         """The figures stated in `text`, in the order they are written."""
@@ -180,7 +182,8 @@ class FigureReader:
         low, high, marker = amount
         start = match.start()
         approx = []
-        before = next((w for w in v.approx_before if norm.endswith(w, 0, start)), None)
+        before = next((w for w in self._approx_before.get(norm[start - 1:start], ()) if norm.endswith(w, 0, start)),
+                      None)
         if before and _stands_alone(norm, start - len(before), start, self.user_dict) \
                 and (before != "上" or _is_bare_magnitude(match["n1"])):
             start -= len(before)
@@ -439,6 +442,14 @@ def _set_phrases(phrases: tuple[str, ...]) -> re.Pattern | None:
     first = "".join(sorted({numeral if p.startswith("N") else re.escape(p[0]) for p in phrases}))
     alternatives = [re.escape(p).replace("N", f"[{numeral}]+") for p in phrases]
     return re.compile(f"(?=[{first}])(?:{'|'.join(alternatives)})")
+
+
+def _by_last_character(words: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """The words ending in each character, in their order."""
+    grouped: dict[str, list[str]] = {}
+    for word in words:
+        grouped.setdefault(word[-1], []).append(word)
+    return {char: tuple(group) for char, group in grouped.items()}
 
 
 def _written(text: str, phrase: _Phrase | None) -> str:
