@@ -28,9 +28,12 @@ import tomllib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from search import analysis
-from search.jieba_internals import SharedTagsPOSTokenizer
+
+if TYPE_CHECKING:
+    from search.jieba_internals import SharedTagsPOSTokenizer
 
 FIGURES_FILE = analysis.DATA_DIR / "figures.toml"
 
@@ -529,7 +532,10 @@ def _tagged(text: str, user_dict: Path) -> tuple[tuple[str, str], ...]:
 
 @functools.lru_cache(maxsize=2)
 def _pos_tokenizer(user_dict: Path) -> SharedTagsPOSTokenizer:
-    """A part-of-speech tagger over the index's own segmenter, with the domain words' tags."""
+    """A part-of-speech tagger over the index's own segmenter, with the domain words' tags.
+    Imported here: jieba.posseg's model and tags take 0.25 s and 54 MB to load, which a server
+    answering searches (it imports this module for the figure table) does not need for that."""
+    from search.jieba_internals import SharedTagsPOSTokenizer
     tagger = SharedTagsPOSTokenizer(analysis.segmenter(user_dict))
     if user_dict.exists():
         for line in user_dict.read_text(encoding="utf-8").splitlines():
