@@ -38,8 +38,8 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest
 
-# Topic precision, recall and F1 per topic against the labelled composed reports (tuning and
-# held-out halves) and, when ../shared/eval is there, the shared labels of the seeds.
+# Topic precision, recall and F1 per topic against the labelled composed reports (tuning half,
+# held-out half and unseen batch) and, when ../shared/eval is there, the shared labels of the seeds.
 topics: install
 	$(BIN)/python -m tests.topic_eval
 

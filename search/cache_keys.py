@@ -6,7 +6,8 @@ would be answered from the cache. Two things change under a running server besid
 index: the lexicon (synonyms and stopwords, reloaded when their files change) and the
 topic taxonomy (topics.toml). So a value computed through synonyms or relaxation units
 names the lexicon's stamp, and a value computed through filters names the stored values
-the filters resolved to, never the names typed.
+the filters resolved to, never the names typed; one computed through the places a query's
+words were read as names those places (a request may switch the reading off).
 
 Each key is a frozen dataclass of its own, its fields what its value depends on besides
 the index version; keys of two kinds never compare equal. Every call to IndexView.cached
@@ -93,10 +94,32 @@ class FilterDocs(Key):
 
 @dataclass(frozen=True)
 class Relaxed(Key):
-    """A query's relaxed match: its units and what each matches come from the lexicon."""
+    """A query's relaxed match: its units and what each matches come from the lexicon, and
+    from the places its words were read as."""
 
     clauses: tuple
     excluded: tuple
+    places: object
+    lexicon: tuple | None
+
+
+@dataclass(frozen=True)
+class Fallbacks(Key):
+    """What a query matches when nothing holds all of it: as Relaxed, by its clauses."""
+
+    clauses: tuple
+    excluded: tuple
+    places: object
+    lexicon: tuple | None
+
+
+@dataclass(frozen=True)
+class Tiers(Key):
+    """How exactly the passages match a query's clauses: through its synonyms' absence, its
+    long terms' words (stopwords from the lexicon) and the places its words were read as."""
+
+    clauses: tuple
+    places: object
     lexicon: tuple | None
 
 
@@ -104,11 +127,13 @@ class Relaxed(Key):
 class Selected:
     """What a selection's hits and their scores depend on: the query as searched (corrections
     made; an unsearchable query is not an empty one), the stored values each selected facet's
-    filters resolved to, and the lexicon (synonyms match and score; stopwords shape units)."""
+    filters resolved to, the lexicon (synonyms match and score; stopwords shape units) and the
+    places the query's words were read as."""
 
     query: object
     values: tuple
     lexicon: tuple | None
+    places: object = None
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,9 @@ index_option = click.option("--index", "index_dir", metavar="DIR",
 exact_spelling_option = click.option(
     "--exact-spelling", is_flag=True, help="Search exactly what was typed: a term that finds nothing is not "
                                            "searched as the word it sounds like (correct=false in the API).")
+no_places_option = click.option(
+    "--no-places", is_flag=True, help="Search a word that names a place (石家庄, 浙江) as text only, not also as the "
+                                      "passages of that place (places=false in the API).")
 base_url_option = click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, metavar="URL",
                                help="The server the links in CSV point to.")
 
@@ -173,15 +176,18 @@ def _confirm_removal(summary: Summary) -> bool:
 @click.option("--all", "every", is_flag=True,
               help=f"With --format: every matching passage, not one page (at most {MAX_EXPORT_ROWS}).")
 @exact_spelling_option
+@no_places_option
 @base_url_option
 @index_option
-def search(query, limit, page, sort, as_json, export_format, every, exact_spelling, base_url, index_dir,
+def search(query, limit, page, sort, as_json, export_format, every, exact_spelling, no_places, base_url, index_dir,
            **selected):
     """Search the index and print the matching passages, highlighted.
 
     A term that finds nothing as typed and is no word or name is searched as the word it
     sounds like (造血肝细胞 → 造血干细胞, wuchangxianxue → 无偿献血); the output says so
-    (on stderr with --json and --format), and --exact-spelling searches what was typed."""
+    (on stderr with --json and --format), and --exact-spelling searches what was typed.
+    A word that names a place also finds that place's passages (石家庄 救灾 finds 我市's
+    救灾); the output says which place it understood, and --no-places searches it as text."""
     from search.querylang import QueryError, SearchRequest
     if as_json and export_format:
         raise click.UsageError("--json prints one page as /api/search answers it; --format exports hits: choose one")
@@ -189,7 +195,7 @@ def search(query, limit, page, sort, as_json, export_format, every, exact_spelli
         raise click.UsageError("--all exports every matching passage: add --format csv or --format jsonl")
     engine = _engine(index_dir)
     request = SearchRequest(q=query, filters=Filters(**selected), page=page, limit=limit, sort=sort,
-                            correct=not exact_spelling)
+                            correct=not exact_spelling, places=not no_places)
     try:
         result = engine.export(request) if every else engine.search(request)
     except QueryError as exc:
@@ -197,6 +203,9 @@ def search(query, limit, page, sort, as_json, export_format, every, exact_spelli
     if result.corrected_query is not None:
         # Beside data (JSON, CSV, JSON Lines) the notice goes to stderr, where it cannot corrupt it.
         click.echo(corrected_notice(query, result.corrected_query), err=bool(as_json or export_format))
+    if not as_json:  # the JSON says it in `understood`; beside exported hits it goes to stderr
+        for line in understood_lines(result.understood):
+            click.echo(line, err=bool(export_format))
     if export_format:
         lines = (export.hits_csv(result.hits, base_url.rstrip("/")) if export_format == "csv"
                  else export.hits_jsonl(result.hits))
@@ -207,14 +216,21 @@ def search(query, limit, page, sort, as_json, export_format, every, exact_spelli
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
     click.echo(f"{result.total} passages in {result.total_reports} reports ({result.took_ms} ms)")
+    if result.missing:
+        click.echo(f"以下结果不含「{'」「'.join(result.missing)}」 (no result holds: {' '.join(result.missing)})")
     if result.did_you_mean:
         click.echo(f"您是不是要找：{result.did_you_mean} (did you mean: {result.did_you_mean})")
+    for offer in result.offers:
+        click.echo(offer_line(offer))
     for hit in result.hits:
         region = " › ".join(filter(None, (hit.province, hit.city, hit.county)))
         click.echo()
         click.secho(f"{hit.title}  [{hit.doc_id} #{hit.passage}]", bold=True)
         click.echo(f"  {region or '—'} · {hit.level} · {hit.year or '—'} · {', '.join(hit.topics) or '—'} · {hit.heading}")
         click.echo("  " + _terminal_snippet(hit.snippet))
+        lacks = [word for word in hit.missing if word not in result.missing]
+        if lacks:
+            click.echo(f"  缺少：{' '.join(lacks)} (missing)")
     for facet in FACETS:
         buckets = result.facets[facet.name]
         if buckets:
@@ -245,10 +261,11 @@ def search(query, limit, page, sort, as_json, export_format, every, exact_spelli
 @click.option("--all", "every", is_flag=True,
               help=f"With --format: every figure, not one page (at most {MAX_EXPORT_ROWS}).")
 @exact_spelling_option
+@no_places_option
 @base_url_option
 @index_option
 def figures(query, unit, minimum, maximum, approx, sort, limit, page, as_json, export_format, every, exact_spelling,
-            base_url, index_dir, **selected):
+            no_places, base_url, index_dir, **selected):
     """The figures of the passages a search returns (every passage's without a query):
     人数, 金额, 例数 … with what they count, region, year and report.
 
@@ -264,7 +281,8 @@ def figures(query, unit, minimum, maximum, approx, sort, limit, page, as_json, e
     engine = _engine(index_dir)
     try:
         passages_sort, wanted = figure_query(sort, unit, minimum, maximum, approx, page, limit)
-        request = SearchRequest(q=query, filters=Filters(**selected), sort=passages_sort, correct=not exact_spelling)
+        request = SearchRequest(q=query, filters=Filters(**selected), sort=passages_sort, correct=not exact_spelling,
+                                places=not no_places)
         found = export_figures(engine, request, wanted) if every else search_figures(engine, request, wanted)
     except QueryError as exc:
         raise click.UsageError(str(exc)) from None
@@ -296,6 +314,24 @@ def corrected_notice(typed: str, searched: str) -> str:
     """What `rcsearch search` says when it searched something else than what was typed."""
     return (f"以下是「{searched}」的结果。仍然搜索「{typed}」：加上 --exact-spelling "
             f"(showing results for {searched}; add --exact-spelling to search exactly what was typed)")
+
+
+def understood_lines(understood) -> list[str]:
+    """What `rcsearch search` says of the words it read as places: one line per word."""
+    words: dict[str, list[str]] = {}
+    for entry in understood:
+        words.setdefault(entry.term, []).append(entry.value)
+    return [f"地区：{'、'.join(values)} · 来自搜索词「{term}」 (read as a place; --no-places searches it as text only)"
+            for term, values in words.items()]
+
+
+def offer_line(offer) -> str:
+    """An offered search, as `rcsearch search` prints it: what it changes and what it finds."""
+    facet = next(f for f in FACETS if f.name == offer.facet)
+    if offer.term:
+        return (f"也可按地区筛选：{offer.value}（「{offer.term}」，{offer.total} 条）: "
+                f"rcsearch search {offer.query!r} --{facet.name} {offer.value}")
+    return f"去掉筛选 {facet.label}：{offer.value}{facet.unit}（{offer.total} 条） (without --{facet.name} {offer.value})"
 
 
 def _terminal_snippet(snippet: str) -> str:

@@ -3,9 +3,10 @@
 `Engine` holds what a search needs state for: the watched data files (topics.toml,
 synonyms and stopwords, reloaded when they change), this thread's searcher and the
 shared view of the index version it reads, and `select(request)`, which runs a
-request through the rooms below it: parse (querylang), respell (corrections),
-resolve and check filters and match (matching), and the per-search terms (terms).
-`search` answers one page from a selection (facet_counts, ordering, snippets),
+request through the rooms below it: parse (querylang), respell (corrections), read the
+places its words name (terms, the index's own in matching), resolve and check filters and
+match (matching), and the per-search terms (terms).
+`search` answers one page from a selection (facet_counts, ordering, snippets, offers),
 `export` every hit of it, `facet_counts` every bucket of it. Everything that needs no
 engine state lives in those rooms, as functions with explicit arguments.
 """
@@ -20,15 +21,18 @@ from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
-from search import analysis, cache_keys, corrections, docsets, enrich, facet_counts, facets, ordering, snippets, spelling
+from search import (analysis, cache_keys, corrections, docsets, enrich, facet_counts, facets, offers, ordering,
+                    snippets, spelling)
 from search.docsets import IndexView
 from search.facets import FACETS, Filters
 from search.index import CURRENT, TOPICS_FILE, open_index
-from search.matching import Matches, Matching, check_filters, filter_docs, match_query, selected_values
+from search.matching import (Matches, Matching, check_filters, filter_docs, held_places, match_query,
+                             selected_values)
 from search.querylang import (MAX_EXPORT_ROWS, UNSEARCHABLE, ParsedQuery, QueryError, SearchRequest, check_paging,
                               parse_query, query_text)
-from search.results import Bucket, Export, Hit, SearchResult, document_url, metadata, passage_permalink
-from search.terms import SearchTerms, search_terms
+from search.results import (Bucket, Export, Hit, SearchResult, Understood, document_url, metadata,
+                            passage_permalink)
+from search.terms import Places, SearchTerms, places_named, search_terms
 from search.topics import TopicRules
 
 # Docnums an export takes from its order at a time; each hit is read only when it is written.
@@ -78,11 +82,12 @@ class Selection(NamedTuple):
     hits: np.ndarray
     respelled: corrections.Respelled
     terms: SearchTerms
+    places: Places  # the places its words name and the index holds: read, or only offered
 
     @property
     def key(self) -> cache_keys.Selected:
         """What its hits and their order depend on, for the view's cache."""
-        return cache_keys.Selected(self.parsed, tuple(self.selected.items()), self.lexicon_stamp)
+        return cache_keys.Selected(self.parsed, tuple(self.selected.items()), self.lexicon_stamp, self.places.read)
 
 
 class Engine:
@@ -157,7 +162,8 @@ class Engine:
     # -- the calls that start from a request ----------------------------
     def select(self, request: SearchRequest) -> Selection:
         """What a request selects, whatever page it asks for (with its terms respelled where
-        they find nothing as typed, unless the request says not to), and the terms it looked
+        they find nothing as typed, unless the request says not to, and its words that name
+        places read as those places too, unless it says not to), and the terms it looked
         for: what its snippets, and the document page it links to, mark."""
         lexicon, lexicon_stamp = self._lexicon.current()
         names = self.names
@@ -171,11 +177,12 @@ class Engine:
         values = selected_values(filters, names)
         allowed = {facet.name: filter_docs(view, facet, values.get(facet.name)) for facet in FACETS}
         selected = [docs for docs in allowed.values() if docs is not None]
-        matches = match_query(searcher, view, parsed, lexicon, lexicon_stamp)
+        places = held_places(view, places_named(parsed, lexicon, self.gazetteer, request.places))
+        matches = match_query(searcher, view, parsed, lexicon, lexicon_stamp, places)
         matching = matches.for_selection(selected)
         return Selection(parsed, filters, names, values, lexicon_stamp, searcher, view, allowed, matches, matching,
                          docsets.intersect([matching.docs] + selected), respelled,
-                         search_terms(parsed, respelled.corrected, lexicon, matching.relaxed))
+                         search_terms(parsed, respelled.corrected, lexicon, matching.relaxed, places), places)
 
     def search(self, request: SearchRequest) -> SearchResult:
         """Run a search: hits of the requested page, totals and disjunctive facet counts;
@@ -191,10 +198,11 @@ class Engine:
         buckets = {facet.name: facet_counts.buckets(view, facet, chosen.matches, chosen.allowed, chosen.filters,
                                                     chosen.names) for facet in FACETS}
         docnums, scores = ordering.page(chosen.searcher, view, chosen.matching, hits, request, chosen.key)
+        coverage = chosen.matching.coverage
         return SearchResult(
             query=request.q, total=len(hits), total_reports=int(np.count_nonzero(np.bincount(view.columns.doc_ids[hits]))),
             page=request.page, limit=request.limit, took_ms=0.0,
-            hits=[_hit(chosen.searcher, view, d, s, chosen.terms) for d, s in zip(docnums, scores)],
+            hits=[_hit(chosen, d, s) for d, s in zip(docnums, scores)],
             facets={name: shown for name, (shown, _) in buckets.items()},
             facets_more={name: more for name, (_, more) in buckets.items() if more},
             relaxed=chosen.matching.relaxed, filters=chosen.filters,
@@ -202,7 +210,10 @@ class Engine:
                 self.did_you_mean(request.q) if not len(hits) and not parsed.empty and not respelled.corrected
                 else None),
             corrected=respelled.corrected, corrected_query=query_text(parsed) if respelled.corrected else None,
-            notice=UNSEARCHABLE if parsed.unsearchable else None)
+            notice=UNSEARCHABLE if parsed.unsearchable else None,
+            understood=_understood(chosen),
+            missing=coverage.held_by_none(hits) if coverage else [],
+            offers=offers.offered(request, parsed, chosen.places, len(hits), self.count))
 
     def export(self, request: SearchRequest, max_rows: int = MAX_EXPORT_ROWS) -> Export:
         """Every passage a search returns (its query, filters and sort; not its page), in the
@@ -219,7 +230,7 @@ class Engine:
                                  request.sort, total)
         corrected = selection.respelled.corrected
         return Export(total, _exported(selection, ordered), corrected,
-                      query_text(selection.parsed) if corrected else None)
+                      query_text(selection.parsed) if corrected else None, _understood(selection))
 
     def facet_counts(self, request: SearchRequest) -> dict[str, list[Bucket]]:
         """Every value of every facet with its count for a search, counted as its answer's facets
@@ -229,6 +240,10 @@ class Engine:
         return {facet.name: facet_counts.buckets(selection.view, facet, selection.matches, selection.allowed,
                                                  selection.filters, selection.names, every=True)[0]
                 for facet in FACETS}
+
+    def count(self, request: SearchRequest) -> int:
+        """How many passages a request selects."""
+        return len(self.select(request).hits)
 
     def did_you_mean(self, q: str) -> str | None:
         """The query with unknown words replaced by close indexed words (edit distance 1), if any."""
@@ -242,15 +257,24 @@ class Engine:
         spelling.tagger(analysis.segmenter())
 
 
-def _hit(searcher, view: IndexView, docnum: int, score: float, terms: SearchTerms) -> Hit:
-    """A passage found, its snippet marking the terms the search looked for."""
-    fields = view.stored_fields(searcher, docnum)
+def _hit(selection: Selection, docnum: int, score: float) -> Hit:
+    """A passage found, its snippet marking the terms the search looked for (and, relaxed, the
+    words of the query it lacks)."""
+    fields = selection.view.stored_fields(selection.searcher, docnum)
+    terms, coverage = selection.terms, selection.matching.coverage
     return Hit(
         doc_id=fields["doc_id"], title=fields.get("title", ""), passage=fields["passage"],
         heading=fields.get("heading", ""), text=fields["text"],
         snippet=snippets.snippet(fields["text"], terms.highlights, terms.weights), score=round(score, 3),
         **metadata(fields, Hit), url=document_url(fields["doc_id"], fields["passage"]),
-        permalink=passage_permalink(fields["doc_id"], fields["text"]))
+        permalink=passage_permalink(fields["doc_id"], fields["text"]),
+        missing=coverage.missing(docnum) if coverage else [])
+
+
+def _understood(selection: Selection) -> list[Understood]:
+    """The places the search read its words as, each with the query without that word."""
+    return [Understood(term.of, term.facet, term.text, offers.without(selection.parsed, term.of))
+            for term in selection.terms.places]
 
 
 def _exported(selection: Selection, ordered: ordering.Ordered) -> Iterator[Hit]:
@@ -258,7 +282,7 @@ def _exported(selection: Selection, ordered: ordering.Ordered) -> Iterator[Hit]:
     for start in range(0, len(ordered.docs), EXPORT_CHUNK):
         chunk = zip(ordered.docs[start:start + EXPORT_CHUNK].tolist(),
                     ordered.scores[start:start + EXPORT_CHUNK].tolist())
-        yield from (_hit(selection.searcher, selection.view, docnum, score, selection.terms) for docnum, score in chunk)
+        yield from (_hit(selection, docnum, score) for docnum, score in chunk)
 
 
 def _link_target(index_dir: Path) -> str | None:

@@ -2,12 +2,12 @@
 
 A bucket's count is the total that selecting its value instead of this facet's current
 selection returns: the other facets' selections apply, this facet's own does not, and the
-count is relaxed exactly where that search would be relaxed (Matches.for_selection's rule,
-applied per value). The results' facets, the facet export and the CLI all count here.
+count is relaxed, or falls back, exactly where that search would (Matches.choose, applied
+per value). The results' facets, the facet export and the CLI all count here.
 """
 from __future__ import annotations
 
-from search import cache_keys, docsets, facets, ranking
+from search import cache_keys, docsets, facets
 from search.docsets import IndexView
 from search.facets import BY_NAME, Facet, Filters
 from search.matching import Matches, selects
@@ -20,12 +20,7 @@ def buckets(view: IndexView, facet: Facet, matches: Matches, allowed: dict, filt
     values it has than they show. Each count is as if this facet's own selection were not
     applied: the total that selecting the value instead returns, relaxed where that is."""
     others = [d for f, d in allowed.items() if f != facet.name and d is not None]
-    column = view.columns.values[facet.counted]
-    counts = column.counts(docsets.intersect([matches.strict.docs] + others))
-    if matches.relaxed is not None:
-        relaxed = column.counts(docsets.intersect([matches.relaxed.docs] + others))
-        counts = {value: counts.get(value, 0) if counts.get(value, 0) >= ranking.RELAX_BELOW else n
-                  for value, n in relaxed.items()}
+    counts = _counts(view.columns.values[facet.counted], matches, others)
     selection = filters.get(facet.name)
     parents = _parents(view, facet)
     ordered = sorted((Bucket(facet.kind(value), count, parents.get(value),
@@ -34,6 +29,29 @@ def buckets(view: IndexView, facet: Facet, matches: Matches, allowed: dict, filt
                      key=lambda b: facet.sort_key(b.value, b.count))
     shown = [b for i, b in enumerate(ordered) if every or i < facets.FACET_SIZE or b.selected]
     return shown, len(ordered) - len(shown)
+
+
+def _counts(column, matches: Matches, others: list) -> dict[str, int]:
+    """Per value, what selecting it returns: each matching's count of it, chosen as a search
+    selecting it chooses (values none of them holds left out). A fallback is chosen only for
+    values the strict and relaxed matches hold no passage of, so it is counted only over the
+    passages they do not hold (a common query's fallbacks are most of the collection)."""
+    strict = column.counts(docsets.intersect([matches.strict.docs] + others))
+    if matches.relaxed is None and not matches.fallbacks.levels:
+        return strict
+    tallies = {id(matches.strict): strict}
+    if matches.relaxed is not None:
+        tallies[id(matches.relaxed)] = column.counts(docsets.intersect([matches.relaxed.docs] + others))
+    tallies.update({id(level): column.counts(docsets.intersect([beyond] + others))
+                    for level, beyond in zip(matches.fallbacks.levels, matches.fallbacks.beyond)})
+    counts = {}
+    for value in set().union(*tallies.values()):
+        if matches.enough(strict.get(value, 0)):
+            counts[value] = strict[value]
+            continue
+        size = lambda matching: tallies[id(matching)].get(value, 0)
+        counts[value] = size(matches.choose(size))
+    return {value: n for value, n in counts.items() if n}
 
 
 def _parents(view: IndexView, facet: Facet) -> dict[str, str]:

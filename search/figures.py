@@ -20,6 +20,7 @@ the passage as written, traditional or full-width.
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import re
@@ -27,10 +28,12 @@ import tomllib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-
-import jieba.posseg
+from typing import TYPE_CHECKING
 
 from search import analysis
+
+if TYPE_CHECKING:
+    from search.jieba_internals import SharedTagsPOSTokenizer
 
 FIGURES_FILE = analysis.DATA_DIR / "figures.toml"
 
@@ -39,6 +42,8 @@ CN_MAGNITUDES = "十百千万亿拾佰仟"
 MULTIPLIERS = {"十": 10, "百": 100, "千": 1000, "万": 10_000, "亿": 100_000_000}
 ARABIC = r"\d+(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 NUMBER = rf"{ARABIC}|数[十百千万]+|[{CN_DIGITS}{CN_MAGNITUDES}几]+"
+# What a NUMBER (or 百分之) starts with: looked ahead for, it lets re pass other characters at once.
+NUMBER_START = rf"(?=[\d数{CN_DIGITS}{CN_MAGNITUDES}几])"
 MAGNITUDE = r"[十百千]?[万亿]|[百千]"
 RANGE_MARKS = "至|到|-|~|—|–"
 # Two neighbouring digits read as a range (三四百人, 十七八岁, 两三千): 一两 and 两三 are said too.
@@ -135,11 +140,12 @@ class FigureReader:
         units = "|".join(map(re.escape, vocabulary.written_units))
         inside = "|".join(map(re.escape, vocabulary.approx_inside))
         self._quantity = re.compile(
-            rf"(?P<pct>[百千]分之)?(?P<n1>{NUMBER})(?P<mag1>{MAGNITUDE})?"
+            rf"{NUMBER_START}(?P<pct>[百千]分之)?(?P<n1>{NUMBER})(?P<mag1>{MAGNITUDE})?"
             rf"(?:(?P<u1>{units})?(?P<sep>{RANGE_MARKS})(?P<n2>{NUMBER}))?"
             rf"(?P<mid>{inside})?(?P<mag>{MAGNITUDE})?(?P<mid2>{inside})?(?P<unit>{units})?")
-        phrases = [re.escape(p).replace("N", f"[{CN_DIGITS}{CN_MAGNITUDES}]+") for p in vocabulary.set_phrases]
-        self._set_phrases = re.compile("|".join(phrases)) if phrases else None
+        self._set_phrases = _set_phrases(vocabulary.set_phrases)
+        # The qualifiers that may stand before a number, by their last character (longest first).
+        self._approx_before = _by_last_character(vocabulary.approx_before)
 
     def figures(self, text: str) -> list[Figure]:
         """The figures stated in `text`, in the order they are written."""
@@ -147,6 +153,8 @@ class FigureReader:
         names = self._name_spans(norm)
         found: list[Figure] = []
         for match in self._quantity.finditer(norm):
+            if not (match["unit"] or match["pct"]):
+                continue    # a number that counts nothing: most of them (统一, 一是, 2023年)
             figure = self._figure(text, norm, match, names, found[-1] if found else None)
             if figure is not None:
                 found.append(figure)
@@ -182,7 +190,8 @@ class FigureReader:
         low, high, marker = amount
         start = match.start()
         approx = []
-        before = next((w for w in v.approx_before if norm.endswith(w, 0, start)), None)
+        before = next((w for w in self._approx_before.get(norm[start - 1:start], ()) if norm.endswith(w, 0, start)),
+                      None)
         if before and _stands_alone(norm, start - len(before), start, self.user_dict) \
                 and (before != "上" or _is_bare_magnitude(match["n1"])):
             start -= len(before)
@@ -251,7 +260,7 @@ class FigureReader:
         else the words before the number (培训学员|3000人), else the subject of the figure it is
         listed with or compared to (救助群众300户、1200人; 由3名增至5名), else the verb phrase after
         it (3000人|参加培训)."""
-        clause_start = max((m.end() for m in CLAUSE_BREAK.finditer(norm, 0, start)), default=0)
+        clause_start = _clause_start(norm, start)
         next_break = CLAUSE_BREAK.search(norm, end)
         clause_end = next_break.start() if next_break else len(norm)
         linked = norm.startswith("的", end)
@@ -261,10 +270,11 @@ class FigureReader:
         after = self._quoted_name(norm, right) or self._phrase_after(norm, right, clause_end)
         if after is None and unit in self.vocabulary.classifiers:
             after = self._relative_head(norm, end, clause_end)
+        if after and (unit in self.vocabulary.classifiers or linked):
+            return _written(text, after)    # the words before need no tagging
         left_from = max(clause_start, previous.end if previous else 0)
         before = self._enumeration_before(norm, left_from, start) or self._phrase_before(norm, left_from, start)
-        if after and (unit in self.vocabulary.classifiers or linked or not before
-                      or (before.ends_with_verb and after.starts_with_noun)):
+        if after and (not before or (before.ends_with_verb and after.starts_with_noun)):
             return _written(text, after)
         if before:
             return _written(text, before)
@@ -419,6 +429,37 @@ def _after_last_de(norm: str, start: int, limit: int | None = None) -> tuple[int
     return head, clause.start() if clause else len(norm)
 
 
+def _clause_start(norm: str, position: int) -> int:
+    """Where the clause holding `position` starts: right after the last clause break before it."""
+    ends = _clause_ends(norm)
+    return ends[bisect.bisect_right(ends, position) - 1]
+
+
+@functools.lru_cache(maxsize=8)
+def _clause_ends(norm: str) -> tuple[int, ...]:
+    """0 and the end of every clause break of normalized text, found once for all its figures."""
+    return (0, *(m.end() for m in CLAUSE_BREAK.finditer(norm)))
+
+
+def _set_phrases(phrases: tuple[str, ...]) -> re.Pattern | None:
+    """The set phrases' pattern (N: any Chinese numeral), led by a look-ahead for their first
+    characters so that re passes other characters without trying each phrase."""
+    if not phrases:
+        return None
+    numeral = f"{CN_DIGITS}{CN_MAGNITUDES}"
+    first = "".join(sorted({numeral if p.startswith("N") else re.escape(p[0]) for p in phrases}))
+    alternatives = [re.escape(p).replace("N", f"[{numeral}]+") for p in phrases]
+    return re.compile(f"(?=[{first}])(?:{'|'.join(alternatives)})")
+
+
+def _by_last_character(words: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """The words ending in each character, in their order."""
+    grouped: dict[str, list[str]] = {}
+    for word in words:
+        grouped.setdefault(word[-1], []).append(word)
+    return {char: tuple(group) for char, group in grouped.items()}
+
+
 def _written(text: str, phrase: _Phrase | None) -> str:
     """A phrase as the passage writes it, white space removed."""
     return "" if phrase is None else "".join(text[phrase.start:phrase.end].split())
@@ -495,9 +536,12 @@ def _tagged(text: str, user_dict: Path) -> tuple[tuple[str, str], ...]:
 
 
 @functools.lru_cache(maxsize=2)
-def _pos_tokenizer(user_dict: Path) -> jieba.posseg.POSTokenizer:
-    """A part-of-speech tagger over the index's own segmenter, with the domain words' tags."""
-    tagger = jieba.posseg.POSTokenizer(analysis.segmenter(user_dict))
+def _pos_tokenizer(user_dict: Path) -> SharedTagsPOSTokenizer:
+    """A part-of-speech tagger over the index's own segmenter, with the domain words' tags.
+    Imported here: jieba.posseg's model and tags take 0.25 s and 54 MB to load, which a server
+    answering searches (it imports this module for the figure table) does not need for that."""
+    from search.jieba_internals import SharedTagsPOSTokenizer
+    tagger = SharedTagsPOSTokenizer(analysis.segmenter(user_dict))
     if user_dict.exists():
         for line in user_dict.read_text(encoding="utf-8").splitlines():
             parts = line.split("#", 1)[0].split()
@@ -519,7 +563,7 @@ def _stands_alone(norm: str, start: int, end: int, user_dict: Path) -> bool:
 
 def _starts_word(norm: str, position: int, user_dict: Path) -> bool:
     """Whether jieba starts a word at `position` (a Chinese numeral inside 红十字, 统一 is none)."""
-    clause_start = max((m.end() for m in CLAUSE_BREAK.finditer(norm, 0, position)), default=0)
+    clause_start = _clause_start(norm, position)
     offset = clause_start
     for word in analysis.segmenter(user_dict).cut(norm[clause_start:position + 2], HMM=False):
         if offset >= position:

@@ -100,6 +100,8 @@ MAX_LIST_ITEM_CHARS = 20
 # A masthead or site name: a short name ending as media and sites are named.
 MASTHEAD_NAME = re.compile(r"^[\w\s·]{2,14}(?:日报|晚报|晨报|早报|商报|时报|周报|周刊|都市报|报|新闻网|网|在线|新闻|客户端"
                            r"|频道|电视台|广播电台|之声|头条|融媒|数字报|数字版|电子版|官网|官方网站|网站|门户)$")
+# … but a report is named like one too: 某区红十字会2023年工作简报, 疫情防控捐赠情况通报.
+REPORT_NAME = re.compile(r"\d{4}年|(?:简|通|汇|公|快)报$")
 BYLINE_WORDS = re.compile(r"(?:本报|特约|见习|实习)?记者|通讯员|实习生|摄影|作者|撰稿|文\s*/|图\s*/")
 MAX_BYLINE_CHARS = 40
 
@@ -233,7 +235,7 @@ def _is_link_list(text: str) -> bool:
 
 
 def _is_masthead(text: str) -> bool:
-    return bool(MASTHEAD_NAME.match(text))
+    return bool(MASTHEAD_NAME.match(text)) and not REPORT_NAME.search(text)
 
 
 def _is_byline(text: str) -> bool:

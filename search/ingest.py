@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from search import furniture
+from search import furniture, spelling
 from search.analysis import segmenter
 # IngestError, SUPPORTED_SUFFIXES and decode are imported from here by the indexer and the tests.
 from search.readers import SUPPORTED_SUFFIXES, Extracted, IngestError, extract, from_stored, refusal  # noqa: F401
@@ -44,6 +44,9 @@ SENTENCE_SPLIT = re.compile(r"(?<=[。！？!?；;])(?![”’」』)）])|(?<=[
 SUBTITLE = re.compile(r"^[—–-]{1,2}\s*\S")
 MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*$")
 BYLINE = re.compile(r"^(记者|通讯员|作者|文/|文:|图/|摄影|本报记者|特约记者)|^[\u4e00-\u9fff]{2,3}$")
+PERSON_NAME = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
+# A dictionary word this frequent is a word, whatever its tag (荣誉 2877; 王建国, a name, 12).
+COMMON_WORD_FREQ = 100
 # A line ending in one of these is a sentence cut by a line break, never a heading.
 BROKEN_ENDINGS = "，,、：:；;的了和与及在对把将为从向被让使并或而但其之以于由"
 # Photo captions and credit notes are text, never headings.
@@ -66,7 +69,7 @@ class Passage:
     heading: str
     text: str
     article: int  # index into Document.articles
-    role: str = "paragraph"  # "lead" (title lines), "heading" or "paragraph"
+    role: str = "paragraph"  # "lead" (title lines), "heading", "paragraph" or "byline" (an author's name)
 
 
 @dataclass(frozen=True)
@@ -407,14 +410,21 @@ def _passages(lead: list[str], blocks: list[_Block]) -> tuple[list[Passage], lis
     """Passages in reading order: the lead lines, each run of heading lines, each paragraph.
 
     Headings and lead lines are passages too, so every line of a report can be
-    found; a run of two or more heading lines after some body text opens a sub-article.
+    found; a run of two or more heading lines after some body text opens a sub-article. A
+    person's name alone on a line that closes an article (before the next one's headline, or
+    at the end) is that article's byline, not the start of the next one's headline.
     """
     passages: list[Passage] = []
     articles = [Article(())]
     if lead:
         passages.append(Passage(1, "", "\n".join(lead), 0, "lead"))
     heading, run, body_seen = "", [], False
-    for block in blocks + [_Block("", heading=False)]:
+    ended = blocks + [_Block("", heading=False)]
+    for block, following in zip(ended, ended[1:] + [None]):
+        if block.heading and not run and passages[-1:] and passages[-1].role == "paragraph" \
+                and _closes_article(block.text, following):
+            passages.append(Passage(len(passages) + 1, heading, block.text, len(articles) - 1, "byline"))
+            continue
         if block.heading:
             run.append(block.text)
             continue
@@ -428,6 +438,21 @@ def _passages(lead: list[str], blocks: list[_Block]) -> tuple[list[Passage], lis
             passages.append(Passage(len(passages) + 1, heading, text, len(articles) - 1))
             body_seen = True
     return passages, articles
+
+
+def _closes_article(text: str, following: _Block | None) -> bool:
+    """Whether a line after a paragraph is its article's byline: a person's name alone (屠丽敏),
+    followed by a headline that is no name, or by nothing."""
+    return (_is_person_name(text) and (following is None or not following.text
+                                        or (following.heading and not _is_person_name(following.text))))
+
+
+def _is_person_name(text: str) -> bool:
+    """A name as jieba's part-of-speech model reads one, unless the dictionary knows it as a
+    common word (荣誉 and 文明 are tagged as names too)."""
+    tokenizer = segmenter()
+    return (bool(PERSON_NAME.match(text)) and tokenizer.FREQ.get(text, 0) < COMMON_WORD_FREQ
+            and spelling.is_person_name(text, tokenizer))
 
 
 def _is_byline(text: str) -> bool:

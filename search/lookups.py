@@ -1,9 +1,9 @@
 """Lookups: what is read by id or for the whole collection rather than found by a query.
 
 A report's document view (its passages in order, with their region and metadata as
-results.METADATA reads them) and the passage a permalink names; the original file a
-report was indexed from, for download; the collection's overview; completions of what is
-being typed. Each starts from an Engine's current index view.
+results.METADATA reads them, and the words that gave each its topics) and the passage a
+permalink names; the original file a report was indexed from, for download; the collection's
+overview; completions of what is being typed. Each starts from an Engine's current index view.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from search.facets import FACETS
 from search.index import open_index
 from search.sources import MAX_DOC_ID_CHARS, NOT_IN_DOC_IDS
 from search.results import (DocumentPassage, DocumentView, FacetRow, Overview, Suggestion, metadata,
-                            passage_anchor)
+                            passage_anchor, topic_evidence)
 
 def document(engine: Engine, doc_id: str) -> DocumentView | None:
     """A report by id, or None when there is no such report (ids never touch the filesystem)."""
@@ -37,7 +37,7 @@ def document(engine: Engine, doc_id: str) -> DocumentView | None:
         date=record.get("date") or None, original=original,
         passages=[DocumentPassage(passage=p["passage"], anchor=passage_anchor(p["text"]),
                                   role=p.get("role", "paragraph"), heading=p.get("heading", ""), text=p["text"],
-                                  **metadata(p, DocumentPassage))
+                                  topic_evidence=topic_evidence(p), **metadata(p, DocumentPassage))
                   for p in passages])
 
 

@@ -3,9 +3,14 @@
 Plain words are ANDed and must each occur in the passage (or its heading or title) as an
 exact substring, found through the bigram fields (docsets.IndexView.substring_docs);
 jieba word matches only add score (ranking.py), so word matches outrank bigram-only
-ones. For a query of two or more units a relaxed match ("most units must match") is
-made too; which one a selection gets depends on how many strict hits it leaves
-(Matches.for_selection), the same way for the results and every facet bucket.
+ones. A plain word that names a place (terms.places_named) matches, besides, every passage
+whose region the filter of that place selects (filter_docs: one code path, so the typed
+and the filter form select alike); a passage must still hold some term in its own text.
+For a query of two or more units a relaxed match ("most units must match") is made too,
+and for when nothing matches, fallbacks down to what exists: without the commonest terms
+first (Meilisearch's `frequency` matching strategy), lastly any term, in the passage's own
+text or not. Which one a selection gets depends on how many hits each leaves it
+(Matches.choose), the same way for the results and every facet bucket.
 
 Filters resolve a filter value to the stored values it selects (石家庄 → 石家庄市, 三献 →
 three topics) with the names passed in; an unknown value is a QueryError naming the
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from whoosh.query import Query
@@ -22,18 +28,19 @@ from whoosh.query import Query
 from search import analysis, cache_keys, docsets, facets, ranking
 from search.docsets import IndexView
 from search.facets import BY_NAME, FACETS, Facet, Filters
-from search.querylang import Alternative, ParsedQuery, QueryError
-from search.terms import Term, expanded, relaxed_units
+from search.querylang import Alternative, ParsedQuery, QueryError, query_text
+from search.terms import PLACE, Places, Term, expanded, relaxed_units, words_of
 
 
 @dataclass(frozen=True)
 class Matching:
-    """Passages a query matches, the Whoosh query that scores them, and, when relaxed,
-    how many of the query's terms each passage holds."""
+    """Passages a query matches, the Whoosh query that scores them, how exactly each matched
+    (its tier sets), and, when relaxed, which of the query's units each passage holds."""
 
     docs: np.ndarray
     scoring: Query | None = None
     coverage: ranking.Coverage | None = None
+    tiers: ranking.TierSets | None = None
 
     @property
     def relaxed(self) -> bool:
@@ -41,56 +48,149 @@ class Matching:
 
     @property
     def nbytes(self) -> int:
-        """Memory held, for the view's cache."""
+        """Memory held, for the view's cache (the tier sets are cached on their own)."""
         return self.docs.nbytes + (self.coverage.nbytes if self.coverage else 0)
 
 
 @dataclass(frozen=True)
+class Fallbacks:
+    """What a query matches when no passage holds all of it, broadest last, and of each level
+    the passages the strict and relaxed matches do not hold (the only ones a facet value counts
+    a fallback for: see Matches.choose)."""
+
+    levels: tuple[Matching, ...] = ()
+    beyond: tuple[np.ndarray, ...] = ()
+
+    @property
+    def nbytes(self) -> int:
+        return sum(level.nbytes for level in self.levels) + sum(docs.nbytes for docs in self.beyond)
+
+
+@dataclass(frozen=True)
 class Matches:
-    """A query's strict match (every term) and, for two or more terms, its relaxed match
-    (most terms). Which one a selection of facet values gets depends on the selection, the
-    same way for the results and for each facet bucket, so every count is what selecting
-    its value returns."""
+    """A query's strict match (every term), for two or more units its relaxed match (most
+    units), and its fallbacks. Which one a selection of facet values gets depends on the
+    selection, the same way for the results and for each facet bucket, so every count is
+    what selecting its value returns."""
 
     strict: Matching
     relaxed: Matching | None = None
+    fallbacks: Fallbacks = Fallbacks()
+
+    def choose(self, size: Callable[[Matching], int]) -> Matching:
+        """The matching a selection gets, `size` counting what each leaves it: strict, unless
+        it leaves fewer than ranking.RELAX_BELOW hits and a relaxed match leaves more; when
+        neither leaves any, the first fallback that does (none: strict, and nothing)."""
+        strict = size(self.strict)
+        if self.enough(strict):
+            return self.strict
+        if self.relaxed is not None and size(self.relaxed) > strict:
+            return self.relaxed
+        if strict:
+            return self.strict
+        return next((level for level in self.fallbacks.levels if size(level)), self.strict)
+
+    @staticmethod
+    def enough(strict: int) -> bool:
+        """Whether this many strict hits are enough: the selection gets the strict match."""
+        return strict >= ranking.RELAX_BELOW
 
     def for_selection(self, selected: list[np.ndarray]) -> Matching:
-        """Strict, unless the selection leaves fewer than ranking.RELAX_BELOW strict hits."""
-        if self.relaxed is None or len(docsets.intersect([self.strict.docs] + selected)) >= ranking.RELAX_BELOW:
-            return self.strict
-        return self.relaxed
+        """The matching a selection (the doc sets its facets allow) gets."""
+        return self.choose(lambda matching: len(docsets.intersect([matching.docs] + selected)))
 
 
 def match_query(searcher, view: IndexView, parsed: ParsedQuery, lexicon: analysis.Lexicon,
-                lexicon_stamp: tuple | None) -> Matches:
-    """What the query matches before facet filters, strictly (every term) and, for a query
-    of two or more terms, relaxed (most terms, ranked by how many a passage holds)."""
+                lexicon_stamp: tuple | None, places: Places = Places()) -> Matches:
+    """What the query matches before facet filters: strictly (every term, a place also by its
+    region), relaxed (most units, for two or more), and the fallbacks for when neither finds
+    anything."""
     if parsed.unsearchable:
         return Matches(Matching(docsets.EMPTY))
     excluded = docsets.union([alternative_docs(searcher, view, a) for a in parsed.excluded])
     if parsed.empty:
         return Matches(Matching(docsets.difference(view.passages, excluded)))
-    strict = docsets.intersect([clause_docs(searcher, view, c, lexicon) for c in parsed.clauses]
-                               + [_in_text(searcher, view, parsed.clauses, lexicon), view.passages])
-    strict = Matching(docsets.difference(strict, excluded), _scoring(parsed.clauses, lexicon))
+    clause_sets = [clause_docs(searcher, view, c, lexicon, places) for c in parsed.clauses]
+    sets = view.cached(cache_keys.Tiers(parsed.clauses, places, lexicon_stamp),
+                       lambda: tier_sets(searcher, view, parsed.clauses, lexicon, places))
+    scoring = _scoring(parsed.clauses, lexicon)
+    strict = docsets.intersect(clause_sets + [_in_text(searcher, view, parsed.clauses, lexicon, places), view.passages])
+    strict = Matching(docsets.difference(strict, excluded), scoring, tiers=sets)
     units = relaxed_units(parsed, lexicon)
-    if len(units) < 2:
-        return Matches(strict)
-    relaxed = view.cached(cache_keys.Relaxed(parsed.clauses, parsed.excluded, lexicon_stamp),
-                          lambda: _relaxed(searcher, view, units, strict.docs, excluded, lexicon))
-    return Matches(strict, relaxed)
+    relaxed = None
+    # Two clauses of one unit each: "most" of them is both, the strict match again.
+    if len(units) >= 2 and not (ranking.units_needed(len(units)) == len(units) and units == list(parsed.clauses)):
+        relaxed = view.cached(cache_keys.Relaxed(parsed.clauses, parsed.excluded, places, lexicon_stamp),
+                              lambda: _relaxed(searcher, view, units, strict.docs, excluded, lexicon, places, sets))
+    found = (relaxed or strict).docs
+    fallbacks = view.cached(cache_keys.Fallbacks(parsed.clauses, parsed.excluded, places, lexicon_stamp),
+                            lambda: _fallbacks(searcher, view, parsed.clauses, clause_sets, excluded, lexicon,
+                                               places, scoring, sets, found))
+    return Matches(strict, relaxed, fallbacks)
 
 
 def _relaxed(searcher, view: IndexView, units, strict: np.ndarray, excluded: np.ndarray,
-             lexicon: analysis.Lexicon) -> Matching:
+             lexicon: analysis.Lexicon, places: Places, sets: ranking.TierSets) -> Matching:
     """Passages holding enough of the units (ranking.units_needed), strict hits included."""
-    unit_docs = [clause_docs(searcher, view, u, lexicon) for u in units]
-    held = ranking.coverage(unit_docs, len(view.columns.passages), strict)
+    unit_docs = [clause_docs(searcher, view, u, lexicon, places) for u in units]
+    held = ranking.counts(unit_docs, len(view.columns.passages))
+    held[strict] = len(units)
     covered = np.flatnonzero(held >= ranking.units_needed(len(units))).astype(np.int32)
-    relaxed = docsets.intersect([covered, _in_text(searcher, view, units, lexicon), view.passages])
+    relaxed = docsets.intersect([covered, _in_text(searcher, view, units, lexicon, places), view.passages])
     docs = docsets.union([strict, docsets.difference(relaxed, excluded)])
-    return Matching(docs, _scoring(units, lexicon), ranking.Coverage(docs, held[docs]))
+    return Matching(docs, _scoring(units, lexicon), ranking.Coverage(_labels(units), tuple(unit_docs), strict), sets)
+
+
+def _fallbacks(searcher, view: IndexView, clauses, clause_sets: list[np.ndarray], excluded: np.ndarray,
+               lexicon: analysis.Lexicon, places: Places, scoring: Query, sets: ranking.TierSets,
+               found: np.ndarray) -> Fallbacks:
+    """What a query matches when nothing holds every term: the passages holding the terms left
+    when the commonest are dropped, one more at a time (those found nowhere first), each term
+    left in the passage's own text or context as usual; lastly the passages holding any term
+    at all, in their own text or only in their heading, title or region. Each level ranks by
+    the terms a passage holds, then as the strict match does; the empty ones are left out."""
+    dropped = sorted(range(len(clauses)), key=lambda i: (len(clause_sets[i]) > 0, -len(clause_sets[i]), -i))
+    levels = []
+    for k in range(1, len(clauses)):
+        kept = sorted(dropped[k:])
+        levels.append(docsets.intersect([clause_sets[i] for i in kept] + [
+            _in_text(searcher, view, [clauses[i] for i in kept], lexicon, places), view.passages]))
+    levels.append(docsets.intersect([docsets.union(clause_sets), view.passages]))
+    labels = _labels(clauses)
+    kept = [docs for docs in (docsets.difference(level, excluded) for level in levels) if len(docs)]
+    return Fallbacks(tuple(Matching(docs, scoring, ranking.Coverage(labels, tuple(clause_sets)), sets)
+                           for docs in kept),
+                     tuple(docsets.difference(docs, found) for docs in kept))
+
+
+def _labels(clauses) -> tuple[str, ...]:
+    """Clauses (or units) as the query language writes them: what a hit is said to lack."""
+    return tuple(query_text(ParsedQuery((clause,))) for clause in clauses)
+
+
+def tier_sets(searcher, view: IndexView, clauses, lexicon: analysis.Lexicon, places: Places) -> ranking.TierSets:
+    """The passages matching every clause as exactly as each tier asks (ranking.TierSets): a
+    term as searched in the passage's own text (a place: the passage is of it), its words
+    there, it or its words anywhere in the passage's text, heading or title (a place: named)."""
+    def alternative(alt: Alternative) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        read = () if alt.exact else places.of(alt.text)
+        if read:
+            region = docsets.union([region_docs(view, place) for place in read])
+            return region, region, docsets.union([alternative_docs(searcher, view, alt), region]
+                                                 + [alternative_docs(searcher, view, place) for place in read])
+        text, anywhere = view.substring_docs(searcher, alt.text, "text"), alternative_docs(searcher, view, alt)
+        words = [w for w in words_of(alt, lexicon) if w != alt.text]
+        if not words:
+            return text, text, anywhere
+        # A long term: its words apart count too, a tier below it whole.
+        words_in_text = docsets.intersect([view.substring_docs(searcher, w, "text") for w in words])
+        words_anywhere = docsets.intersect([alternative_docs(searcher, view, Alternative(w, False)) for w in words])
+        return text, docsets.union([text, words_in_text]), docsets.union([anywhere, words_anywhere])
+
+    per_clause = [[alternative(alt) for alt in clause] for clause in clauses]
+    exact, words, context = ([docsets.union([found[level] for found in clause]) for clause in per_clause]
+                             for level in range(3))
+    return ranking.TierSets(*(docsets.intersect(sets + [view.passages]) for sets in (exact, words, context)))
 
 
 def alternative_docs(searcher, view: IndexView, alt: Alternative | Term) -> np.ndarray:
@@ -101,16 +201,41 @@ def alternative_docs(searcher, view: IndexView, alt: Alternative | Term) -> np.n
     return docsets.union([docs, view.substring_docs(searcher, alt.text, "heading")])
 
 
-def clause_docs(searcher, view: IndexView, clause: tuple[Alternative, ...], lexicon: analysis.Lexicon) -> np.ndarray:
-    """Passages containing one of the clause's alternatives or their synonyms."""
-    return docsets.union([alternative_docs(searcher, view, term) for term in expanded(clause, lexicon)])
+def term_docs(searcher, view: IndexView, term: Term) -> np.ndarray:
+    """Passages a term matches: containing it (alternative_docs), and for a place, of it."""
+    docs = alternative_docs(searcher, view, term)
+    if term.derivation == PLACE:
+        return docsets.union([docs, region_docs(view, term)])
+    return docs
 
 
-def _in_text(searcher, view: IndexView, clauses, lexicon: analysis.Lexicon) -> np.ndarray:
-    """Passages where some term occurs in the text itself: a title or heading match
-    alone only gives context."""
+def region_docs(view: IndexView, place: Term) -> np.ndarray:
+    """The passages a place term's region selects: what the filter naming it selects."""
+    return filter_docs(view, BY_NAME[place.facet], frozenset({place.text}))
+
+
+def held_places(view: IndexView, places: Places) -> Places:
+    """The places the index holds passages of (a place it holds none of adds nothing to
+    match, and nothing to offer)."""
+    held = lambda place: len(region_docs(view, place)) > 0
+    return Places(tuple(filter(held, places.read)), tuple(filter(held, places.offered)))
+
+
+def clause_docs(searcher, view: IndexView, clause: tuple[Alternative, ...], lexicon: analysis.Lexicon,
+                places: Places = Places()) -> np.ndarray:
+    """Passages containing one of the clause's alternatives or their synonyms, or of a place
+    one of them is read as."""
+    return docsets.union([term_docs(searcher, view, term) for term in expanded(clause, lexicon, places)])
+
+
+def _in_text(searcher, view: IndexView, clauses, lexicon: analysis.Lexicon, places: Places = Places()) -> np.ndarray:
+    """Passages where some term occurs in the text itself: a title, heading or region match
+    alone only gives context. Beside other words a place is context too, named or not: the
+    passage must hold what is asked of the place (石家庄 救灾: 救灾) in its own text, as the
+    filter form (救灾 city=石家庄) asks."""
+    subjects = [c for c in clauses if not any(places.of(alt.text) for alt in c if not alt.exact)]
     return docsets.union([view.substring_docs(searcher, term.text, "text")
-                          for c in clauses for term in expanded(c, lexicon)])
+                          for c in subjects or clauses for term in expanded(c, lexicon, places)])
 
 
 def _scoring(clauses, lexicon: analysis.Lexicon) -> Query:

@@ -1,6 +1,7 @@
 """Ordering: the order a search's hits are shown in, and one page of it.
 
-Best first (ranking.rank: BM25F, a relaxed search by how many of its units a passage holds);
+Best first (ranking.rank: by tier, a relaxed search by how many of its units a passage holds,
+then BM25F);
 by date, newest report first; with nothing to rank (filters only), in report and passage
 order. A few pages are ordered at once and kept with the index version, under a key naming
 the query, selection and lexicon they come from, so the next page reuses them.
@@ -52,7 +53,8 @@ def order(searcher, view: IndexView, matching: Matching, hits: np.ndarray, sort:
     if not len(hits):
         return Ordered(hits, np.zeros(0))
     if matching.scoring is not None and sort != "date":
-        return Ordered(*ranking.rank(view, searcher, matching.scoring, hits, depth, matching.coverage))
+        return Ordered(*ranking.rank(view, searcher, matching.scoring, hits, depth, matching.coverage,
+                                             matching.tiers))
     columns = view.columns
     keys = (columns.passages[hits], columns.doc_ids[hits])
     if sort == "date":

@@ -61,6 +61,7 @@ class SearchRequest:
     limit: int = 10
     sort: str = "relevance"
     correct: bool = True  # False: search exactly what was typed, never a correction
+    places: bool = True   # False: a word that names a place is searched as text only
 
 
 def parse_query(text: str, lexicon: analysis.Lexicon | None = None) -> ParsedQuery:

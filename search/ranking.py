@@ -7,7 +7,19 @@ taken over passages, the unit of retrieval. A title or heading is indexed once, 
 report or section record, but counts and scores for every passage that shares it.
 
 Matching is decided elsewhere (search/matching.py: every term must occur as a substring);
-ranking only orders what matched:
+ranking only orders what matched, in tiers first (Meilisearch's exactness: the typed words
+themselves before what matched them less exactly), then by BM25F within a tier:
+
+- EXACT: every term as it was searched (typed, or the correction searched in its place: it
+  is the same for every hit, so it sorts nothing) in the passage's own text; a place term
+  by the passage being of that place (its region, as the filter selects it);
+- WORDS: every term's words in the passage's own text (a long term not found whole);
+- CONTEXT: some term (or its words) only in the heading or report title, or a place only
+  named, by a passage of another place;
+- DERIVED: some term only through a synonym;
+- RELAXED: some unit of the query missing (a relaxed search), by how many it holds.
+
+Within a tier:
 
 - word matches score WORD_BOOST; strings jieba finds no word in score through their
   bigrams at GRAM_BOOST; a passage found only through bigrams scores 0 and comes last;
@@ -19,13 +31,13 @@ ranking only orders what matched:
 - a relaxed query (fewer than RELAX_BELOW strict hits) admits passages holding
   RELAXED_SHARE of its units and ranks them by how many they hold, then by BM25F.
 
-Every hit is scored, and equal scores go in docnum order: one total order, of which each
-page, however deep, and an export are slices.
+Every hit is scored, and equal scores go in docnum order: one total order (tier, units held,
+score, docnum), of which each page, however deep, and an export are slices.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from whoosh.query import Or, Query, Term
@@ -41,6 +53,9 @@ HEADING_FIELD_BOOST = 2.0
 SHORT_PASSAGE_BOOST = 0.5
 RELAX_BELOW = 3
 RELAXED_SHARE = 2 / 3
+# The tiers, best first (see above).
+EXACT, WORDS, CONTEXT, DERIVED, RELAXED = range(5)
+TIER_NAMES = ("EXACT", "WORDS", "CONTEXT", "DERIVED", "RELAXED")
 
 
 def scoring_query(text: str) -> Query:
@@ -81,30 +96,69 @@ def weighted_terms(query: Query, boost: float = 1.0) -> list[WeightedTerm]:
 
 @dataclass(frozen=True)
 class Coverage:
-    """For the passages a relaxed query matches (sorted docnums): how many of its units each
-    holds. Kept for those passages only: a cached relaxed query at 10^6 passages held 15 MB
-    of arrays over every docnum."""
+    """Which of a relaxed query's units (named as typed) the passages it matches hold: the
+    passages holding each unit, and those holding every one (its strict hits). Looked up
+    for the hits a page or an export ranks, never built over every matched passage (a
+    common query's fallbacks match most of the collection)."""
 
-    docs: np.ndarray
-    held: np.ndarray
+    units: tuple[str, ...]
+    unit_docs: tuple[np.ndarray, ...]
+    complete: np.ndarray = field(default_factory=lambda: docsets.EMPTY)
 
     def at(self, docs: np.ndarray) -> np.ndarray:
-        """Units held by each of `docs` (some of the matched passages)."""
-        return self.held[np.searchsorted(self.docs, docs)]
+        """The units held by each of `docs` (some of the matched passages), a row each."""
+        held = np.zeros((len(docs), len(self.units)), dtype=bool)
+        for column, unit in enumerate(self.unit_docs):
+            held[:, column] = docsets.members(docs, unit)
+        held[docsets.members(docs, self.complete)] = True
+        return held
+
+    def missing(self, docnum: int) -> list[str]:
+        """The units one matched passage does not hold."""
+        row = self.at(np.array([docnum], dtype=np.int32))[0]
+        return [unit for unit, held in zip(self.units, row.tolist()) if not held]
+
+    def held_by_none(self, docs: np.ndarray) -> list[str]:
+        """The units none of `docs` holds."""
+        held = self.at(docs).any(axis=0)
+        return [unit for unit, any_ in zip(self.units, held.tolist()) if not any_]
 
     @property
     def nbytes(self) -> int:
-        return self.docs.nbytes + self.held.nbytes
+        return sum(docs.nbytes for docs in self.unit_docs) + self.complete.nbytes
 
 
-def coverage(unit_docs: list[np.ndarray], size: int, strict: np.ndarray) -> np.ndarray:
-    """How many of a relaxed query's units each of `size` docnums holds; strict hits hold
-    every unit."""
+def counts(unit_docs: list[np.ndarray], size: int) -> np.ndarray:
+    """How many of the units each of `size` docnums holds."""
     held = np.zeros(size, dtype=np.int32)
     for unit in unit_docs:
         held[unit] += 1
-    held[strict] = len(unit_docs)
     return held
+
+
+@dataclass(frozen=True)
+class TierSets:
+    """The passages that match a query's terms at least as exactly as each tier asks (EXACT ⊆
+    WORDS ⊆ CONTEXT); a passage in none matched some term only through a synonym."""
+
+    exact: np.ndarray
+    words: np.ndarray
+    context: np.ndarray
+
+    @property
+    def nbytes(self) -> int:
+        return self.exact.nbytes + self.words.nbytes + self.context.nbytes
+
+
+def tiers(hits: np.ndarray, sets: TierSets | None, held: Coverage | None = None) -> np.ndarray:
+    """Each hit's tier: by the sets it is in, RELAXED when it lacks a unit of the query."""
+    tier = np.full(len(hits), DERIVED if sets is not None else EXACT, dtype=np.int8)
+    if sets is not None:
+        for level, docs in ((CONTEXT, sets.context), (WORDS, sets.words), (EXACT, sets.exact)):
+            tier[docsets.members(hits, docs)] = level
+    if held is not None:
+        tier[~held.at(hits).all(axis=1)] = RELAXED
+    return tier
 
 
 def units_needed(units: int) -> int:
@@ -113,15 +167,22 @@ def units_needed(units: int) -> int:
 
 
 def rank(view, searcher, scoring_query_: Query, hits: np.ndarray, end: int,
-         held: Coverage | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The `end` best hits and their scores, best first (ties in docnum order); with a
-    relaxed query's coverage, by units held first. Every hit is scored, so the first `end`
+         held: Coverage | None = None, sets: TierSets | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The `end` best hits and their scores, best first: by tier, then (a relaxed query) by
+    units held, then by score, ties in docnum order. Every hit is scored, so the first `end`
     are the first `end` of one order whatever `end` is. Arrays: an export ranks every hit."""
     scores = bm25f_scores(view, searcher, scoring_query_, hits)
-    if held is None:
-        order = _top(scores, hits, end)
-    else:
-        order = np.lexsort((hits, -scores, -held.at(hits)))[:end]
+    units = held.at(hits).sum(axis=1) if held is not None else np.zeros(len(hits), dtype=np.int64)
+    # Groups of one tier and number of units held, best first: the best `end` of a group each.
+    group = tiers(hits, sets, held).astype(np.int64) * (int(units.max(initial=0)) + 1) - units
+    low = int(group.min(initial=0))
+    order = []
+    for best in (np.flatnonzero(np.bincount(group - low)) + low).tolist():
+        members = np.flatnonzero(group == best)
+        order.append(members[_top(scores[members], hits[members], end - sum(map(len, order)))])
+        if sum(map(len, order)) >= end:
+            break
+    order = np.concatenate(order) if order else np.zeros(0, dtype=np.int64)
     return hits[order], scores[order]
 
 

@@ -12,10 +12,10 @@ import functools
 import hashlib
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, TypedDict
+from typing import Callable, Iterator, Literal, TypedDict
 from urllib.parse import quote
 
-from search import analysis, facets
+from search import analysis, facets, topics
 from search.facets import FACETS, Filters
 from search.querylang import MAX_RESULT_DEPTH
 from search.serialize import INTERNAL, OPTIONAL, exact_keys, to_json
@@ -64,6 +64,8 @@ class Hit:
     year: int | None
     url: str
     permalink: str
+    # A relaxed search's hit: the words of the query it does not hold (Google's 缺少).
+    missing: list[str] = field(default_factory=list, metadata=OPTIONAL)
 
 
 def document_url(doc_id: str, passage: int) -> str:
@@ -89,6 +91,34 @@ class Correction:
 
     from_: str = field(metadata={"json_name": "from"})
     to: str
+
+
+@dataclass(frozen=True)
+class Understood:
+    """A word of the query read as a place: the word, the facet whose filter selects that
+    place and the stored value it selects (one per place a name can mean: 朝阳 is 朝阳市 and
+    朝阳区)."""
+
+    term: str
+    facet: str
+    value: str
+    # The query without the word, for the page's link making the place a filter ("" when the
+    # word is one of several joined by OR, which no filter can stand for).
+    query: str | None = field(default=None, metadata=INTERNAL)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """Another search that finds something, offered beside this one: with `term`, that word
+    searched as a filter on the place it names instead of as text; without, this search with
+    one of its filter values taken off. `total` is what it finds."""
+
+    facet: str
+    value: str | int
+    total: int
+    term: str | None = field(default=None, metadata=OPTIONAL)
+    # The query the offer searches (without `term`), for the page's link.
+    query: str = field(default="", metadata=INTERNAL)
 
 
 @dataclass(frozen=True)
@@ -128,6 +158,13 @@ class SearchResult:
     # Terms that found nothing as typed, searched as what they sound like; the query searched.
     corrected: list[Correction] = field(default_factory=list, metadata=OPTIONAL)
     corrected_query: str | None = field(default=None, metadata=OPTIONAL)
+    # The places words of the query were read as (matched by their region too).
+    understood: list[Understood] = field(default_factory=list, metadata=OPTIONAL)
+    # A relaxed search: the words of the query none of its results holds (以下结果不含「救灾」).
+    missing: list[str] = field(default_factory=list, metadata=OPTIONAL)
+    # Other searches that find something: a place named by a word not read as one (and, when
+    # nothing is found, each filter value taken off), with what each finds.
+    offers: list[Offer] = field(default_factory=list, metadata=OPTIONAL)
 
     def to_json(self) -> dict:
         return to_json(self)
@@ -148,6 +185,8 @@ class Export:
     # As in SearchResult: terms searched as what they sound like, and the query searched.
     corrected: list[Correction] = field(default_factory=list)
     corrected_query: str | None = None
+    # As in SearchResult: the places the search read its words as.
+    understood: list[Understood] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -171,6 +210,25 @@ class Overview:
                 "facets": {name: [row.__dict__ for row in rows] for name, rows in self.facets.items()}}
 
 
+@dataclass(frozen=True)
+class TopicWord:
+    """A word of topics.toml that gave a passage a topic, and where the word stood.
+
+    `where` is "text" (the passage itself), "heading" (its section heading), "title" (the
+    report's title) or "neighbours" (the passages beside it).
+    """
+
+    word: str
+    where: Literal[topics.TEXT, topics.HEADING, topics.TITLE, topics.NEIGHBOURS]
+
+
+def topic_evidence(fields: dict) -> dict[str, list[TopicWord]]:
+    """Per topic of a stored passage, the words that gave it (the index's `topic_evidence`),
+    in the order of its topics."""
+    stored = topics.PassageTopics.from_json(fields.get("topic_evidence", ""))
+    return {topic: [TopicWord(e.word, e.where) for e in evidence] for topic, evidence in stored.evidence.items()}
+
+
 class DocumentPassage(TypedDict):
     """One passage of a report in the document view."""
 
@@ -180,6 +238,8 @@ class DocumentPassage(TypedDict):
     heading: str
     text: str
     topics: list[str]
+    # Per topic, the words that gave it: what a keeper who disagrees edits in topics.toml.
+    topic_evidence: dict[str, list[TopicWord]]
     province: str | None
     city: str | None
     county: str | None

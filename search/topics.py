@@ -3,19 +3,22 @@
 The taxonomy (data/topics.toml) gives each topic keywords in tiers of weight. A passage's
 evidence for a topic is the weight of the topic's keywords in four places: the passage itself
 (its opening sentence and its sentences and clauses with figures counted apart), its section
-heading, the report's title, and the passages beside it. Keywords inside honours
-(荣获“全国无偿献血先进城市”), in statements of shortcomings (募捐能力不足) and in the
-taxonomy's `ignore` phrases are no evidence.
+heading, the report's title, and the passages beside it; only a paragraph reads those three,
+a heading or the title lines are about what they name and a note in brackets (a credit line)
+about nothing. Keywords inside honours (荣获“全国无偿献血先进城市”), in statements of
+shortcomings (募捐能力不足, 筹资能力弱), in lists of an organisation's units (下设应急救援、救护
+培训等分队), right after the goal work is said to serve (助力乡村振兴) and in the taxonomy's
+`ignore` phrases are no evidence.
 
 A logistic model (data/topic_model.json) turns that evidence into the probability that a
 reader gives the passage the topic: one mention in a two-line passage makes it its subject,
 one in a page-long passage about something else does not; a passage that names its topic only
 faintly gets it when its heading and neighbours agree, and a section's topic reported beside
-a larger one counts. A passage that names no topic at all is not given one from its context
-alone: in the labelled reports, readers almost never do. The model's coefficients are shared
-by all topics and read only these measures, never words, so an edit of topics.toml takes
-effect without refitting. `make topic-model` fits it on the labelled composed reports of
-tests/data/topics.
+a larger one counts. A paragraph that names no topic at all (a photo caption, a quote, a step
+of a story) gets its context's subject when heading, title and neighbours say it clearly
+enough. The model's coefficients are shared by all topics and read only these measures, never
+words, so an edit of topics.toml takes effect without refitting. `make topic-model` fits it on
+the tuning half of the labelled composed reports of tests/data/topics.
 """
 from __future__ import annotations
 
@@ -48,11 +51,20 @@ QUOTED_HONOUR = re.compile(rf"“[^“”]{{0,40}}?(?:{HONOUR_WORDS})[^“”]{{
 # … and so is what follows 荣获/被评为 up to the end of the clause, if it names one.
 AWARDED = re.compile(rf"(?:荣获|获得|获评|被评为|评为|被授予|授予|荣膺|被命名为|被表彰为)"
                      rf"(?=[^,。;!?:]*?(?:{HONOUR_WORDS}))[^,。;!?:]*")
-# A clause that states a shortcoming (基层组织力量薄弱、募捐能力不足) reports no work on what it names.
-SHORTCOMING = re.compile(r"[^。!?;,:]*(?:薄弱|不足|短板|有待|不平衡|不充分|差距|欠缺)[^。!?;,:]*")
+# A clause that states a shortcoming (基层组织力量薄弱、募捐能力不足、筹资能力弱) reports no work
+# on what it names.
+SHORTCOMING = re.compile(r"[^。!?;,:]*(?:薄弱|不足|短板|有待|不平衡|不充分|差距|欠缺|不够|不广|不强|不到位|滞后"
+                         r"|能力弱|较弱|偏弱)[^。!?;,:]*")
+# Units listed as what an organisation has (下设应急救援、救护培训等6个分队) are its structure, not its work.
+UNITS = re.compile(r"下设[^,。;!?:]*")
+# A goal the work is said to serve is no work on it: in 助力乡村振兴, 服务于乡村振兴, 巩固拓展脱贫
+# 攻坚成果 the keyword right after the verb is masked (服务 alone serves people too: 服务献血者).
+GESTURE = re.compile(r"(?:助力|助推|服务于|巩固(?:拓展)?|衔接)")
 SENTENCE = re.compile(r"[^。!?;]+[。!?;]*")
 CLAUSE = re.compile(r"[^。!?;,:]+[。!?;,:]*")
 FIGURE = re.compile(r"\d")
+# A passage wholly in brackets is a note: a credit line (本版图文由…提供), a source, an author.
+NOTE = re.compile(r"^\(.*\)$", re.S)
 OPENING_CHARS = 30      # how much of a passage's first sentence announces its subject
 SHORT_CHARS = 60        # the length at which a passage half counts as short
 REPEAT_BONUS = 0.5      # each further occurrence of a word adds this much of its weight
@@ -163,11 +175,13 @@ class TopicRules:
 
     def hits(self, text: str) -> list[Hit]:
         """Keyword hits in text (normalized here), longest first, leaving out those inside
-        honours, statements of shortcomings and ignored phrases."""
+        honours, statements of shortcomings, lists of units and ignored phrases, and the goals
+        work is said to serve."""
         text = normalize(text or "")
         if not self.keywords or not text:
             return []
-        masked = [m.span() for pattern in (QUOTED_HONOUR, AWARDED, SHORTCOMING) for m in pattern.finditer(text)]
+        masked = [m.span() for pattern in (QUOTED_HONOUR, AWARDED, SHORTCOMING, UNITS) for m in pattern.finditer(text)]
+        masked += [(m.end(), m.end() + 1) for m in GESTURE.finditer(text)]
         found = ((end + 1 - len(word), word, topics) for end, (word, topics) in self._automaton.iter_long(text))
         return [Hit(word, topic, weight, start) for start, word, topics in found
                 if not any(a <= start < b for a, b in masked) for topic, weight in topics]
@@ -200,7 +214,7 @@ def _strengths(scores: dict[str, float]) -> dict[str, float]:
 class _Reading:
     """A passage's own evidence: its hits, its length, and per topic its score overall, as a
     share of all topics' score, in its opening sentence, in its sentences with figures and in
-    its clauses with figures."""
+    its clauses with figures; and whether it is a note in brackets."""
     hits: tuple[Hit, ...]
     length: int
     score: dict[str, float]
@@ -208,6 +222,7 @@ class _Reading:
     opening: dict[str, float]
     figures: dict[str, float]
     counted: dict[str, float]
+    note: bool = False
 
     @classmethod
     def of(cls, rules: TopicRules, text: str) -> _Reading:
@@ -218,7 +233,8 @@ class _Reading:
         score = _score(hits)
         return cls(hits, len("".join(text.split())), score, _shares(score),
                    _score([h for h in hits if h.start < opening_end]),
-                   _score(_with_figures(text, hits, SENTENCE)), _score(_with_figures(text, hits, CLAUSE)))
+                   _score(_with_figures(text, hits, SENTENCE)), _score(_with_figures(text, hits, CLAUSE)),
+                   bool(NOTE.match(text)))
 
 
 def _with_figures(text: str, hits: Sequence[Hit], unit: re.Pattern) -> list[Hit]:
@@ -231,16 +247,17 @@ def _with_figures(text: str, hits: Sequence[Hit], unit: re.Pattern) -> list[Hit]
 
 
 MEASURES = ("own", "share", "density", "opening", "figures", "counted",
-            "heading_if_short", "title_if_short", "neighbours_if_short", "heading_if_named")
+            "heading_if_short", "title_if_short", "neighbours_if_short", "heading_if_named", "context_if_silent")
 
 
 def measures(topic: str, own: _Reading, heading: dict[str, float], title: dict[str, float],
-             neighbours: dict[str, float]) -> dict[str, float]:
+             neighbours: dict[str, float], silent: bool = False) -> dict[str, float]:
     """What the model weighs for one topic of one passage (MEASURES): its own evidence overall,
     as a share of the passage's evidence, per 100 characters, in the opening sentence, in
     sentences and in clauses with figures; what the heading, the title and the neighbours
-    say of it, counted the more the shorter the passage is; and the heading again when the
-    passage itself names the topic (a section's topic reported beside a larger one)."""
+    say of it, counted the more the shorter the passage is; the heading again when the
+    passage itself names the topic (a section's topic reported beside a larger one); and the
+    strongest of the three when the passage names no topic at all (`silent`)."""
     score = own.score.get(topic, 0.0)
     short = 1 / (1 + own.length / SHORT_CHARS)
     return {
@@ -254,6 +271,8 @@ def measures(topic: str, own: _Reading, heading: dict[str, float], title: dict[s
         "heading_if_named": heading.get(topic, 0.0) * (score > 0),
         "title_if_short": title.get(topic, 0.0) * short,
         "neighbours_if_short": neighbours.get(topic, 0.0) * short,
+        "context_if_silent": silent * short * max(heading.get(topic, 0.0), title.get(topic, 0.0),
+                                                  neighbours.get(topic, 0.0)),
     }
 
 
@@ -327,7 +346,8 @@ class TopicClassifier:
         """Topics of one passage given its section heading, the report's title and the texts
         of the passages beside it, each topic with the words that gave it."""
         return self._decide(*self._candidates(_Reading.of(self.rules, text), self._context(heading),
-                                              self._context(title), [_Reading.of(self.rules, n) for n in neighbours]))
+                                              self._context(title), [_Reading.of(self.rules, n) for n in neighbours],
+                                              "paragraph"))
 
     def candidates(self, titles: Sequence[str], passages: Sequence[PassageInput]) -> list[list[Candidate]]:
         """Per passage, every topic with some evidence, with its measures (what the model is fitted on)."""
@@ -339,7 +359,7 @@ class TopicClassifier:
         headings = {p.heading: self._context(p.heading) for p in passages if p.role == "paragraph"}
         return [self._candidates(readings[i], headings[p.heading] if p.role == "paragraph" else ({}, ()),
                                  titles[min(p.article, len(titles) - 1)],
-                                 [readings[j] for j in _neighbours(passages, i)])
+                                 [readings[j] for j in _neighbours(passages, i)], p.role)
                 for i, p in enumerate(passages)]
 
     def _context(self, text: str) -> tuple[dict[str, float], tuple[Hit, ...]]:
@@ -347,11 +367,17 @@ class TopicClassifier:
         return _strengths(_score(hits)), hits
 
     def _candidates(self, own: _Reading, heading: tuple, title: tuple,
-                    neighbours: list[_Reading]) -> tuple[list[Candidate], _Sources]:
+                    neighbours: list[_Reading], role: str) -> tuple[list[Candidate], _Sources]:
+        # Only a paragraph reads its context: a heading or the title lines are about what they
+        # name, and a note in brackets (a credit line) about nothing. A paragraph that names no
+        # topic (a caption, a quote, a step of a story) is about its context's subject.
+        if role != "paragraph" or own.note:
+            heading, title, neighbours = ({}, ()), ({}, ()), []
         said = [_strengths(n.score) for n in neighbours]
         near = {t: sum(n.get(t, 0.0) for n in said) / len(said) for n in said for t in n}
         sources = _Sources(own.hits, heading[1], title[1], tuple(h for n in neighbours for h in n.hits))
-        return [Candidate(t, measures(t, own, heading[0], title[0], near))
+        silent = not own.score
+        return [Candidate(t, measures(t, own, heading[0], title[0], near, silent))
                 for t in self.rules.names if t in own.score or t in heading[0] or t in title[0] or t in near], sources
 
     def _decide(self, candidates: list[Candidate], sources: _Sources) -> PassageTopics:

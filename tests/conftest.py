@@ -57,6 +57,37 @@ def named_index(tmp_path_factory) -> Path:
     return root / "index"
 
 
+# A report whose passages' topics a reader would not argue about: two sections, one passage
+# on both of their subjects, and a section that names none.
+TOPICS_REPORT = """某区红十字会2023年工作总结
+
+一、无偿献血
+
+全年组织无偿献血活动48场，献血者1.1万人次，献血量350万毫升。
+
+全年有320名红十字志愿者在献血点服务献血者，累计开展志愿服务1800小时。
+
+二、志愿服务
+
+区红十字志愿服务队现有注册志愿者860人，全年开展志愿服务2.3万小时。
+
+三、今后打算
+
+明年我们将继续做好各项工作。
+"""
+
+
+@pytest.fixture(scope="session")
+def topics_index(tmp_path_factory) -> Path:
+    """An index of TOPICS_REPORT, as topics_report.txt."""
+    root = tmp_path_factory.mktemp("topics")
+    (root / "sources").mkdir()
+    (root / "sources" / "topics_report.txt").write_text(TOPICS_REPORT, encoding="utf-8")
+    summary = update_index([root / "sources"], root / "index", workers=1)
+    assert summary.failed == [] and summary.added == ["topics_report"]
+    return root / "index"
+
+
 @pytest.fixture(scope="session")
 def engine(seed_index) -> Engine:
     with Engine(seed_index) as engine:

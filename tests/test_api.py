@@ -51,6 +51,7 @@ def test_paging_walks_through_all_hits(client):
     ({"q": "红", "sort": "random"}, "sort"),
     ({"q": "红", "year": "twenty"}, "year"),
     ({"q": "字" * 501}, "too long"),
+    ({"q": "石家庄 救灾", "places": "maybe"}, "places must be true or false"),
 ])
 def test_bad_parameters_get_400_with_a_message(client, params, message):
     response = search(client, **params)
@@ -91,6 +92,43 @@ def test_document_api_and_path_traversal(client):
     assert doc["passages"][0]["passage"] == 1
     for bad in ("..%2F..%2Fetc%2Fpasswd", "nope", "%00"):
         assert client.get(f"/api/documents/{bad}").status_code == 404
+
+
+@pytest.fixture
+def topics_client(topics_index):
+    yield from client_over(topics_index)
+
+
+def words(*pairs: str) -> list[dict]:
+    """TopicWord answers from "word@where" strings."""
+    return [dict(zip(("word", "where"), pair.split("@"))) for pair in pairs]
+
+
+def test_the_document_api_gives_each_passages_topics_with_the_words_that_gave_them(topics_client):
+    import jsonschema_rs  # schemathesis's validator
+
+    answer = topics_client.get("/api/documents/topics_report").get_json()
+    assert [(p["text"][:6], p["topics"], p["topic_evidence"]) for p in answer["passages"]] == [
+        ("某区红十字会", [], {}),
+        ("一、无偿献血", ["无偿献血"], {"无偿献血": words("无偿献血@text")}),  # a heading is what it names
+        ("全年组织无偿", ["无偿献血"], {"无偿献血": words(
+            "无偿献血@text", "献血者@text", "献血量@text", "毫升@text", "无偿献血@heading", "献血点@neighbours",
+            "献血者@neighbours")}),
+        ("全年有320", ["无偿献血", "志愿服务"], {
+            "无偿献血": words("献血点@text", "献血者@text", "无偿献血@heading", "无偿献血@neighbours",
+                              "献血者@neighbours", "献血量@neighbours", "毫升@neighbours"),
+            "志愿服务": words("志愿者@text", "志愿服务@text")}),
+        ("二、志愿服务", ["志愿服务"], {"志愿服务": words("志愿服务@text")}),
+        ("区红十字志愿", ["志愿服务"], {"志愿服务": words(
+            "志愿服务队@text", "注册志愿者@text", "志愿服务@text", "志愿服务@heading")}),
+        ("三、今后打算", [], {}),
+        ("明年我们将继", [], {}),
+    ]
+    spec = topics_client.get("/openapi.json").get_json()
+    schema = spec["paths"]["/api/documents/{doc_id}"]["get"]["responses"]["200"]["content"]["application/json"]
+    jsonschema_rs.validate(schema["schema"] | {"components": spec["components"]}, answer)
+    assert spec["components"]["schemas"]["TopicWord"]["properties"]["where"] == {
+        "type": "string", "enum": ["text", "heading", "title", "neighbours"]}
 
 
 def test_suggest_completes_indexed_words(client):
@@ -179,3 +217,18 @@ def test_an_index_that_cannot_be_searched_is_a_503_that_says_what_to_run(request
     assert (health.status_code, health.get_json()) == (503, {"status": status, "index": False, "reason": reason})
     assert client.get("/").status_code == 200  # the empty search page needs no index
 
+
+
+def test_the_answer_says_which_place_it_understood_and_what_switching_it_off_offers(client):
+    """石家庄 救灾 finds 救灾 in 石家庄's report, which never says 石家庄 beside it; without the
+    reading the words are found together nowhere: the answer says what its results lack, and
+    offers the place as a filter with what that finds."""
+    read = search(client, q="石家庄 救灾").get_json()
+    assert read["understood"] == [{"term": "石家庄", "facet": "city", "value": "石家庄市"}]
+    assert [(h["doc_id"][:3], h["city"]) for h in read["hits"]] == [("001", "石家庄市")] * 2
+    assert "offers" not in read and "missing" not in read and not read["relaxed"]
+    words = search(client, q="石家庄 救灾", places="false").get_json()
+    assert "understood" not in words and words["relaxed"] and words["missing"] == ["石家庄"]
+    assert {tuple(h["missing"]) for h in words["hits"]} == {("石家庄",)}
+    assert words["offers"] == [{"facet": "city", "value": "石家庄市", "total": 2, "term": "石家庄"}]
+    assert search(client, q="救灾", city="石家庄市").get_json()["total"] == 2

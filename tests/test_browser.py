@@ -65,6 +65,12 @@ def named_server(named_index):
 
 
 @pytest.fixture(scope="module")
+def topics_server(topics_index):
+    """A server over conftest's TOPICS_REPORT."""
+    yield from _serve(topics_index)
+
+
+@pytest.fixture(scope="module")
 def browser():
     assert os.path.exists(CHROMIUM), "Debian's chromium is missing: run `make test` (it installs it)"
     with sync_playwright() as p:
@@ -116,6 +122,31 @@ def test_search_facet_document_and_back(page, server):
     page.go_back()
     assert "city=" in page.url
     expect(page.locator(".summary")).to_be_visible()
+
+
+def test_a_place_typed_is_understood_and_made_a_filter_or_text_in_one_click(page, server):
+    page.goto(server + "/")
+    page.locator("#q").fill("石家庄 救灾")
+    page.locator("#q").press("Enter")
+    understood = page.locator(".understood")
+    expect(understood).to_have_text("地区：石家庄市 · 来自搜索词「石家庄」 · 设为筛选条件 · 「石家庄」只按文字搜索")
+    expect(page.locator(".summary")).to_contain_text("共 2 条结果")
+    shot(page, "understood")
+
+    understood.get_by_role("link", name="设为筛选条件").click()
+    expect(page.locator("#q")).to_have_value("救灾")
+    expect(page.locator(".chips .chip")).to_have_text(["城市：石家庄市 ✕"])
+    expect(page.locator(".summary")).to_contain_text("共 2 条结果")
+
+    page.go_back()
+    page.locator(".understood").get_by_role("link", name="「石家庄」只按文字搜索").click()
+    assert "places=false" in page.url
+    expect(page.locator(".summary .relaxed")).to_have_text("以下结果不含「石家庄」")
+    offer = page.locator(".offers")
+    expect(offer).to_have_text("也可按地区筛选：石家庄市（「石家庄」，2 条）")
+    offer.get_by_role("link", name="石家庄市").click()
+    expect(page.locator(".summary")).to_contain_text("共 2 条结果")
+    expect(page.locator("#q")).to_have_value("救灾")
 
 
 def test_overview_page(page, server):
@@ -280,6 +311,23 @@ def _chars(layout):
     elif isinstance(layout, LTContainer):
         for child in layout:
             yield from _chars(child)
+
+
+def test_a_passages_topics_and_their_words_are_read_on_a_phone_and_printed(page, topics_server):
+    page.goto(topics_server + "/doc/topics_report#p4")
+    line = page.locator("#p4 .topic-line")
+    expect(line).to_be_visible()
+    assert line.inner_text().split() == ["主题", "无偿献血", "本段：献血点、献血者", "小标题：无偿献血",
+                                         "相邻段落：无偿献血、献血者、献血量、毫升", "志愿服务", "本段：志愿者、志愿服务"]
+    box, width = line.bounding_box(), page.viewport_size["width"]
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width  # wrapped, never wider than a phone
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    shot(page, "document-topics")
+    flat = "".join(pdf_text(page, "document-topics-print")[0].split())
+    assert "志愿服务本段：志愿服务队、注册志愿者、志愿服务小标题：志愿服务" in flat
+    line.locator("a.topic", has_text="志愿服务").click()
+    expect(page.locator(".summary")).to_contain_text("共 3 条结果")
+    assert "topic=" in page.url
 
 
 # -- the 数字 view ------------------------------------------------------------------------------------

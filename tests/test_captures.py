@@ -146,6 +146,8 @@ def test_furniture_never_becomes_a_passage(name):
     ("做好“三献”工作 分享爱心力量", None),
     ("红十字会法宣传进社区", None),
     ("一、主要工作 | 二、存在问题", None),
+    ("某区红十字会2023年工作简报", None),  # a report's own title, named like a paper
+    ("市红十字会疫情防控捐赠情况通报", None),
 ])
 def test_furniture_lines_are_told_by_their_kind(line, kind):
     assert furniture.kind(line) == kind

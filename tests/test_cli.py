@@ -315,3 +315,23 @@ def test_an_export_notes_a_correction_on_stderr_and_exact_spelling_applies_to_it
                             "exactly what was typed)\n")
     assert len(hits) == 11
     assert exported("造血肝细胞", "--exact-spelling") == ([], "")
+
+
+def test_search_says_which_place_it_understood_and_no_places_searches_the_word_as_text(runner, seed_index):
+    def lines(*extra):
+        result = runner.invoke(cli, ["search", "石家庄 救灾", "--limit", "1", *extra, "--index", str(seed_index)])
+        assert result.exit_code == 0, result.output
+        return result.stdout.splitlines(), result.stderr
+
+    read, _ = lines()
+    assert read[:2] == ["地区：石家庄市 · 来自搜索词「石家庄」 (read as a place; --no-places searches it as text only)",
+                        "2 passages in 1 reports" + read[1][len("2 passages in 1 reports"):]]
+    words, _ = lines("--no-places")
+    assert words[1:3] == ["以下结果不含「石家庄」 (no result holds: 石家庄)",
+                          "也可按地区筛选：石家庄市（「石家庄」，2 条）: rcsearch search '救灾' --city 石家庄市"]
+    assert "  缺少：" not in "\n".join(words)  # every result lacks it: said once, above them
+    as_json, said = lines("--json")
+    assert said == "" and json.loads("\n".join(as_json))["understood"] == [
+        {"term": "石家庄", "facet": "city", "value": "石家庄市"}]
+    exported, said = lines("--format", "jsonl")
+    assert said == read[0] + "\n" and len(exported) == 1

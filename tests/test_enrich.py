@@ -3,6 +3,8 @@ mentioned places and years (topics: test_topics.py)."""
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from search.enrich import (Gazetteer, Region, detect_region,
                            mentioned_places, report_year, short_name)
@@ -295,6 +297,54 @@ def test_short_name(full, short):
 ])
 def test_mentioned_places(gazetteer, text, places):
     assert mentioned_places(text, gazetteer) == places
+
+
+def read_whole(gazetteer: Gazetteer, text: str) -> list[tuple[int, int, str]]:
+    """The place names the gazetteer's automaton finds reading all of the text, every character
+    (Gazetteer.scan reads only the stretches of it a name may lie in)."""
+    return [(end + 1 - len(name), end + 1, name) for end, name in gazetteer._names.iter_long(text)]
+
+
+def scanned(gazetteer: Gazetteer, text: str) -> list[tuple[int, int, str]]:
+    return [(m.start, m.end, m.name) for m in gazetteer.scan(text)]
+
+
+@pytest.mark.parametrize("text", [
+    "会议在五大连池召开", "去五大连", "去五大连看看", "五大连同仁县南和县", "杭州市富阳区西北部",
+    "湖北、武汉", "北京市朝阳区红十字会", "长沙县长沙市", "", "红十字会",
+])
+def test_scan_reads_stretches_as_the_whole_text(gazetteer, text):
+    # 五大连 (of 五大连池) is reported as 大连 only where a character follows that does not go on.
+    assert scanned(gazetteer, text) == read_whole(gazetteer, text)
+
+
+@pytest.fixture(scope="module")
+def names_and_beginnings(gazetteer) -> tuple[list[str], list[str]]:
+    """Every place name, and the beginnings of names that end with another name (五大连 of
+    五大连池 ends with 大连): the automaton reports that name only when it sees that the next
+    character does not go on."""
+    names = sorted(set(gazetteer.names("province") + gazetteer.names("city")))
+    known = set(names)
+    beginnings = sorted({n[:k] for n in names for k in range(3, len(n))
+                         if n[:k] not in known and any(n[i:k] in known for i in range(1, k - 1))})
+    return names, beginnings
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_scan_finds_what_reading_the_whole_text_finds(gazetteer, names_and_beginnings, data):
+    names, beginnings = names_and_beginnings
+    name = st.sampled_from(names)
+    cut = st.integers(1, 7)
+    piece = st.one_of(
+        name,
+        st.tuples(name, cut).map(lambda t: t[0][:t[1]]),
+        st.tuples(name, cut).map(lambda t: t[0][-t[1]:]),
+        st.sampled_from(beginnings),
+        st.text(alphabet="的在和省市县区红十字会人民东西南北中山江河,。 、()1", min_size=1, max_size=3),
+    )
+    text = "".join(data.draw(st.lists(piece, min_size=1, max_size=8)))
+    assert scanned(gazetteer, text) == read_whole(gazetteer, text)
 
 
 @pytest.mark.parametrize("stem, year", [

@@ -2,11 +2,14 @@
 
 Each table row is a sentence written for this test and every figure it must give, as
 (text, value, value_max, unit, subject, approx) — nothing more, nothing less."""
+import jieba
+import jieba.posseg
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search.figures import Figure, figures, from_json, to_json
+from search import analysis
+from search.figures import Figure, _pos_tokenizer, figures, from_json, to_json
 
 
 def read(sentence: str) -> list[tuple]:
@@ -155,3 +158,25 @@ def test_any_text_gives_figures_that_stand_in_it(passage):
         assert isinstance(figure, Figure) and figure.value >= 0
         assert figure.value_max is None or figure.value_max > figure.value
         assert figure.unit in figure.text or figure.unit == "%"
+
+
+@pytest.fixture(scope="module")
+def jiebas_own_tagger():
+    """jieba's part-of-speech tagger built the public way, over the index's dictionary."""
+    tokenizer = jieba.Tokenizer()
+    tokenizer.load_userdict(str(analysis.USER_DICT))
+    return jieba.posseg.POSTokenizer(tokenizer)
+
+
+# Words jieba knows, names it reads with its hidden Markov model, and what stands between.
+KNOWN_AND_UNKNOWN = "李霞张秀兰杨秀胡洋谢菲菲黑格比奎香丽水市红十字会参加应急救护培训造血干细胞捐献的了在和，。、（）07AZx 　\n"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(st.text(alphabet=KNOWN_AND_UNKNOWN, min_size=1, max_size=12),
+                          st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5), min_size=1,
+                                  max_size=12)), min_size=1, max_size=4))
+def test_the_figures_tagger_tags_as_jiebas_own(jiebas_own_tagger, pieces):
+    text = "".join(pieces)
+    tagged = [(pair.word, pair.flag) for pair in _pos_tokenizer(analysis.USER_DICT).cut(text)]
+    assert tagged == [(pair.word, pair.flag) for pair in jiebas_own_tagger.cut(text)]

@@ -6,7 +6,9 @@ import pytest
 
 from search.ingest import IngestError, decode, parse_document, read_document, split_long
 from search.engine import Engine
+from search.index import document_topics
 from search.querylang import SearchRequest
+from search.topics import TopicClassifier
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -189,3 +191,57 @@ def test_a_lone_line_between_bars_atop_a_text_capture_is_a_link_bar_not_a_table(
     doc = parse_document("page", page.encode(), "txt")
     assert (doc.title, [(p.role, p.text) for p in doc.passages]) == ("某县红十字会召开理事会会议", [
         ("lead", "某县红十字会召开理事会会议"), ("paragraph", "5月20日，某县红十字会召开理事会会议，审议通过年度工作报告。")])
+
+
+NEWSPAPER_PAGE = """某市红十字会专版
+
+社区里的急救课
+3月起，市红十字会在各社区开展急救培训，200名居民参加。
+张秀兰
+
+打造“群众身边的红十字会”
+村村都有服务站
+全市新建村级红十字服务站30个。
+王建国
+"""
+
+
+def test_a_name_after_an_articles_last_paragraph_is_its_byline_not_the_next_headline():
+    doc = parse_document("page", NEWSPAPER_PAGE.encode(), "txt")
+    assert [article.heading_lines for article in doc.articles] == [(), ("打造“群众身边的红十字会”", "村村都有服务站")]
+    assert [(p.role, p.article, p.heading, p.text) for p in doc.passages] == [
+        ("lead", 0, "", "某市红十字会专版\n社区里的急救课"),
+        ("paragraph", 0, "", "3月起，市红十字会在各社区开展急救培训，200名居民参加。"),
+        ("byline", 0, "", "张秀兰"),
+        ("heading", 1, "村村都有服务站", "打造“群众身边的红十字会”\n村村都有服务站"),
+        ("paragraph", 1, "村村都有服务站", "全市新建村级红十字服务站30个。"),
+        ("byline", 1, "村村都有服务站", "王建国"),
+    ]
+
+
+def test_a_name_heading_its_own_paragraph_a_list_of_names_and_a_common_word_are_never_bylines():
+    report = ("某县红十字会2023年工作总结\n全年开展救护培训20场。\n"
+              "王永波\n民警王永波生前登记捐献器官，今年3月实现捐献。\n"
+              "受到表彰的志愿者如下。\n张秀兰\n李建国\n全年开展志愿服务96场。\n"
+              "荣誉\n二、志愿服务\n全年新增注册志愿者300人。\n")
+    doc = parse_document("report", report.encode(), "txt")
+    assert [(p.role, p.text) for p in doc.passages] == [
+        ("lead", "某县红十字会2023年工作总结"), ("paragraph", "全年开展救护培训20场。"),
+        ("heading", "王永波"), ("paragraph", "民警王永波生前登记捐献器官，今年3月实现捐献。"),
+        ("paragraph", "受到表彰的志愿者如下。"), ("heading", "张秀兰\n李建国"), ("paragraph", "全年开展志愿服务96场。"),
+        ("heading", "荣誉\n二、志愿服务"), ("paragraph", "全年新增注册志愿者300人。"),
+    ]
+
+
+def test_a_newspaper_pages_bylines_close_their_articles_and_keep_no_topic():
+    doc = seed("004")
+    bylines = [(p.article, p.text) for p in doc.passages if p.role == "byline"]
+    assert bylines == [(3, "屠丽敏"), (4, "顾彩祥")]
+    assert doc.articles[4].heading_lines == ("打造“群众身边的红十字会”", "行业联合建会 打造“群众身边的红十字会”")
+    assigned = document_topics(doc, TopicClassifier.load())
+    assert [assigned[p.number - 1].topics for p in doc.passages if p.role == "byline"] == [(), ()]
+
+
+def test_a_report_titled_like_a_paper_keeps_its_title():
+    doc = parse_document("brief", "某区红十字会2023年工作简报\n\n一、无偿献血\n\n全年组织无偿献血活动48场。\n".encode(), "txt")
+    assert (doc.title, doc.lead_lines) == ("某区红十字会2023年工作简报", ("某区红十字会2023年工作简报",))

@@ -56,9 +56,48 @@ def test_the_document_page_marks_the_terms_its_search_searched(client, q, marked
     assert marks(page) == {mark for hit in answer["hits"] for mark in marks(hit["snippet"])} == marked
 
 
+def test_the_document_page_marks_the_place_a_word_was_read_as(client):
+    """石家庄 was read as 石家庄市: the page marks the full name where the report says it, as the
+    snippets do, and the words searched beside it."""
+    answer = client.get("/api/search", query_string={"q": "石家庄 救灾"}).get_json()
+    assert answer["understood"] == [{"term": "石家庄", "facet": "city", "value": "石家庄市"}]
+    page = client.get("/doc/001_77d36a74d18f4973", query_string={"q": "石家庄 救灾"}).get_data(as_text=True)
+    assert marks(page) == {"石家庄市", "石家庄", "救灾"}  # 石家庄 alone where the report says no more
+    text_only = client.get("/doc/001_77d36a74d18f4973", query_string={"q": "石家庄 救灾", "places": "false"})
+    assert marks(text_only.get_data(as_text=True)) == {"石家庄", "救灾"}
+
+
 def test_the_document_page_of_an_exact_search_marks_what_was_typed_only(client):
     page = client.get("/doc/001_77d36a74d18f4973", query_string={"q": "wuchangxianxue", "correct": "false"})
     assert "无偿献血" in page.get_data(as_text=True) and marks(page.get_data(as_text=True)) == set()
+
+
+@pytest.fixture
+def topics_client(topics_index):
+    yield from client_over(topics_index)
+
+
+def test_each_passage_of_the_document_page_shows_its_topics_and_the_words_that_gave_them(topics_client):
+    html = topics_client.get("/doc/topics_report").get_data(as_text=True)
+    lines = re.findall(r'id="p(\d+)"[^<]*>(?:(?!id="p\d).)*?<p class="topic-line"[^>]*>(.*?)</p>', html, re.S)
+    assert [(int(number), re.sub(r"<[^>]+>", "", line).split()) for number, line in lines] == [
+        (2, ["主题", "无偿献血", "本段：无偿献血"]),
+        (3, ["主题", "无偿献血", "本段：无偿献血、献血者、献血量、毫升", "小标题：无偿献血", "相邻段落：献血点、献血者"]),
+        (4, ["主题", "无偿献血", "本段：献血点、献血者", "小标题：无偿献血", "相邻段落：无偿献血、献血者、献血量、毫升",
+             "志愿服务", "本段：志愿者、志愿服务"]),
+        (5, ["主题", "志愿服务", "本段：志愿服务"]),
+        (6, ["主题", "志愿服务", "本段：志愿服务队、注册志愿者、志愿服务", "小标题：志愿服务"]),
+    ]
+    # Each topic links to the search for its passages; the line says where its words are kept.
+    volunteering = "/?topic=%E5%BF%97%E6%84%BF%E6%9C%8D%E5%8A%A1"
+    assert re.findall(r'<a class="topic" href="([^"]+)">志愿服务</a>', html) == [volunteering] * 3
+    assert html.count('title="依据的词来自 search/data/topics.toml：主题有误或缺漏时，在那里调整这些词"') == 5
+
+
+def test_a_byline_shows_under_the_article_it_signs_not_in_the_next_headline(client):
+    html = client.get("/doc/004_e76b8004cd219140").get_data(as_text=True)
+    assert re.findall(r'<div class="para byline" id="p\d+"><p>(.*?)</p>', html) == ["屠丽敏", "顾彩祥"]
+    assert re.findall(r'<h2 id="p\d+">(打造.*?)</h2>', html) == ["打造“群众身边的红十字会”<br>行业联合建会 打造“群众身边的红十字会”"]
 
 
 def test_unknown_document_is_404(client):
@@ -127,11 +166,14 @@ def test_selected_filters_are_chips_with_remove_and_clear_links(client):
     assert 'class="on" aria-current="true"' in html
 
 
-def test_empty_state_offers_dropping_filters_and_a_correction(client):
+def test_empty_state_offers_what_would_work_a_filter_dropped_and_a_correction(client):
     html = client.get("/?q=监车会&city=石家庄").get_data(as_text=True)
     assert "没有找到与“<strong>监车会</strong>”相关的段落" in html
-    assert "去掉“城市：石家庄”" in html
+    assert "去掉“城市：石家庄”" not in html  # without it the word finds nothing either
     assert "您是不是要找" in html and "造血干细胞" in html
+    html = client.get("/?q=意大利&city=石家庄").get_data(as_text=True)
+    assert "没有找到与“<strong>意大利</strong>”相关的段落" in html
+    assert 'href="/?q=%E6%84%8F%E5%A4%A7%E5%88%A9">去掉“城市：石家庄”</a>（1 条）' in html
 
 
 def test_sort_and_pagination_links_keep_the_search(client):

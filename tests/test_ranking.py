@@ -168,7 +168,8 @@ def test_postings_read_across_blocks_raw_or_compressed(tmp_path, compression):
 
 # -- paging: every counted passage on exactly one page, in the export's order -----------------
 
-FILLER = ("群众满意度明显提升，", "基层组织建设得到加强，", "物资按捐赠人意愿及时拨付，", "信息在官方网站公开，")
+FILLER = ("群众满意度明显提升，", "基层组织建设得到加强，", "物资按捐赠人意愿及时拨付，", "信息在官方网站公开，",
+          "救灾物资及时到位，", "赈灾款物公开透明，")
 
 
 def _paragraph(r: int, p: int) -> str:
@@ -198,13 +199,19 @@ def paged_engine(tmp_path_factory):
     ("应急救护 志愿者 潜水艇", True, 360),   # no passage holds 潜水艇: those with two of the three words
     ("应急救护 志愿者", False, 360),
     ("应急救护", False, 450),
+    # 救灾 as typed in some passages, only through its synonym 赈灾 in others: two tiers.
+    ("救灾 志愿者", False, 178),
 ])
 @pytest.mark.parametrize("sort", ["relevance", "date"])
 def test_every_counted_passage_is_on_exactly_one_page_in_the_exports_order(paged_engine, q, relaxed, total, sort):
     first = paged_engine.search(SearchRequest(q=q, sort=sort, limit=7))
-    paged = [(h.doc_id, h.passage) for page in range(1, math.ceil(first.total / 7) + 1)
-             for h in paged_engine.search(SearchRequest(q=q, sort=sort, limit=7, page=page)).hits]
+    pages = [paged_engine.search(SearchRequest(q=q, sort=sort, limit=7, page=page)).hits
+             for page in range(1, math.ceil(first.total / 7) + 1)]
+    paged = [(h.doc_id, h.passage) for hits in pages for h in hits]
     exported = paged_engine.export(SearchRequest(q=q, sort=sort))
     assert (first.relaxed, first.total, exported.total) == (relaxed, total, total)
     assert paged == [(h.doc_id, h.passage) for h in exported.hits]
     assert len(set(paged)) == total
+    if q.startswith("救灾") and sort == "relevance":  # every passage holding it as typed first
+        typed = ["救灾" in h.text for hits in pages for h in hits]
+        assert typed == sorted(typed, reverse=True) and 0 < sum(typed) < total

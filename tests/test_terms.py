@@ -4,7 +4,7 @@ from __future__ import annotations
 from search.analysis import Lexicon
 from search.querylang import parse_query
 from search.results import Correction
-from search.terms import (CORRECTION, SUBWORD, SYNONYM, TERM_WEIGHT, TYPED, relaxed_units,
+from search.terms import (CORRECTION, PLACE, SUBWORD, SYNONYM, TERM_WEIGHT, TYPED, Places, Term, relaxed_units,
                           search_terms)
 
 LEXICON = Lexicon({"急救": ("救护",), "救护": ("急救",), "培训": ("训练",), "训练": ("培训",)},
@@ -50,3 +50,15 @@ def test_a_relaxed_search_adds_the_words_of_its_long_terms_stopwords_and_single_
 def test_excluded_terms_and_filters_are_never_marked():
     terms = search_terms(parse_query("急救 -培训 city:石家庄"), [], LEXICON, relaxed=True)
     assert terms.highlights == ["急救", "救护"]
+
+
+def test_a_place_a_word_was_read_as_is_searched_and_marked_but_weighs_as_no_typed_term():
+    places = Places(read=(Term("石家庄市", PLACE, "石家庄", facet="city"),))
+    terms = search_terms(parse_query("石家庄 急救"), [], LEXICON, relaxed=False, places=places)
+    assert derivations(terms) == [("石家庄", TYPED, "石家庄"), ("石家庄市", PLACE, "石家庄"),
+                                  ("急救", TYPED, "急救"), ("救护", SYNONYM, "急救")]
+    assert terms.places == [Term("石家庄市", PLACE, "石家庄", facet="city")]
+    assert terms.highlights == ["石家庄", "石家庄市", "急救", "救护"]
+    assert terms.weights == {"石家庄": TERM_WEIGHT, "急救": TERM_WEIGHT}
+    # Only the word read as the place: a phrase, or a word read as none, gets no place term.
+    assert search_terms(parse_query('"石家庄" 急救'), [], LEXICON, relaxed=False, places=places).places == []

@@ -1,15 +1,16 @@
 """Topic labels: how right the topics are, and the fitting of the topic model.
 
   python -m tests.topic_eval              precision, recall and F1 per topic and overall against
-                                          the tuning half, the held-out half and, when
-                                          ../shared/eval is there, the shared labels of the seeds
+                                          the tuning half, the held-out half, the unseen batch
+                                          and, when ../shared/eval is there, the shared labels
+                                          of the seeds
   python -m tests.topic_eval --errors     ... listing each wrong passage of the tuning half
   python -m tests.topic_eval fit          refit search/data/topic_model.json on the tuning half
 
 A label names a passage by its report's file-name prefix and its first characters, as the
 shared evaluation's topics-dev.jsonl does; topics are computed the way the indexer computes them.
 The fit is checked by leave-one-report-out cross-validation on the tuning half before it is
-written; the held-out half is never fitted on.
+written; the held-out half and the unseen batch are never fitted on.
 """
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ from search.ingest import Document, read_document
 ROOT = Path(__file__).resolve().parents[1]
 LABELLED = ROOT / "tests" / "data" / "topics"
 TUNE, HELD_OUT = LABELLED / "labels-tune.jsonl", LABELLED / "labels-held-out.jsonl"
+# A second held-out batch, labelled before the classifier first ran on it.
+UNSEEN = LABELLED / "labels-unseen.jsonl"
 SHARED = ROOT.parent / "shared" / "eval" / "topics-dev.jsonl"
 SEEDS = ROOT / "seeds"
 # Ridge penalties tried; the fit keeps the one whose cross-validated F1 is best.
@@ -241,6 +244,7 @@ def main() -> None:
     classifier = topics.TopicClassifier.load()
     report(tune, classifier, args.errors)
     report(LabelSet.load("held-out half", HELD_OUT, LABELLED), classifier, False)
+    report(LabelSet.load("unseen batch", UNSEEN, LABELLED), classifier, False)
     if SHARED.exists():
         report(LabelSet.load("shared labels", SHARED, SEEDS), classifier, False)
     else:

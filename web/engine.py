@@ -78,7 +78,8 @@ def search_request(args) -> SearchRequest:
                          page=_whole_number("page", _single(args, "page", "1")),
                          limit=_whole_number("limit", _single(args, "limit", "10")),
                          sort=_single(args, "sort", "relevance"),
-                         correct=_flag("correct", _single(args, "correct", "true")))
+                         correct=_flag("correct", _single(args, "correct", "true")),
+                         places=_flag("places", _single(args, "places", "true")))
 
 
 def figure_request(args) -> tuple[SearchRequest, FigureQuery]:

@@ -26,6 +26,8 @@ def schema_of(tp, components: dict) -> dict:
     if tp in PRIMITIVES:
         return {"type": PRIMITIVES[tp]}
     origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is typing.Literal:
+        return {"type": "string", "enum": list(args)}
     if origin in (types.UnionType, typing.Union):
         options = [schema_of(arg, components) for arg in args if arg is not types.NoneType]
         if types.NoneType in args:
@@ -156,6 +158,9 @@ def build_spec() -> dict:
                "false: search exactly what was typed (default true: a term that finds nothing as typed and is "
                "no word or name is searched as the index word it sounds like, homophone or pinyin, and "
                "`corrected` says so; a word or name is only offered, as `did_you_mean`)"),
+        _query("places", {"type": "boolean"},
+               "false: search a word that names a place as text only (default true: it also matches the "
+               "passages of that place, as its province or city filter selects them, and `understood` says so)"),
     ]
     paths = {
         "/api/search": {"get": {

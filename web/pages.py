@@ -11,6 +11,7 @@ import nh3
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 from markupsafe import Markup
 
+from search import topics
 from search.facets import FACETS
 from search.figure_search import amount_text, search_figures
 from search.lookups import document, original_file, overview, passage_by_anchor, passage_figures
@@ -25,7 +26,7 @@ bp = Blueprint("pages", __name__)
 # The 数字 view (view=figures) and what it takes of the figures: kept in the URL like the search.
 FIGURES_VIEW = "figures"
 FIGURE_ARGS = ("view", "unit", "min", "max", "approx")
-SEARCH_ARGS = ("q", *(facet.name for facet in FACETS), "sort", "page", "limit", "correct", *FIGURE_ARGS)
+SEARCH_ARGS = ("q", *(facet.name for facet in FACETS), "sort", "page", "limit", "correct", "places", *FIGURE_ARGS)
 
 
 @bp.app_context_processor
@@ -64,6 +65,7 @@ def search_page():
         error, status = str(exc), 400
     return render_template("search.html", result=result, error=error, args=request.args,
                            groups=_grouped(result.hits) if result else [],
+                           understood=_understood(result.understood) if result else [],
                            chips=_chips(), state=_search_state(), url=_search_url), status
 
 
@@ -79,6 +81,7 @@ def _figures_page():
     except QueryError as exc:
         error, status = str(exc), 400
     return render_template("search.html", result=result, error=error, args=request.args, groups=[],
+                           understood=_understood(result.understood) if result else [],
                            chips=_chips() + _figure_chips(), state=_search_state(), url=_search_url,
                            figure_result=figure_result, figure_limit=query.limit if figure_result else 0), status
 
@@ -125,6 +128,18 @@ def _grouped(hits):
     for hit in hits:
         groups.setdefault(hit.doc_id, []).append(hit)
     return list(groups.values())
+
+
+def _understood(understood) -> list[tuple[str, list[tuple[list[str], str | None]]]]:
+    """Per word read as a place: the places it was read as, per facet, each group with the
+    link that searches them as a filter instead (None when the word is joined to another by OR)."""
+    words: dict[str, dict[str, list]] = {}
+    for entry in understood:
+        words.setdefault(entry.term, {}).setdefault(entry.facet, []).append(entry)
+    return [(term, [([e.value for e in entries], None if entries[0].query is None else
+                     _search_url(add={facet: [e.value for e in entries]}, q=entries[0].query or None))
+                    for facet, entries in by_facet.items()])
+            for term, by_facet in words.items()]
 
 
 def _search_state() -> dict[str, list[str]]:
@@ -221,24 +236,39 @@ def _document_page(view: DocumentView, notice: str | None = None) -> str:
     if figure is None and request.args.get("mark"):
         notice = notice or MARK_GONE
     lead = [p for p in view.passages if p["role"] == "lead"]
-    sections = [{"heading": "", "anchor": None, "passages": []}]
+    sections = [{"heading": "", "anchor": None, "passages": [], "reasons": []}]
     named = set()  # a text repeated in the report: its permalink names the first one
     for p in view.passages:
         if p["role"] == "heading":
-            sections.append({"heading": p["text"], "anchor": f"p{p['passage']}", "passages": []})
-        elif p["role"] == "paragraph":
-            sections[-1]["passages"].append({"number": p["passage"],
+            sections.append({"heading": p["text"], "anchor": f"p{p['passage']}", "passages": [],
+                             "reasons": _topic_reasons(p)})
+        elif p["role"] in ("paragraph", "byline"):
+            sections[-1]["passages"].append({"number": p["passage"], "role": p["role"],
                                              "anchor": p["anchor"] if p["anchor"] not in named else None,
                                              "html": _passage_html(p["text"], view.format, needles,
                                                                    figure[1:] if figure and figure[0] == p["passage"]
-                                                                   else None)})
+                                                                   else None),
+                                             "reasons": _topic_reasons(p)})
             named.add(p["anchor"])
     lead_lines = [line for p in lead for line in p["text"].split("\n") if line != view.title]
     return render_template("document.html", args=request.args, doc=view, sections=sections, lead_lines=lead_lines,
-                           notice=notice,
+                           notice=notice, lead_reasons=[r for p in lead for r in _topic_reasons(p)],
                            lead_anchor=f"p{lead[0]['passage']}" if lead else None,
                            back=url_for("pages.search_page", **{k: v for k, v in _search_state().items()
                                                                if k != "limit"}) if q else None)
+
+
+# Where a word that gave a topic stood, as the document page names it.
+WHERE = {topics.TEXT: "本段", topics.HEADING: "小标题", topics.TITLE: "标题", topics.NEIGHBOURS: "相邻段落"}
+
+
+def _topic_reasons(passage) -> list[dict]:
+    """Each topic of a passage with the words that gave it, grouped by where they stood, in
+    the order WHERE lists the places: {"topic": 无偿献血, "sources": [("本段", ["献血", "献血者"])]}."""
+    return [{"topic": topic,
+             "sources": [(label, words) for where, label in WHERE.items()
+                         if (words := [w.word for w in evidence if w.where == where])]}
+            for topic, evidence in passage["topic_evidence"].items()]
 
 
 def _searched_terms() -> list[str]:

@@ -5,6 +5,11 @@
         one cold call (first query after start-up), then `repeat` warm calls.
     python -m tests.benchmarks.profiling index SOURCE_DIR [--reports 300]
         update_index(workers=1) of the first N reports into a fresh index.
+    python -m tests.benchmarks.profiling analyse SOURCE_DIR [--reports 300] [--unprofiled]
+        analyse_file (ingest and enrichment, no index) of the first N reports, with CPU time
+        per passage of each stage: figures, topics, regions and places. One report outside
+        them is analysed first, so that loading jieba, the gazetteer and the models is not
+        counted. --unprofiled: CPU time of the whole, without cProfile's overhead.
 
 Prints the top functions by cumulative time and a breakdown by stage.
 """
@@ -54,17 +59,37 @@ INDEX_STAGES = [
     ("    normalize (all callers)", "search/analysis.py", "normalize"),
     ("writer.commit", "whoosh/writing.py", "commit"),
 ]
+ANALYSE_STAGES = [
+    ("analyse_file (total)", "search/index.py", "analyse_file"),
+    ("  read_document (ingest)", "search/ingest.py", "read_document"),
+    ("  passage_records (enrichment)", "search/index.py", "passage_records"),
+    ("    figures.figures", "search/figures.py", "figures"),
+    ("      _subject", "search/figures.py", "_subject"),
+    ("      _tagged (jieba.posseg, cached)", "search/figures.py", "_tagged"),
+    ("      _is_quantity", "search/figures.py", "_is_quantity"),
+    ("      _name_spans", "search/figures.py", "_name_spans"),
+    ("    document_topics (search/topics.py)", "search/index.py", "document_topics"),
+    ("    passage_regions", "search/enrich.py", "passage_regions"),
+    ("    mentioned_places", "search/enrich.py", "mentioned_places"),
+    ("      _mentions (region scanning, all callers)", "search/enrich.py", "_mentions"),
+    ("    normalize (all callers)", "search/analysis.py", "normalize"),
+]
 
 
-def stage_table(stats: pstats.Stats, stages, total: float) -> str:
-    lines = [f"{'stage':58} {'calls':>9} {'cum s':>9} {'% total':>8}"]
+def stage_table(stats: pstats.Stats, stages, total: float, passages: int = 0) -> str:
+    """Calls, cumulative seconds and share of each stage (and ms per passage, given `passages`).
+    Same-named functions of different files add up; of one file, the costliest counts (a
+    module's function and the method it wraps, figures.figures and FigureReader.figures)."""
+    lines = [f"{'stage':58} {'calls':>9} {'cum s':>9} {'% total':>8}" + (f" {'ms/passage':>11}" if passages else "")]
     for label, fragment, name in stages:
-        calls = cum = 0.0
+        per_file: dict[str, tuple[float, float]] = {}
         for (filename, _, function), (cc, nc, tt, ct, callers) in stats.stats.items():
             if function == name and fragment in filename.replace("\\", "/"):
-                calls += nc
-                cum += ct
-        lines.append(f"{label:58} {int(calls):9d} {cum:9.3f} {100 * cum / total:7.1f}%")
+                per_file[filename] = max(per_file.get(filename, (0, 0)), (ct, nc))
+        cum = sum(ct for ct, _ in per_file.values())
+        calls = sum(nc for _, nc in per_file.values())
+        lines.append(f"{label:58} {int(calls):9d} {cum:9.3f} {100 * cum / total:7.1f}%"
+                     + (f" {1000 * cum / passages:11.3f}" if passages else ""))
     return "\n".join(lines)
 
 
@@ -132,6 +157,29 @@ def profile_index(source: Path, reports: int) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def profile_analyse(source: Path, reports: int, profiled: bool) -> None:
+    from search.index import analyse_file
+    from search.sources import source_files
+
+    files = source_files([source], [])
+    warm_up, chosen = files[reports:reports + 1], files[:reports]
+    for file in warm_up:
+        analyse_file(file)
+    profiler = cProfile.Profile()
+    cpu = time.process_time()
+    if profiled:
+        profiler.enable()
+    passages = sum(len(analyse_file(file)[1]) for file in chosen)
+    profiler.disable()
+    cpu = time.process_time() - cpu
+    print(f"=== analyse_file over {len(chosen)} reports, {passages} passages: CPU {cpu:.2f} s, "
+          f"{1000 * cpu / passages:.3f} ms per passage ({'profiled' if profiled else 'unprofiled'})")
+    if profiled:
+        stats = pstats.Stats(profiler)
+        print(stage_table(stats, ANALYSE_STAGES, stats.total_tt, passages))
+        print(top(stats, "tottime", 30))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -142,11 +190,17 @@ def main(argv: list[str] | None = None) -> int:
     i = sub.add_parser("index")
     i.add_argument("source", type=Path)
     i.add_argument("--reports", type=int, default=300)
+    a = sub.add_parser("analyse")
+    a.add_argument("source", type=Path)
+    a.add_argument("--reports", type=int, default=300)
+    a.add_argument("--unprofiled", action="store_true")
     args = parser.parse_args(argv)
     if args.what == "search":
         profile_search(args.index_dir, args.q, args.repeat)
-    else:
+    elif args.what == "index":
         profile_index(args.source, args.reports)
+    else:
+        profile_analyse(args.source, args.reports, not args.unprofiled)
     return 0
 
 
