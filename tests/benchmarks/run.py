@@ -85,6 +85,11 @@ QUERIES: list[tuple[str, dict]] = [
     ("two facets", {"q": "红十字", "city": "乐山", "year": "2021"}),
     ("two facets", {"q": "红十字会", "city": "苏州", "topic": "党的建设"}),
     ("two facets", {"province": "山东", "year": "2021"}),
+    # A place typed with the subject: the place matches the passages of its reports.
+    ("place typed", {"q": "石家庄 救灾"}),
+    ("place typed", {"q": "乐山 志愿者"}),
+    ("place typed", {"q": "四川 基层组织"}),
+    ("place typed", {"q": "苏州 红十字 培训"}),
     # The engine pages up to page × limit = 10,000.
     ("deep page", {"q": "红十字", "page": "50"}),
     ("deep page", {"q": "红十字会", "page": "200", "limit": "50"}),
