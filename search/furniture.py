@@ -32,7 +32,8 @@ MASTHEAD = "masthead"
 BYLINE = "byline"
 # Kinds that are no part of the report at all. Mastheads and bylines stay with the report's
 # lead lines: they are neither its title nor where it was written, but a byline names people
-# and a site name alone may be a headline's last word.
+# and a site name alone may be a headline's last word (ingest drops a masthead only where it
+# cannot be: above the page's navigation, or beside its imprint).
 DROPPED = (METADATA, NAVIGATION, CONTROLS, SHARE, NOTICE, EDITORIAL, IMPRINT, LINK_LIST)
 
 # Furniture is short and never a sentence: a line holding a full stop, or stopping at a comma,

@@ -253,6 +253,9 @@ def _without_furniture(blocks: list[_Block]) -> tuple[list[_Block], str | None]:
     glued to it, the headline), and the first date the furniture gave."""
     # A marked heading, like a table row, is structure its reader declared: never furniture.
     kinds = [None if block.table or block.explicit_heading else furniture.kind(block.text) for block in blocks]
+    # A site name above the page's navigation (汽车配件网 | 当前位置:首页 > 正文 | headline) is
+    # the page's header: no headline continues across a breadcrumb trail.
+    header_end = max((i for i, kind in enumerate(kinds) if kind == furniture.NAVIGATION), default=-1)
     kept, date = [], None
     for i, (block, kind) in enumerate(zip(blocks, kinds)):
         if kind in furniture.DROPPED:
@@ -261,7 +264,8 @@ def _without_furniture(blocks: list[_Block]) -> tuple[list[_Block], str | None]:
                 kept.append(_Block(headline, heading=_is_heading_like(headline)))
             date = date or furniture.date_in(block.text)
         # A masthead with its imprint (publisher, web site, e-mail) is a block of furniture.
-        elif not (kind == furniture.MASTHEAD and furniture.IMPRINT in kinds[max(i - 1, 0):i + 2]):
+        elif not (kind == furniture.MASTHEAD
+                  and (i < header_end or furniture.IMPRINT in kinds[max(i - 1, 0):i + 2])):
             kept.append(block)
     return kept, date
 

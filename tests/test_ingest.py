@@ -93,6 +93,20 @@ def test_web_capture_furniture_is_not_the_title():
     doc = parse_document("capture", page.encode("utf-8"), "txt")
     assert doc.title == "今年本市将建立80支红十字应急救护志愿服务队"
     assert all("首页" not in p.text and p.text != "正文" for p in doc.passages)
+    assert all("汽车配件网" not in p.text for p in doc.passages)
+
+
+@pytest.mark.parametrize("page, kept", [
+    # No navigation above the headline: the name may be the headline's own last line.
+    ("市红十字会携手本地媒体上线\n公益服务网\n\n近日，市红十字会与本地媒体合作，上线公益服务平台，"
+     "居民可在线预约应急救护培训。\n", "公益服务网"),
+    # Below the trail a site-like line is the article's, not the page header's.
+    ("当前位置:首页 > 新闻\n\n青年志愿者走进社区\n红十字在线\n\n近日，区红十字会组织青年志愿者走进社区，"
+     "开展应急救护知识宣传，发放资料300余份。\n", "红十字在线"),
+])
+def test_a_site_name_the_page_does_not_put_above_its_navigation_is_kept(page, kept):
+    doc = parse_document("capture", page.encode("utf-8"), "txt")
+    assert any(kept in p.text for p in doc.passages) or kept in doc.title
 
 
 @pytest.mark.parametrize("data, reason", [
