@@ -93,6 +93,17 @@ class FilterDocs(Key):
 
 
 @dataclass(frozen=True)
+class Strict(Key):
+    """The passages a query matches strictly: every clause, through its synonyms (from the
+    lexicon) and the places its words were read as."""
+
+    clauses: tuple
+    excluded: tuple
+    places: object
+    lexicon: tuple | None
+
+
+@dataclass(frozen=True)
 class Relaxed(Key):
     """A query's relaxed match: its units and what each matches come from the lexicon, and
     from the places its words were read as."""
@@ -143,3 +154,23 @@ class Ordered(Key):
     selected: Selected
     sort: str
     depth: int
+
+
+@dataclass(frozen=True)
+class FacetCounts(Key):
+    """One facet's count per value for a selection, as selecting each value instead of the
+    facet's own selection returns: `others` is the selection without this facet's values (a
+    facet's counts do not depend on what is selected in it, so clicking one of its values
+    finds them counted)."""
+
+    others: Selected
+    facet: str
+
+
+@dataclass(frozen=True)
+class FacetValues(Key):
+    """The values of a facet that some passage the other facets' selections allow holds (with
+    `others` the stored values they resolved to)."""
+
+    others: tuple
+    facet: str
