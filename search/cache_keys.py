@@ -50,10 +50,9 @@ class AverageLength(Key):
 
 @dataclass(frozen=True)
 class PassagesPerRecord(Key):
-    """How many passages each record stands for: those sharing its title or heading, or one
-    each (context None)."""
+    """How many passages share each title or heading of a context (per record code)."""
 
-    context: object | None
+    context: object
 
 
 @dataclass(frozen=True)
