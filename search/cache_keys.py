@@ -50,10 +50,9 @@ class AverageLength(Key):
 
 @dataclass(frozen=True)
 class PassagesPerRecord(Key):
-    """How many passages each record stands for: those sharing its title or heading, or one
-    each (context None)."""
+    """How many passages share each title or heading of a context (per record code)."""
 
-    context: object | None
+    context: object
 
 
 @dataclass(frozen=True)
@@ -90,6 +89,17 @@ class FilterDocs(Key):
 
     facet: str
     values: frozenset
+
+
+@dataclass(frozen=True)
+class Strict(Key):
+    """The passages a query matches strictly: every clause, through its synonyms (from the
+    lexicon) and the places its words were read as."""
+
+    clauses: tuple
+    excluded: tuple
+    places: object
+    lexicon: tuple | None
 
 
 @dataclass(frozen=True)
@@ -143,3 +153,23 @@ class Ordered(Key):
     selected: Selected
     sort: str
     depth: int
+
+
+@dataclass(frozen=True)
+class FacetCounts(Key):
+    """One facet's count per value for a selection, as selecting each value instead of the
+    facet's own selection returns: `others` is the selection without this facet's values (a
+    facet's counts do not depend on what is selected in it, so clicking one of its values
+    finds them counted)."""
+
+    others: Selected
+    facet: str
+
+
+@dataclass(frozen=True)
+class FacetValues(Key):
+    """The values of a facet that some passage the other facets' selections allow holds (with
+    `others` the stored values they resolved to)."""
+
+    others: tuple
+    facet: str

@@ -345,7 +345,8 @@ def _terminal_snippet(snippet: str) -> str:
 @click.option("--host", default="127.0.0.1", show_default=True, metavar="HOST", help="Address to listen on.")
 @click.option("--port", type=int, default=5000, show_default=True, metavar="PORT", help="Port to listen on.")
 @index_option
-@click.option("--threads", type=int, default=8, show_default=True, metavar="N", help="Requests served at once.")
+@click.option("--threads", type=int, default=4, show_default=True, metavar="N",
+              help="Requests served at once (each thread keeps a Whoosh searcher: a few MB).")
 def serve(host, port, index_dir, threads):
     """Serve the search UI and JSON API on a production WSGI server (waitress)."""
     from waitress import serve as waitress_serve

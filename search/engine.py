@@ -196,7 +196,7 @@ class Engine:
         chosen = self.select(request)
         parsed, view, hits, respelled = chosen.parsed, chosen.view, chosen.hits, chosen.respelled
         buckets = {facet.name: facet_counts.buckets(view, facet, chosen.matches, chosen.allowed, chosen.filters,
-                                                    chosen.names) for facet in FACETS}
+                                                    chosen.names, chosen.key) for facet in FACETS}
         docnums, scores = ordering.page(chosen.searcher, view, chosen.matching, hits, request, chosen.key)
         coverage = chosen.matching.coverage
         return SearchResult(
@@ -238,7 +238,7 @@ class Engine:
         check_paging(replace(request, page=1, limit=1))  # only its sort is checked: a bad one is an error
         selection = self.select(request)
         return {facet.name: facet_counts.buckets(selection.view, facet, selection.matches, selection.allowed,
-                                                 selection.filters, selection.names, every=True)[0]
+                                                 selection.filters, selection.names, selection.key, every=True)[0]
                 for facet in FACETS}
 
     def count(self, request: SearchRequest) -> int:

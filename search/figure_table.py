@@ -44,7 +44,7 @@ class FigureColumns:
 
     docs: np.ndarray    # int32 document number
     values: np.ndarray  # float64 value (the lower end of a range)
-    units: np.ndarray   # int32 code into unit_names
+    units: np.ndarray   # uint16 code into unit_names (a few dozen units: two bytes a row)
     approx: np.ndarray  # uint8: 1 when a qualifier makes it inexact
     unit_names: list[str]
     doc_count: int      # documents covered (rows index into 0..doc_count-1)
@@ -70,7 +70,7 @@ class FigureColumns:
         names = sorted(set(units))
         code = {name: i for i, name in enumerate(names)}
         return cls(np.array(docs, dtype=np.int32), np.array(values, dtype=np.float64),
-                   np.array([code[u] for u in units], dtype=np.int32), np.array(approx, dtype=np.uint8),
+                   np.array([code[u] for u in units], dtype=np.uint16), np.array(approx, dtype=np.uint8),
                    names, reader.doc_count_all())
 
     def slice(self, start: int, count: int) -> FigureColumns:
@@ -85,11 +85,11 @@ class FigureColumns:
         names = sorted({name for part in parts for name in part.unit_names})
         code = {name: i for i, name in enumerate(names)}
         offsets = np.cumsum([0] + [part.doc_count for part in parts])
-        recoded = [np.array([code[n] for n in part.unit_names] or [0], dtype=np.int32)[part.units] for part in parts]
+        recoded = [np.array([code[n] for n in part.unit_names] or [0], dtype=np.uint16)[part.units] for part in parts]
         empty = lambda dtype: [np.zeros(0, dtype=dtype)]
         return cls(np.concatenate(empty(np.int32) + [p.docs + np.int32(o) for p, o in zip(parts, offsets)]),
                    np.concatenate(empty(np.float64) + [p.values for p in parts]),
-                   np.concatenate(empty(np.int32) + recoded),
+                   np.concatenate(empty(np.uint16) + recoded),
                    np.concatenate(empty(np.uint8) + [p.approx for p in parts]),
                    names, int(offsets[-1]))
 

@@ -19,6 +19,7 @@ nearest known ones.
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -75,7 +76,14 @@ class Matches:
 
     strict: Matching
     relaxed: Matching | None = None
-    fallbacks: Fallbacks = Fallbacks()
+    broader: Callable[[], Fallbacks] = Fallbacks
+
+    @functools.cached_property
+    def fallbacks(self) -> Fallbacks:
+        """The fallbacks, computed the first time a selection needs them: one that the strict or
+        relaxed match leaves hits never does (at 10^6 passages a common query's cost tens of
+        milliseconds and megabytes)."""
+        return self.broader()
 
     def choose(self, size: Callable[[Matching], int]) -> Matching:
         """The matching a selection gets, `size` counting what each leaves it: strict, unless
@@ -110,12 +118,14 @@ def match_query(searcher, view: IndexView, parsed: ParsedQuery, lexicon: analysi
     excluded = docsets.union([alternative_docs(searcher, view, a) for a in parsed.excluded])
     if parsed.empty:
         return Matches(Matching(docsets.difference(view.passages, excluded)))
-    clause_sets = [clause_docs(searcher, view, c, lexicon, places) for c in parsed.clauses]
+    clause_sets = lambda: [clause_docs(searcher, view, c, lexicon, places) for c in parsed.clauses]
     sets = view.cached(cache_keys.Tiers(parsed.clauses, places, lexicon_stamp),
                        lambda: tier_sets(searcher, view, parsed.clauses, lexicon, places))
     scoring = _scoring(parsed.clauses, lexicon)
-    strict = docsets.intersect(clause_sets + [_in_text(searcher, view, parsed.clauses, lexicon, places), view.passages])
-    strict = Matching(docsets.difference(strict, excluded), scoring, tiers=sets)
+    strict = view.cached(cache_keys.Strict(parsed.clauses, parsed.excluded, places, lexicon_stamp),
+                         lambda: docsets.difference(docsets.intersect(clause_sets() + [
+                             _in_text(searcher, view, parsed.clauses, lexicon, places), view.passages]), excluded))
+    strict = Matching(strict, scoring, tiers=sets)
     units = relaxed_units(parsed, lexicon)
     relaxed = None
     # Two clauses of one unit each: "most" of them is both, the strict match again.
@@ -123,9 +133,9 @@ def match_query(searcher, view: IndexView, parsed: ParsedQuery, lexicon: analysi
         relaxed = view.cached(cache_keys.Relaxed(parsed.clauses, parsed.excluded, places, lexicon_stamp),
                               lambda: _relaxed(searcher, view, units, strict.docs, excluded, lexicon, places, sets))
     found = (relaxed or strict).docs
-    fallbacks = view.cached(cache_keys.Fallbacks(parsed.clauses, parsed.excluded, places, lexicon_stamp),
-                            lambda: _fallbacks(searcher, view, parsed.clauses, clause_sets, excluded, lexicon,
-                                               places, scoring, sets, found))
+    fallbacks = lambda: view.cached(cache_keys.Fallbacks(parsed.clauses, parsed.excluded, places, lexicon_stamp),
+                                    lambda: _fallbacks(searcher, view, parsed.clauses, clause_sets(), excluded, lexicon,
+                                                       places, scoring, sets, found))
     return Matches(strict, relaxed, fallbacks)
 
 

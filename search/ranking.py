@@ -205,10 +205,9 @@ def bm25f_scores(view, searcher, query: Query, docs: np.ndarray) -> np.ndarray:
         found = view.postings(searcher, term.field, term.text)
         if not len(found.docs):
             continue
-        stands_for = passages_per_record(view, term.field)
         found_scores = term.boost * bm25f(
             found.weights, view.lengths(searcher, term.field)[found.docs],
-            doc_frequency=float(stands_for[found.docs].sum()), doc_count=len(view.passages),
+            doc_frequency=float(passages_per_record(view, term.field, found.docs).sum()), doc_count=len(view.passages),
             avg_length=average_length(view, searcher, term.field), B=weighting.B, K1=weighting.K1)
         context = docsets.CONTEXT_OF.get(term.field)
         if context:
@@ -226,16 +225,17 @@ def bm25f_scores(view, searcher, query: Query, docs: np.ndarray) -> np.ndarray:
     return scores
 
 
-def passages_per_record(view, field: str) -> np.ndarray:
-    """Per docnum, how many passages a record holding `field` stands for: one (its own
-    text), or for a title or heading, the passages that share it."""
+def passages_per_record(view, field: str, records: np.ndarray) -> np.ndarray:
+    """Per record given, how many passages it stands for in `field`: one (its own text), or
+    for a title or heading, the passages that share it."""
     context = docsets.CONTEXT_OF.get(field)
-    # Kept with the index version: every query's scoring needs them.
     if context is None:
-        return view.kept(cache_keys.PassagesPerRecord(None), lambda: np.ones(len(view.columns.sections), dtype=np.int32))
+        return np.ones(len(records), dtype=np.int32)
     links = view.links(context)
-    return view.kept(cache_keys.PassagesPerRecord(context), lambda: np.bincount(
-        links[view.passages], minlength=int(links.max()) + 1)[links].astype(np.int32))
+    # Kept with the index version, per title or heading (not per docnum): every query's scoring needs them.
+    shared = view.kept(cache_keys.PassagesPerRecord(context), lambda: np.bincount(
+        links[view.passages], minlength=int(links.max()) + 1).astype(np.int32))
+    return shared[links[records]]
 
 
 def average_length(view, searcher, field: str) -> float:
@@ -244,7 +244,7 @@ def average_length(view, searcher, field: str) -> float:
     def compute() -> float:
         context = docsets.CONTEXT_OF.get(field)
         records = view.term_docs(searcher, "kind", context.kind) if context else view.passages
-        total = (view.lengths(searcher, field)[records] * passages_per_record(view, field)[records]).sum()
+        total = (view.lengths(searcher, field)[records] * passages_per_record(view, field, records)).sum()
         return float(total / max(1, len(view.passages))) or 1.0
     return view.cached(cache_keys.AverageLength(field), compute)
 

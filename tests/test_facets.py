@@ -5,6 +5,7 @@ import random
 import pytest
 
 from search.cli import cli
+from search.engine import Engine
 from search.facets import Filters
 from search.lookups import document
 from search.querylang import QueryError, SearchRequest
@@ -302,3 +303,28 @@ def test_the_cli_says_how_many_more_values_a_facet_has(runner, seed_index):
     total = len(json.loads(runner.invoke(cli, ["search", "红十字", "--json", "--index", str(seed_index)]).output)
                 ["facets"]["topic"])
     assert shown == 10 and topics.endswith(f" … and {total - 10} more")
+
+
+CLICKS = [{"q": "红十字"}, {"q": "红十字", "city": "石家庄"}, {"q": "红十字", "city": "西安"},
+          {"q": "红十字", "province": "浙江", "city": "西安"}, {"q": "红十字", "topic": "救护培训"},
+          {"q": "红十字", "page": 2}, {"q": "应急 培训 志愿者", "province": "四川"}, {"q": "应急 培训 志愿者"},
+          {"q": "魔豆妈妈 公益直播间", "city": "石家庄"}, {"q": "魔豆妈妈 公益直播间"}, {"q": "石家庄 救灾"},
+          {"q": "石家庄 救灾", "province": "河北"}, {"q": "红十字"}]
+
+
+def test_a_searched_engine_answers_each_click_as_a_fresh_one(engine, seed_index):
+    """Counts, matches and orders are kept between searches (the next page, the next click):
+    each answer of an engine that has answered the others equals a fresh engine's."""
+    def answer(searcher, params):
+        request = SearchRequest(q=params["q"], page=params.get("page", 1), filters=Filters(
+            **{name: (value,) for name, value in params.items() if name not in ("q", "page")}))
+        result = searcher.search(request)
+        return (result.total, result.relaxed, [(h.doc_id, h.passage) for h in result.hits],
+                {name: [(b.value, b.count, b.selected) for b in buckets] for name, buckets in result.facets.items()})
+    warm = [answer(engine, params) for params in CLICKS + CLICKS[::-1]]
+    fresh = []
+    for params in CLICKS + CLICKS[::-1]:
+        with Engine(seed_index) as new:
+            fresh.append(answer(new, params))
+    assert warm == fresh
+    assert len({str(a[3]["province"]) for a in fresh}) > 3
