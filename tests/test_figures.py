@@ -2,6 +2,8 @@
 
 Each table row is a sentence written for this test and every figure it must give, as
 (text, value, value_max, unit, subject, approx) — nothing more, nothing less."""
+from decimal import Decimal
+
 import jieba
 import jieba.posseg
 import pytest
@@ -137,7 +139,8 @@ def stated_figures(draw):
     cents = draw(st.integers(min_value=100, max_value=99_999_999))
     digits = f"{cents // 100}.{cents % 100:02d}".rstrip("0").rstrip(".")
     multiplier = draw(st.sampled_from(["", "万", "亿"]))
-    value = round(float(digits) * {"": 1, "万": 10_000, "亿": 100_000_000}[multiplier], 2)
+    # In decimal, as the text states it: 528750.55亿 is 52875055000000, not float's ….01.
+    value = float(Decimal(digits) * {"": 1, "万": 10_000, "亿": 100_000_000}[multiplier])
     return subject + digits + multiplier + unit, digits + multiplier + unit, value
 
 
