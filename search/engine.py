@@ -22,7 +22,7 @@ from typing import Callable, Iterator, NamedTuple
 import numpy as np
 
 from search import (analysis, cache_keys, corrections, docsets, enrich, facet_counts, facets, offers, ordering,
-                    snippets, spelling)
+                    snippets)
 from search.docsets import IndexView
 from search.facets import FACETS, Filters
 from search.index import CURRENT, TOPICS_FILE, open_index
@@ -251,10 +251,8 @@ class Engine:
         return corrections.did_you_mean(searcher, q, self.names)
 
     def read_words(self) -> None:
-        """Read the index's words now, and load the tagger that tells names (a server does it
-        at start, beside its first answers)."""
+        """Read the index's words now (a server does it at start, beside its first answers)."""
         corrections.index_words(*self.view())
-        spelling.tagger(analysis.segmenter())
 
 
 def _hit(selection: Selection, docnum: int, score: float) -> Hit:

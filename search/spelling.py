@@ -65,8 +65,9 @@ def readings(word: str) -> list[tuple[str, ...]]:
     """How a word may be read: as pypinyin reads the word, and character by character, each
     its most common reading (无偿献血: wu chang xian xie, and wu chang xian xue): people type
     the reading they know."""
-    by_char = tuple((char_readings(c) or (r,))[0] for c, r in zip(word, reading(word)))
-    return list(dict.fromkeys([reading(word), by_char]))
+    whole = reading(word)
+    by_char = tuple((char_readings(c) or (r,))[0] for c, r in zip(word, whole))
+    return list(dict.fromkeys([whole, by_char]))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -213,9 +214,10 @@ PERSON_NAME_TAGS = ("nr",)
 
 @functools.lru_cache(maxsize=2)
 def tagger(tokenizer: jieba.Tokenizer) -> SharedTagsPOSTokenizer:
-    """jieba's part-of-speech tagger over `tokenizer`. Imported and built on first use (a server
-    builds it at start, beside its first answers): its tables cost about 50 MB and half a
-    second, which only a term that is no dictionary word, and found nothing, needs."""
+    """jieba's part-of-speech tagger over `tokenizer`. Imported and built on first use: its
+    tables cost about 45 MB and half a second, which only a term that is no dictionary word,
+    and found nothing, needs (a server that built them at start, beside its first answers,
+    kept the 45 MB whether any query needed them or not)."""
     from search.jieba_internals import SharedTagsPOSTokenizer
     return SharedTagsPOSTokenizer(tokenizer)
 
