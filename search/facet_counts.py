@@ -28,7 +28,7 @@ def buckets(view: IndexView, facet: Facet, matches: Matches, allowed: dict, filt
     without = replace(selected, values=tuple(v for v in selected.values if v[0] != facet.name))
     column = view.columns.values[facet.counted]
     held = lambda: view.cached(cache_keys.FacetValues(without.values, facet.name),
-                               lambda: frozenset(column.counts(docsets.intersect([view.passages] + others))))
+                               lambda: frozenset(column.counts(view.passages_in(others))))
     counts = view.cached(cache_keys.FacetCounts(without, facet.name), lambda: _counts(column, matches, others, held))
     selection = filters.get(facet.name)
     parents = _parents(view, facet)

@@ -123,8 +123,8 @@ def match_query(searcher, view: IndexView, parsed: ParsedQuery, lexicon: analysi
                        lambda: tier_sets(searcher, view, parsed.clauses, lexicon, places))
     scoring = _scoring(parsed.clauses, lexicon)
     strict = view.cached(cache_keys.Strict(parsed.clauses, parsed.excluded, places, lexicon_stamp),
-                         lambda: docsets.difference(docsets.intersect(clause_sets() + [
-                             _in_text(searcher, view, parsed.clauses, lexicon, places), view.passages]), excluded))
+                         lambda: docsets.difference(view.passages_in(clause_sets() + [
+                             _in_text(searcher, view, parsed.clauses, lexicon, places)]), excluded))
     strict = Matching(strict, scoring, tiers=sets)
     units = relaxed_units(parsed, lexicon)
     relaxed = None
@@ -146,7 +146,7 @@ def _relaxed(searcher, view: IndexView, units, strict: np.ndarray, excluded: np.
     held = ranking.counts(unit_docs, len(view.columns.passages))
     held[strict] = len(units)
     covered = np.flatnonzero(held >= ranking.units_needed(len(units))).astype(np.int32)
-    relaxed = docsets.intersect([covered, _in_text(searcher, view, units, lexicon, places), view.passages])
+    relaxed = view.passages_in([covered, _in_text(searcher, view, units, lexicon, places)])
     docs = docsets.union([strict, docsets.difference(relaxed, excluded)])
     return Matching(docs, _scoring(units, lexicon), ranking.Coverage(_labels(units), tuple(unit_docs), strict), sets)
 
@@ -163,9 +163,9 @@ def _fallbacks(searcher, view: IndexView, clauses, clause_sets: list[np.ndarray]
     levels = []
     for k in range(1, len(clauses)):
         kept = sorted(dropped[k:])
-        levels.append(docsets.intersect([clause_sets[i] for i in kept] + [
-            _in_text(searcher, view, [clauses[i] for i in kept], lexicon, places), view.passages]))
-    levels.append(docsets.intersect([docsets.union(clause_sets), view.passages]))
+        levels.append(view.passages_in([clause_sets[i] for i in kept] + [
+            _in_text(searcher, view, [clauses[i] for i in kept], lexicon, places)]))
+    levels.append(view.passages_in([docsets.union(clause_sets)]))
     labels = _labels(clauses)
     kept = [docs for docs in (docsets.difference(level, excluded) for level in levels) if len(docs)]
     return Fallbacks(tuple(Matching(docs, scoring, ranking.Coverage(labels, tuple(clause_sets)), sets)
@@ -200,15 +200,12 @@ def tier_sets(searcher, view: IndexView, clauses, lexicon: analysis.Lexicon, pla
     per_clause = [[alternative(alt) for alt in clause] for clause in clauses]
     exact, words, context = ([docsets.union([found[level] for found in clause]) for clause in per_clause]
                              for level in range(3))
-    return ranking.TierSets(*(docsets.intersect(sets + [view.passages]) for sets in (exact, words, context)))
+    return ranking.TierSets(*(view.passages_in(sets) for sets in (exact, words, context)))
 
 
 def alternative_docs(searcher, view: IndexView, alt: Alternative | Term) -> np.ndarray:
     """Passages containing the term: in the text, or (unquoted) in the heading or title."""
-    docs = view.substring_docs(searcher, alt.text, "text")
-    if alt.exact:
-        return docs
-    return docsets.union([docs, view.substring_docs(searcher, alt.text, "heading")])
+    return view.substring_docs(searcher, alt.text, "text" if alt.exact else "anywhere")
 
 
 def term_docs(searcher, view: IndexView, term: Term) -> np.ndarray:
@@ -293,5 +290,5 @@ def filter_docs(view: IndexView, facet: Facet, wanted: frozenset[str] | None) ->
     when nothing is selected."""
     if wanted is None:
         return None
-    return view.cached(cache_keys.FilterDocs(facet.name, wanted), lambda: docsets.intersect([docsets.union(
-        [view.columns.values[column].holding(wanted) for column in facet.columns]), view.passages]))
+    return view.cached(cache_keys.FilterDocs(facet.name, wanted), lambda: view.passages_in([docsets.union(
+        [view.columns.values[column].holding(wanted) for column in facet.columns])]))

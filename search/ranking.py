@@ -150,14 +150,14 @@ class TierSets:
         return self.exact.nbytes + self.words.nbytes + self.context.nbytes
 
 
-def tiers(hits: np.ndarray, sets: TierSets | None, held: Coverage | None = None) -> np.ndarray:
+def tiers(hits: docsets.Located, sets: TierSets | None, held: Coverage | None = None) -> np.ndarray:
     """Each hit's tier: by the sets it is in, RELAXED when it lacks a unit of the query."""
-    tier = np.full(len(hits), DERIVED if sets is not None else EXACT, dtype=np.int8)
+    tier = np.full(len(hits.docs), DERIVED if sets is not None else EXACT, dtype=np.int8)
     if sets is not None:
         for level, docs in ((CONTEXT, sets.context), (WORDS, sets.words), (EXACT, sets.exact)):
-            tier[docsets.members(hits, docs)] = level
+            tier[hits.find(docs)[1]] = level
     if held is not None:
-        tier[~held.at(hits).all(axis=1)] = RELAXED
+        tier[~held.at(hits.docs).all(axis=1)] = RELAXED
     return tier
 
 
@@ -171,10 +171,11 @@ def rank(view, searcher, scoring_query_: Query, hits: np.ndarray, end: int,
     """The `end` best hits and their scores, best first: by tier, then (a relaxed query) by
     units held, then by score, ties in docnum order. Every hit is scored, so the first `end`
     are the first `end` of one order whatever `end` is. Arrays: an export ranks every hit."""
-    scores = bm25f_scores(view, searcher, scoring_query_, hits)
+    located = docsets.Located(hits, view.doc_count)
+    scores = bm25f_scores(view, searcher, scoring_query_, hits, located)
     units = held.at(hits).sum(axis=1) if held is not None else np.zeros(len(hits), dtype=np.int64)
     # Groups of one tier and number of units held, best first: the best `end` of a group each.
-    group = tiers(hits, sets, held).astype(np.int64) * (int(units.max(initial=0)) + 1) - units
+    group = tiers(located, sets, held).astype(np.int64) * (int(units.max(initial=0)) + 1) - units
     low = int(group.min(initial=0))
     order = []
     for best in (np.flatnonzero(np.bincount(group - low)) + low).tolist():
@@ -196,10 +197,14 @@ def _top(scores: np.ndarray, docs: np.ndarray, end: int) -> np.ndarray:
     return chosen[np.lexsort((docs[chosen], -scores[chosen]))][:end]
 
 
-def bm25f_scores(view, searcher, query: Query, docs: np.ndarray) -> np.ndarray:
+def bm25f_scores(view, searcher, query: Query, docs: np.ndarray,
+                 located: docsets.Located | None = None) -> np.ndarray:
     """BM25F scores of the (sorted) passages for an Or-of-Terms query, with statistics over
-    passages: a title or heading match counts, and scores, for every passage sharing it."""
+    passages: a title or heading match counts, and scores, for every passage sharing it.
+    `located`: the passages located (docsets.Located), when the caller has them."""
     weighting = searcher.weighting
+    if located is None:
+        located = docsets.Located(docs, view.doc_count)
     scores = np.zeros(len(docs))
     for term in weighted_terms(query):
         found = view.postings(searcher, term.field, term.text)
@@ -212,16 +217,12 @@ def bm25f_scores(view, searcher, query: Query, docs: np.ndarray) -> np.ndarray:
         context = docsets.CONTEXT_OF.get(term.field)
         if context:
             links = view.links(context)
-            by_record = np.zeros(int(links.max()) + 1)
+            by_record = np.zeros(len(view.passages_per_record(context)))
             by_record[links[found.docs]] = found_scores
             scores += by_record[links[docs]]
-        elif len(docs) < len(found.docs):  # few candidates: look each up in the long list
-            at = np.searchsorted(found.docs, docs).clip(0, len(found.docs) - 1)
-            hit = found.docs[at] == docs
-            scores[hit] += found_scores[at[hit]]
         else:
-            hit = docsets.members(found.docs, docs)
-            scores[np.searchsorted(docs, found.docs[hit])] += found_scores[hit]
+            theirs, mine = located.find(found.docs)
+            scores[mine] += found_scores[theirs]
     return scores
 
 
@@ -231,11 +232,7 @@ def passages_per_record(view, field: str, records: np.ndarray) -> np.ndarray:
     context = docsets.CONTEXT_OF.get(field)
     if context is None:
         return np.ones(len(records), dtype=np.int32)
-    links = view.links(context)
-    # Kept with the index version, per title or heading (not per docnum): every query's scoring needs them.
-    shared = view.kept(cache_keys.PassagesPerRecord(context), lambda: np.bincount(
-        links[view.passages], minlength=int(links.max()) + 1).astype(np.int32))
-    return shared[links[records]]
+    return view.passages_per_record(context)[view.links(context)[records]]
 
 
 def average_length(view, searcher, field: str) -> float:

@@ -174,8 +174,8 @@ def assert_prepared_as_computed(index_dir: Path) -> int:
         for name, column in computed.values.items():
             prepared = view.columns.values[name]
             assert prepared.names == column.names, name
-            assert np.array_equal(prepared.codes if column.matrix is None else prepared.matrix,
-                                  column.codes if column.matrix is None else column.matrix), name
+            assert np.array_equal(prepared.codes if column.bits is None else prepared.bits,
+                                  column.codes if column.bits is None else column.bits), name
         compact = view.columns.compact
         texts = [compact._map[a:b] if compact._map else b"" for a, b in zip(compact.offsets[:-1], compact.offsets[1:])]
         assert texts == list(searcher.reader().column_reader("compact"))
