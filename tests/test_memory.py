@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from search import memory
 if sys.argv[1] == "set":
-    assert memory.return_freed_memory()
+    assert memory.return_freed_memory(memory.SERVER_MMAP_THRESHOLD)
 def anon():
     return int(re.search(r"RssAnon:\\s+(\\d+)", Path("/proc/self/status").read_text()).group(1)) // 1024
 first = np.ones(30 << 17); del first
