@@ -148,11 +148,10 @@ class Selected:
 
 @dataclass(frozen=True)
 class Ordered(Key):
-    """The first `depth` hits of a selection in the order `sort` shows them."""
+    """The hits of a selection every page can reach, in the order `sort` shows them."""
 
     selected: Selected
     sort: str
-    depth: int
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,16 @@ def test_paging_walks_through_all_hits(client):
     assert len(keys) == 10 and first["total"] == second["total"] > 10
 
 
+@pytest.mark.parametrize("params", [{"q": "红十字"}, {"q": "红十字", "sort": "date"}, {"province": "河北"}])
+def test_any_page_at_any_size_is_a_slice_of_one_order(client, params):
+    # A page far down asked first, then the top, then a page of another size: one order.
+    keys = lambda answer: [(h["doc_id"], h["passage"]) for h in answer["hits"]]
+    third = keys(search(client, **params, limit=7, page=3).get_json())
+    whole = keys(search(client, **params, limit=100, page=1).get_json())
+    second = keys(search(client, **params, limit=9, page=2).get_json())
+    assert len(whole) > 21 and third == whole[14:21] and second == whole[9:18]
+
+
 @pytest.mark.parametrize("params, message", [
     ({"q": "红", "limit": "0"}, "limit"),
     ({"q": "红", "limit": "101"}, "limit"),
