@@ -10,7 +10,6 @@ import math
 import os
 import re
 import sys
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -368,29 +367,9 @@ def serve(host, port, index_dir, threads):
         click.echo(summary.line())
     app = create_app({"INDEX_DIR": str(directory)})
     with app.app_context():
-        # Load the dictionaries, gazetteer and index columns now, not in the first user's request;
-        # the words suggestions and corrections need are read once the first answer is out.
-        engine = get_engine()
-        engine.view()
-    after_first_answer(app, lambda: threading.Thread(target=engine.read_words, name="read words", daemon=True).start())
+        get_engine().load()
     click.echo(f"serving on http://{host}:{port}")
     waitress_serve(app, host=host, port=port, threads=threads, ident="rcsearch")
-
-
-def after_first_answer(app, start) -> None:
-    """Call `start` once, when the app's first response has been sent: reading the index's
-    words takes 1.5 s of CPU at 10^6 passages, and begun at start-up it held the first answer
-    back from 1.7 to 2.9 s. Nothing waits for it: what needs the words reads them itself."""
-    pending = [start]
-    lock = threading.Lock()
-
-    @app.after_request
-    def start_once(response):
-        with lock:
-            due = pending.pop() if pending else None
-        if due is not None:
-            response.call_on_close(due)
-        return response
 
 
 @cli.command()

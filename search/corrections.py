@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from search import analysis, cache_keys, facets, spelling
+from search import analysis, facets, spelling
 from search.docsets import IndexView
 from search.matching import clause_docs, names_a_facet_value
 from search.querylang import Alternative, ParsedQuery, parse_query, query_text
@@ -34,7 +34,7 @@ def respelled(searcher, view: IndexView, parsed: ParsedQuery, lexicon: analysis.
     found far less often than what they sound like, or that are words or names
     (spelling.respell decides). Phrases and filters are never respelled."""
     def vocabulary() -> spelling.Vocabulary:
-        return index_words(searcher, view)
+        return view.vocabulary(searcher)
 
     def count(text: str) -> int:
         # A word the index holds in many passages needs no exact count (which reads its postings).
@@ -82,17 +82,3 @@ def did_you_mean(searcher, q: str, names: facets.Names) -> str | None:
             if close:
                 corrected = corrected.replace(alt.text, close[0])
     return corrected if corrected != original else None
-
-
-def index_words(searcher, view: IndexView) -> spelling.Vocabulary:
-    """The index's words with how many passages hold each (what respelling picks from and
-    completions offer), read once per index version and kept with it."""
-    def read() -> spelling.Vocabulary:
-        counts: dict[str, int] = {}
-        # Segment by segment: a multi-segment reader looks each term up in every segment.
-        for segment, _ in searcher.reader().leaf_readers():
-            for term, info in segment.iter_field("text"):
-                word = term.decode("utf-8") if isinstance(term, bytes) else term
-                counts[word] = counts.get(word, 0) + info.doc_frequency()
-        return spelling.Vocabulary(counts)
-    return view.kept(cache_keys.Words(), read)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from search import analysis, cache_keys, facets, figure_table, postings, whoosh_internals
+from search import analysis, cache_keys, facets, figure_table, postings, spelling, whoosh_internals
 
 
 @dataclass(frozen=True)
@@ -336,9 +336,14 @@ PREPARED = "columns-{generation}"
 # the names behind the report and section codes. The next version re-reads from Whoosh only
 # its new segments (a reindex of 1% of the reports would otherwise read every column again).
 LAYOUT = "layout.marshal"
+# And the version's words with their readings (spelling.Vocabulary): reading them through
+# Whoosh and reading them out takes a second of CPU at 10^6 passages, which a server doing it
+# beside its first searches made them wait for (every read of a posting file gave up the GIL).
+WORDS = "words.pickle"
 # The code that writes and reads them, and the columns it lays out: columns prepared by other
 # code (before an update of rcsearch) are neither read nor reused, and are prepared again.
-FORMAT = hashlib.sha256(Path(__file__).read_bytes() + Path(facets.__file__).read_bytes()).hexdigest()[:16]
+FORMAT = hashlib.sha256(b"".join(Path(code).read_bytes()
+                                 for code in (__file__, facets.__file__, spelling.__file__))).hexdigest()[:16]
 FORMAT_FILE = "format"
 
 
@@ -367,6 +372,7 @@ def prepare(reader, folder: Path, previous: Path | None = None) -> None:
         lengths = [part.write_compact(blob) for part in parts]
     np.save(temp / "compact-offsets.npy", np.concatenate([np.zeros(1, dtype=np.int64)] + lengths).cumsum())
     columns.figures.save(temp)
+    spelling.Vocabulary(word_counts(reader)).save(temp / WORDS)
     names = {"values": {name: column.names for name, column in columns.values.items()},
              "multi": [name for name, column in columns.values.items() if column.bits is not None]}
     (temp / "names.json").write_text(json.dumps(names, ensure_ascii=False), encoding="utf-8")
@@ -483,6 +489,17 @@ def _joined_matrix(pieces: list[ValueColumn]) -> ValueColumn:
     return ValueColumn(names, bits=np.packbits(matrix, axis=1, bitorder="little"))
 
 
+def word_counts(reader) -> dict[str, int]:
+    """The index's words with how many passages hold each."""
+    counts: dict[str, int] = {}
+    # Segment by segment: a multi-segment reader looks each term up in every segment.
+    for segment, _ in reader.leaf_readers():
+        for term, info in segment.iter_field("text"):
+            word = term.decode("utf-8") if isinstance(term, bytes) else term
+            counts[word] = counts.get(word, 0) + info.doc_frequency()
+    return counts
+
+
 def is_prepared(folder: Path) -> bool:
     """Whether a version's columns are prepared in `folder`, by this code."""
     try:
@@ -578,6 +595,19 @@ class IndexView:
             columns = read_columns(self._prepared)
             if columns is not None:
                 self._columns, self._unprepared = columns, False
+
+    def vocabulary(self, searcher) -> spelling.Vocabulary:
+        """The version's words with how many passages hold each (what respelling picks from and
+        completions offer), kept with it: read from its prepared folder (a tenth of a second at
+        10^6 passages), or, while it has none, from the index (a second)."""
+        def read() -> spelling.Vocabulary:
+            if self._prepared is not None and is_prepared(self._prepared):
+                try:
+                    return spelling.Vocabulary.load(self._prepared / WORDS)
+                except OSError:
+                    pass
+            return spelling.Vocabulary(word_counts(searcher.reader()))
+        return self.kept(cache_keys.Words(), read)
 
     def stored_fields(self, searcher, docnum: int) -> dict:
         """A document's stored fields, read through readers this version's threads share."""

