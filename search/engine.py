@@ -21,8 +21,8 @@ from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
-from search import (analysis, cache_keys, corrections, docsets, enrich, facet_counts, facets, offers, ordering,
-                    snippets)
+from search import (analysis, cache_keys, columns, corrections, docsets, enrich, facet_counts, facets, offers,
+                    ordering, snippets)
 from search.docsets import IndexView
 from search.facets import FACETS, Filters
 from search.index import CURRENT, TOPICS_FILE, open_index
@@ -153,7 +153,7 @@ class Engine:
         with self._views_lock:  # one thread builds a new version's view; the others wait for it
             view = self._views.get(key)
             if view is None:
-                view = IndexView(key, searcher, docsets.prepared_folder(self.index_dir / link, key[1]) if link else None)
+                view = IndexView(key, searcher, columns.prepared_folder(self.index_dir / link, key[1]) if link else None)
                 # Keep the previous version too: other threads may still be reading it.
                 self._views = {k: v for k, v in list(self._views.items())[-1:]}
                 self._views[key] = view

@@ -4,7 +4,7 @@ by unit, value and exactness, count units, sort by value and page, in numpy.
 Each passage stores its figures twice: in full as JSON beside its text (figures.to_json, read
 only for the rows of the page shown), and as rows of numbers in the `figure_rows` column
 (figures.to_rows: value, unit, approximate or not), which the indexer prepares with the other columns into
-one array per attribute, ordered by document number (docsets.prepare). At 10^6 passages and
+one array per attribute, ordered by document number (search/columns.py). At 10^6 passages and
 a few million figures a table is a few tens of megabytes, memory-mapped.
 
 The search's order is asked for only where it matters: for the passages that can reach the

@@ -35,7 +35,7 @@ from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, ID, NUMERIC, STORED, Schema
 from whoosh.filedb.filestore import FileStorage
 
-from search import analysis, docsets, enrich, facets, figures, ranking, topics, whoosh_internals
+from search import analysis, columns, enrich, facets, figures, ranking, topics, whoosh_internals
 from search.sources import SourceFile, check_sources, not_a_file_reason, source_files
 from search.ingest import Document, IngestError, content_hash, document_from_stored, read_document, read_source_bytes
 
@@ -378,8 +378,8 @@ def _indexed_versions(ix) -> dict[str, tuple[str, str]]:
         reader = searcher.reader()
         recorded = _recorded_reports(Path(ix.storage.folder), reader.generation())
         return {doc_id: (digest, version)
-                for segment in docsets.leaf_segments(reader)
-                for docnum, doc_id, digest, version in recorded.get(docsets.segment_key(segment))
+                for segment in columns.leaf_segments(reader)
+                for docnum, doc_id, digest, version in recorded.get(columns.segment_key(segment))
                 or _segment_reports(segment)
                 if not segment.is_deleted(docnum)}
 
@@ -412,8 +412,8 @@ def _record_reports(generation: Path, reader, version: int, previous: dict) -> N
     """Write the version's report records (those of segments the previous version recorded
     are taken from there), atomically."""
     segments = {}
-    for segment in docsets.leaf_segments(reader):
-        key = docsets.segment_key(segment)
+    for segment in columns.leaf_segments(reader):
+        key = columns.segment_key(segment)
         segments[key] = previous.get(key) or _segment_reports(segment)
     path = generation / REPORTS.format(generation=version)
     temp = path.with_name(f".{path.name}.tmp")
@@ -424,7 +424,7 @@ def _record_reports(generation: Path, reader, version: int, previous: dict) -> N
 # The code that decides what a report's records hold: reading, structuring, enriching,
 # analysing and writing. Changed (an update of rcsearch), every report is indexed again.
 PIPELINE_MODULES = ("analysis", "ingest", "furniture", "enrich", "topics", "facets", "figures", "ranking", "index",
-                    "whoosh_internals", "docsets")
+                    "whoosh_internals", "columns")
 PACKAGE_DIR = Path(__file__).parent
 
 
@@ -544,16 +544,16 @@ def _prepare(generation: Path, reader, version: int) -> None:
     """Write the columns and report records of an index version (what the version before it
     prepared is reused for the segments they share). The writer calls this before it commits
     the version: no server or run ever sees it unprepared."""
-    earlier = [v for v in map(_version_of, generation.glob(docsets.PREPARED.format(generation="*")))
-               if 0 <= v < version and docsets.is_prepared(docsets.prepared_folder(generation, v))]
+    earlier = [v for v in map(_version_of, generation.glob(columns.PREPARED.format(generation="*")))
+               if 0 <= v < version and columns.is_prepared(columns.prepared_folder(generation, v))]
     previous = max(earlier, default=None)
-    docsets.prepare(reader, docsets.prepared_folder(generation, version),
-                    None if previous is None else docsets.prepared_folder(generation, previous))
+    columns.prepare(reader, columns.prepared_folder(generation, version),
+                    None if previous is None else columns.prepared_folder(generation, previous))
     _record_reports(generation, reader, version, {} if previous is None else _recorded_reports(generation, previous))
 
 
 def _is_prepared(generation: Path, version: int) -> bool:
-    return (docsets.is_prepared(docsets.prepared_folder(generation, version))
+    return (columns.is_prepared(columns.prepared_folder(generation, version))
             and (generation / REPORTS.format(generation=version)).is_file())
 
 
@@ -577,7 +577,7 @@ def _remove_other_versions(generation: Path) -> None:
     version = whoosh_internals.committed_version(FileStorage(str(generation)), WHOOSH_INDEX_NAME)
     if version is None:
         return
-    kept = {docsets.prepared_folder(generation, version).name, REPORTS.format(generation=version)}
+    kept = {columns.prepared_folder(generation, version).name, REPORTS.format(generation=version)}
     for stale in [*generation.glob("*columns-*"), *generation.glob("*reports-*")]:
         if stale.name not in kept:
             shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)

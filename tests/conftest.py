@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from search import docsets, index
+from search import columns, index
 from search.engine import Engine
 from search.facets import Filters
 from search.index import current_generation, update_index
@@ -168,7 +168,7 @@ def assert_prepared_as_computed(index_dir: Path) -> int:
         searcher, view = engine.view()
         assert [p.name for p in generation.glob("*columns-*")] == [f"columns-{searcher.reader().generation()}"]
         assert isinstance(view.columns.doc_ids, np.memmap)
-        computed = docsets.load_columns(searcher.reader())
+        computed = columns.load_columns(searcher.reader())
         for name in ("doc_ids", "passages", "sections"):
             assert np.array_equal(getattr(view.columns, name), getattr(computed, name)), name
         for name, column in computed.values.items():

@@ -3,7 +3,7 @@ tiering, and the topic column's counts as packed bits, against plain references.
 import numpy as np
 import pytest
 
-from search import docsets
+from search import columns, docsets
 
 SIZE = 200_000
 
@@ -48,7 +48,7 @@ def _reference(raw: list[str]) -> tuple[list[str], np.ndarray]:
 def test_topic_bits_count_hold_and_tally_as_a_matrix_would():
     rng = np.random.default_rng(3)
     raw = _records(rng, 3_000)
-    column = docsets._value_column(raw, multi=True)
+    column = columns._value_column(raw, multi=True)
     names, held = _reference(raw)
     assert column.names == names
     docs = _sorted_sample(np.random.default_rng(4), 1_700) % len(raw)
@@ -68,8 +68,8 @@ def test_topic_bits_of_parts_join_as_if_read_at_once():
     """An incremental run joins the topic columns of segments that hold different topics."""
     rng = np.random.default_rng(5)
     first, second = _records(rng, 400), [value.replace("话题03", "") for value in _records(rng, 300)]
-    parts = [docsets._value_column(first, multi=True), docsets._value_column(second, multi=True)]
-    joined = docsets._joined_matrix(parts)
-    whole = docsets._value_column(first + second, multi=True)
+    parts = [columns._value_column(first, multi=True), columns._value_column(second, multi=True)]
+    joined = columns._joined_matrix(parts)
+    whole = columns._value_column(first + second, multi=True)
     assert joined.names == whole.names
     assert np.array_equal(joined.bits, whole.bits)

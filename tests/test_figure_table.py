@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search import docsets, figure_table
+from search import columns, docsets, figure_table
 from search.figure_table import FigurePage, FigureQuery, every_figure, figure_page
 from search.index import current_generation, open_index, update_index
 from search.querylang import QueryError
@@ -42,7 +42,7 @@ def page(index_dir: Path, query: FigureQuery = FigureQuery(), order=None, prepar
     (report, figure text, value, unit, subject, approx) rows, with the total and unit counts."""
     with open_index(index_dir).searcher() as searcher:
         version = searcher.reader().generation()
-        folder = docsets.prepared_folder(current_generation(index_dir), version) if prepared else None
+        folder = columns.prepared_folder(current_generation(index_dir), version) if prepared else None
         view = docsets.IndexView(("test", version), searcher, folder)
         result = figure_page(view, searcher, view.passages, query, order)
         rows = [(r.fields["doc_id"], r.figure.text, r.figure.value, r.figure.unit, r.figure.subject, r.figure.approx)
@@ -160,7 +160,7 @@ def test_pages_follow_one_order_that_the_whole_list_shares(reports, tmp_path, mo
     with open_index(index_dir).searcher() as searcher:
         version = searcher.reader().generation()
         view = docsets.IndexView(("test", version), searcher,
-                                 docsets.prepared_folder(current_generation(index_dir), version))
+                                 columns.prepared_folder(current_generation(index_dir), version))
         whole = figure_page(view, searcher, view.passages, FigureQuery(sort=sort, limit=500, **filters), order)
         paged = [row for number in (1, 2, 3) for row in figure_page(
             view, searcher, view.passages, FigureQuery(sort=sort, limit=3, page=number, **filters), order).rows]

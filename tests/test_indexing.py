@@ -79,14 +79,14 @@ def test_each_index_version_has_its_columns_prepared_for_servers(sources, tmp_pa
 
 
 def test_a_change_of_how_columns_are_prepared_reindexes_every_report(sources, tmp_path, monkeypatch):
-    """search/docsets.py writes the prepared columns: changed (an update of rcsearch), every
+    """search/columns.py writes the prepared columns: changed (an update of rcsearch), every
     report is indexed again and its version prepared anew, like any other indexing change."""
     index_dir = tmp_path / "index"
     assert len(index.update_index([sources], index_dir).added) == 5
     code = tmp_path / "code"
     shutil.copytree(index.PACKAGE_DIR, code, ignore=shutil.ignore_patterns("__pycache__", "data"))
-    with open(code / "docsets.py", "a", encoding="utf-8") as docsets_code:
-        docsets_code.write("\n# another layout of the prepared columns\n")
+    with open(code / "columns.py", "a", encoding="utf-8") as columns_code:
+        columns_code.write("\n# another layout of the prepared columns\n")
     monkeypatch.setattr(index, "PACKAGE_DIR", code)
     summary = index.update_index([sources], index_dir)
     assert summary.data_changed and len(summary.updated) == 5

@@ -268,7 +268,7 @@ def test_last_character_of_a_passage_is_found(tmp_path):
 def test_substring_confirmation_in_any_window_alike(engine, monkeypatch, window):
     """Candidates are confirmed a window of the file at a time: windows shorter than a passage,
     of a few passages and of the whole file find the same passages, dense or sparse."""
-    from search.docsets import CompactText
+    from search.columns import CompactText
 
     monkeypatch.setattr(CompactText, "WINDOW", window)
     searcher, view = engine.view()

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from search import docsets, spelling
+from search import columns, spelling
 
 COUNTS = {"造血干细胞": 11, "造血": 12, "监事会": 9, "讲师": 1, "疫情防控": 14, "无偿献血": 20, "无偿": 6,
           "应急救护": 30, "救护": 40, "培训": 50, "红十字会": 100, "红十字": 120, "红会": 6, "弘扬": 5,
@@ -165,8 +165,8 @@ def test_suggestions_complete_by_characters_pinyin_and_initials(client, typed, f
 
 def test_the_words_listed_with_an_index_version_are_the_words_it_holds(engine, seed_index):
     searcher, _ = engine.view()
-    [listed] = (seed_index / "current").glob(f"columns-*/{docsets.WORDS}")
-    read = spelling.Vocabulary(docsets.word_counts(searcher.reader()))
+    [listed] = (seed_index / "current").glob(f"columns-*/{columns.WORDS}")
+    read = spelling.Vocabulary(columns.word_counts(searcher.reader()))
     assert vars(spelling.Vocabulary.load(listed)) == vars(read) and read.counts["造血干细胞"] > 0
 
 
