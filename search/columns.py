@@ -232,9 +232,10 @@ def _read_part(reader) -> _Part:
 # that a server memory-maps them instead of reading every value through Whoosh (seconds at
 # 10^6 passages): `columns-<TOC generation>/` in the generation folder.
 PREPARED = "columns-{generation}"
-# Beside them, for the indexer only: the segments they were read from, in docnum order, and
-# the names behind the report and section codes. The next version re-reads from Whoosh only
-# its new segments (a reindex of 1% of the reports would otherwise read every column again).
+# Beside them, for the indexer only: the segments they were read from, in docnum order, the
+# names behind the report and section codes, and each segment's words. The next version
+# re-reads from Whoosh only its new segments (a reindex of 1% of the reports would otherwise
+# read every column and word again).
 LAYOUT = "layout.marshal"
 # And the version's words with their readings (spelling.Vocabulary): reading them through
 # Whoosh and reading them out takes a second of CPU at 10^6 passages, which a server doing it
@@ -272,12 +273,17 @@ def prepare(reader, folder: Path, previous: Path | None = None) -> None:
         lengths = [part.write_compact(blob) for part in parts]
     np.save(temp / "compact-offsets.npy", np.concatenate([np.zeros(1, dtype=np.int64)] + lengths).cumsum())
     columns.figures.save(temp)
-    spelling.Vocabulary(word_counts(reader)).save(temp / WORDS)
+    known = earlier.layout.get("words", {}) if earlier else {}
+    words = {key: known[key] if key in known else segment_words(segment) for key, segment in segments}
+    counts = word_counts(reader, words)
+    readings = _Readings(earlier.layout.get("readings", {}) if earlier else {})
+    spelling.Vocabulary(counts, readings).save(temp / WORDS)
     names = {"values": {name: column.names for name, column in columns.values.items()},
              "multi": [name for name, column in columns.values.items() if column.bits is not None]}
     (temp / "names.json").write_text(json.dumps(names, ensure_ascii=False), encoding="utf-8")
     layout = {"segments": [[key, len(part.columns.passages)] for (key, _), part in zip(segments, parts)],
-              "doc_names": doc_names, "section_names": section_names}
+              "doc_names": doc_names, "section_names": section_names, "words": words,
+              "readings": readings.of(counts)}
     (temp / LAYOUT).write_bytes(marshal.dumps(layout))
     (temp / FORMAT_FILE).write_text(FORMAT, encoding="ascii")
     temp.chmod(0o755)
@@ -389,15 +395,41 @@ def _joined_matrix(pieces: list[ValueColumn]) -> ValueColumn:
     return ValueColumn(names, bits=np.packbits(matrix, axis=1, bitorder="little"))
 
 
-def word_counts(reader) -> dict[str, int]:
-    """The index's words with how many passages hold each."""
+def word_counts(reader, known: dict[str, dict[str, int]] | None = None) -> dict[str, int]:
+    """The index's words with how many passages hold each, segment by segment (a multi-segment
+    reader looks each term up in every segment): those `known` (segment_words by segment_key)
+    taken from there."""
     counts: dict[str, int] = {}
-    # Segment by segment: a multi-segment reader looks each term up in every segment.
-    for segment, _ in reader.leaf_readers():
-        for term, info in segment.iter_field("text"):
-            word = term.decode("utf-8") if isinstance(term, bytes) else term
-            counts[word] = counts.get(word, 0) + info.doc_frequency()
+    for segment in leaf_segments(reader):
+        words = (known or {}).get(segment_key(segment))
+        for word, count in (segment_words(segment) if words is None else words).items():
+            counts[word] = counts.get(word, 0) + count
     return counts
+
+
+def segment_words(segment) -> dict[str, int]:
+    """A segment's words with how many of its records hold each (Whoosh's counts: records
+    deleted since it was written are counted until a merge drops them)."""
+    return {term.decode("utf-8") if isinstance(term, bytes) else term: info.doc_frequency()
+            for term, info in segment.iter_field("text")}
+
+
+class _Readings:
+    """Words' readings (spelling.readings), those the version before read taken from it: pypinyin
+    takes about 30 µs a word, 0.2 s for every version of 10^5 passages if read anew (a reindex
+    of 1% of them takes 4 s)."""
+
+    def __init__(self, known: dict[str, list[tuple[str, ...]]]):
+        self._known = dict(known)
+
+    def __call__(self, word: str) -> list[tuple[str, ...]]:
+        if word not in self._known:
+            self._known[word] = spelling.readings(word)
+        return self._known[word]
+
+    def of(self, words) -> dict[str, list[tuple[str, ...]]]:
+        """The readings of these words that were read (for the next version)."""
+        return {word: self._known[word] for word in words if word in self._known}
 
 
 def is_prepared(folder: Path) -> bool:

@@ -125,7 +125,9 @@ class Completion:
 class Vocabulary:
     """The words of one index version, with passage counts and readings."""
 
-    def __init__(self, counts: dict[str, int]):
+    def __init__(self, counts: dict[str, int], read: Callable[[str], list[tuple[str, ...]]] = readings):
+        """`read(word)`: the word's readings (`readings`, about 30 µs a word; an indexer passes
+        those it kept from the version before)."""
         self.counts = counts
         chinese = [w for w in counts if len(w) >= 2 and CJK.match(w)]
         self._by_sound: dict[str, list[str]] = {}
@@ -133,7 +135,7 @@ class Vocabulary:
         # Completion keys: (key, word, syllable lengths when the key is the word's pinyin).
         keys: list[tuple[str, str, tuple[int, ...]]] = [(w, w, ()) for w in counts]
         for word in chinese:
-            for syl in readings(word):
+            for syl in read(word):
                 full, initials = "".join(syl), "".join(s[0] for s in syl)
                 self._by_sound.setdefault(" ".join(fuzzy(s) for s in syl), []).append(word)
                 self._by_pinyin.setdefault(full, []).append(word)

@@ -170,7 +170,7 @@ def test_the_words_listed_with_an_index_version_are_the_words_it_holds(engine, s
     assert vars(spelling.Vocabulary.load(listed)) == vars(read) and read.counts["造血干细胞"] > 0
 
 
-def test_suggestions_offer_the_words_an_incremental_run_adds(tmp_path):
+def test_an_incremental_run_lists_the_words_of_every_segment(tmp_path):
     from search.index import update_index
     from search.lookups import suggestions
 
@@ -183,6 +183,12 @@ def test_suggestions_offer_the_words_an_incremental_run_adds(tmp_path):
         (tmp_path / "src" / "b.txt").write_text("志愿者参与环境整治，清理河道垃圾。", encoding="utf-8")
         update_index([tmp_path / "src"], tmp_path / "index")
         assert "河道" in offered(engine, "hedao")
+        # The earlier segment's words are taken from the version before: the same as read anew.
+        searcher, _ = engine.view()
+        [listed] = (tmp_path / "index" / "current").glob(f"columns-*/{columns.WORDS}")
+        assert len(columns.leaf_segments(searcher.reader())) == 2
+        read = spelling.Vocabulary(columns.word_counts(searcher.reader()))
+        assert vars(spelling.Vocabulary.load(listed)) == vars(read)
 
 
 # -- words and names are never replaced ---------------------------------------------------
