@@ -323,3 +323,9 @@ def test_a_full_cache_drops_what_is_cheapest_to_compute_again_per_byte(seed_inde
         view.cached("another cheap", value("another cheap", 600, 0))
         view.cached("slow", value("slow", 100, 0.05))
         assert computed.count("slow") == 1
+        # Long use: every value asked for often, cheap ones coming and going; within budget.
+        for turn in range(300):
+            view.cached("slow", value("slow", 100, 0.05))
+            view.cached(f"cheap {turn % 7}", value(f"cheap {turn % 7}", 300, 0))
+            assert view._bytes <= 1000
+        assert computed.count("slow") == 1 and len(view._credits) <= 4 * len(view._cache) + 65
