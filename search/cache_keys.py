@@ -71,6 +71,11 @@ class Parents(Key):
 
 
 @dataclass(frozen=True)
+class Deleted(Key):
+    """Per segment, which of its documents are deleted."""
+
+
+@dataclass(frozen=True)
 class Words(Key):
     """The index's words and how many passages hold each."""
 

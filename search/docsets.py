@@ -277,7 +277,8 @@ class IndexView:
 
     def postings(self, searcher, field: str, text: str) -> postings.Postings:
         """The term's postings (docs and weights) as arrays."""
-        return self.cached(cache_keys.Postings(field, text), lambda: postings.read_postings(searcher.reader(), field, text))
+        return self.cached(cache_keys.Postings(field, text), lambda: postings.read_postings(
+            searcher.reader(), field, text, self.kept(cache_keys.Deleted(), lambda: postings.deleted_marks(searcher.reader()))))
 
     def lengths(self, searcher, field: str) -> postings.Lengths:
         """Every document's length in the field, as BM25F sees it (kept: every query scores with it)."""

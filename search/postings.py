@@ -33,16 +33,28 @@ class Postings:
 EMPTY = Postings(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
 
 
-def read_postings(reader, field: str, text: str) -> Postings:
-    """A term's postings in every segment, deleted documents left out."""
+def deleted_marks(reader) -> list[np.ndarray | None]:
+    """Per segment, a mark per document number of those deleted (None: none is)."""
+    marks = []
+    for segment, _ in reader.leaf_readers():
+        deleted = segment.deleted_docs_set if segment.has_deletions() else ()
+        marks.append(np.zeros(segment.doc_count_all(), dtype=bool) if deleted else None)
+        if deleted:
+            marks[-1][np.fromiter(deleted, dtype=np.int64)] = True
+    return marks
+
+
+def read_postings(reader, field: str, text: str, deleted: list[np.ndarray | None] | None = None) -> Postings:
+    """A term's postings in every segment, deleted documents left out (`deleted`: the
+    reader's deleted_marks, kept by the caller: leaving out a reindex's 10k deleted passages
+    by np.isin took 20 ms per common term at 10^6 passages)."""
     docs, weights = [], []
-    for segment, base in reader.leaf_readers():
+    for (segment, base), marks in zip(reader.leaf_readers(), deleted or deleted_marks(reader)):
         if (field, text) not in segment:
             continue
         seg_docs, seg_weights = whoosh_internals.segment_postings(segment, field, text)
-        deleted = segment.deleted_docs_set if segment.has_deletions() else ()
-        if deleted:
-            live = ~np.isin(seg_docs, np.fromiter(deleted, dtype=np.int64))
+        if marks is not None:
+            live = ~marks[seg_docs]
             seg_docs, seg_weights = seg_docs[live], seg_weights[live]
         docs.append(seg_docs + base)
         weights.append(seg_weights)
