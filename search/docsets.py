@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import pickle
 import threading
 import time
 from dataclasses import dataclass
@@ -195,8 +196,8 @@ class IndexView:
             if self._prepared is not None and is_prepared(self._prepared):
                 try:
                     return spelling.Vocabulary.load(self._prepared / WORDS)
-                except OSError:
-                    pass
+                except (OSError, EOFError, pickle.UnpicklingError):
+                    pass  # unreadable: read from the index, as an unprepared version's are
             return spelling.Vocabulary(word_counts(searcher.reader()))
         return self.kept(cache_keys.Words(), read)
 

@@ -170,6 +170,19 @@ def test_the_words_listed_with_an_index_version_are_the_words_it_holds(engine, s
     assert vars(spelling.Vocabulary.load(listed)) == vars(read) and read.counts["造血干细胞"] > 0
 
 
+def test_an_unreadable_words_file_is_read_from_the_index_instead(tmp_path):
+    from search.index import update_index
+    from search.lookups import suggestions
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.txt").write_text("县红十字会开展应急救护培训，学员掌握了心肺复苏。", encoding="utf-8")
+    update_index([tmp_path / "src"], tmp_path / "index")
+    [listed] = (tmp_path / "index" / "current").glob(f"columns-*/{columns.WORDS}")
+    listed.write_bytes(b"\x80\x05 not a vocabulary")
+    with Engine(tmp_path / "index") as engine:
+        assert "心肺" in [s.text for s in suggestions(engine, "xinfei")]
+
+
 def test_an_incremental_run_lists_the_words_of_every_segment(tmp_path):
     from search.index import update_index
     from search.lookups import suggestions
