@@ -53,12 +53,12 @@ class ValueColumn:
     def counts(self, docs: np.ndarray) -> dict[str, int]:
         """How many of `docs` hold each value (values held by none left out)."""
         if self.bits is not None:
-            rows = self.bits[docs]
+            rows = self.bits.take(docs, axis=0)
             # How many docs have each pattern of a byte's eight values, then how many each value.
             numbers = np.concatenate([np.bincount(rows[:, byte], minlength=256) @ _BYTE_BITS
                                       for byte in range(rows.shape[1])])
             return {name: int(n) for name, n in zip(self.names, numbers.tolist()) if n}
-        numbers = np.bincount(self.codes[docs], minlength=len(self.names))
+        numbers = np.bincount(self.codes.take(docs), minlength=len(self.names))
         return {self.names[c]: int(numbers[c]) for c in np.flatnonzero(numbers).tolist() if c}
 
     def tally(self, docs: np.ndarray, groups: np.ndarray) -> dict[str, tuple[int, int]]:
@@ -68,9 +68,9 @@ class ValueColumn:
             held = self.held(docs)
             return {name: (int(held[:, i].sum()), len(np.unique(groups[docs[held[:, i]]])))
                     for i, name in enumerate(self.names) if held[:, i].any()}
-        codes = self.codes[docs]
+        codes = self.codes.take(docs)
         passages = np.bincount(codes, minlength=len(self.names))
-        pairs = np.unique(codes.astype(np.int64) * (int(groups.max(initial=0)) + 1) + groups[docs])
+        pairs = np.unique(codes.astype(np.int64) * (int(groups.max(initial=0)) + 1) + groups.take(docs))
         reports = np.bincount((pairs // (int(groups.max(initial=0)) + 1)).astype(np.int64), minlength=len(self.names))
         return {self.names[c]: (int(passages[c]), int(reports[c])) for c in np.flatnonzero(passages).tolist() if c}
 

@@ -48,6 +48,13 @@ RAREST_GRAMS = 2
 MARKS_FROM = 20_000
 
 
+def positions(docs: np.ndarray) -> np.ndarray:
+    """Doc numbers as numpy's own index type, for writing through them: numpy converts an
+    int32 index array on a slow path (marking 500k docnums: 1.4 ms, 0.6 ms as intp).
+    Reading through them, `take` is as fast without the copy."""
+    return docs.astype(np.intp, copy=False)
+
+
 def members(docs: np.ndarray, of: np.ndarray) -> np.ndarray:
     """Which of `docs` are in the sorted set `of`: a binary search each when `docs` is small,
     a mark per docnum when both are large."""
@@ -55,8 +62,8 @@ def members(docs: np.ndarray, of: np.ndarray) -> np.ndarray:
         return np.zeros(len(docs), dtype=bool)
     if min(len(docs), len(of)) >= MARKS_FROM:
         marks = np.zeros(max(int(of[-1]), int(docs.max())) + 1, dtype=bool)
-        marks[of] = True
-        return marks[docs]
+        marks[positions(of)] = True
+        return marks.take(docs)
     at = np.searchsorted(of, docs).clip(0, len(of) - 1)
     return of[at] == docs
 
@@ -82,7 +89,7 @@ def union(sets: list[np.ndarray]) -> np.ndarray:
     # A mark per docnum: linear, where sorting the concatenated sets is not.
     marks = np.zeros(max(int(s[-1]) for s in sets) + 1, dtype=bool)
     for docs in sets:
-        marks[docs] = True
+        marks[positions(docs)] = True
     return np.flatnonzero(marks).astype(np.int32)
 
 
@@ -102,7 +109,7 @@ class Located:
         self._at = None
         if len(docs) >= MARKS_FROM:
             self._at = np.full(size, -1, dtype=np.int32)
-            self._at[docs] = np.arange(len(docs), dtype=np.int32)
+            self._at[positions(docs)] = np.arange(len(docs), dtype=np.int32)
 
     def find(self, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The docs of the sorted set `others` that are in this set: their indexes in `others`
@@ -110,7 +117,7 @@ class Located:
         if not len(others) or not len(self.docs):
             return EMPTY, EMPTY
         if self._at is not None:
-            at = self._at[others]
+            at = self._at.take(others)
             theirs = np.flatnonzero(at >= 0)
             return theirs, at[theirs]
         if len(others) > len(self.docs):
@@ -223,7 +230,7 @@ class IndexView:
         if not sets:
             return self.passages
         docs = intersect(sets)
-        return docs[self._is_passage[docs]]
+        return docs[self._is_passage.take(docs)]
 
     def kept(self, key, compute):
         """A value computed once for this index version and kept with it (its vocabulary, its
@@ -354,8 +361,8 @@ class IndexView:
         links = self.links(context)
         # A mark per record code, looked up per docnum: linear, where isin sorts both sides.
         marks = np.zeros(len(self.passages_per_record(context)), dtype=bool)
-        marks[links[records]] = True
-        return np.flatnonzero(marks[links] & self._is_passage).astype(np.int32)
+        marks[positions(links.take(records))] = True
+        return np.flatnonzero(marks.take(links) & self._is_passage).astype(np.int32)
 
     def passages_per_record(self, context: Context) -> np.ndarray:
         """Per record code of a context, how many passages share that title or heading (kept:

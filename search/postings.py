@@ -72,7 +72,7 @@ class Lengths:
 
     def __getitem__(self, docs) -> np.ndarray:
         """The lengths of `docs` as Whoosh's scorer sees them (quantized; 0 when absent)."""
-        return _LENGTHS[self.codes[docs]]
+        return _LENGTHS.take(self.codes.take(docs))
 
     def __len__(self) -> int:
         return len(self.codes)

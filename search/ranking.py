@@ -218,8 +218,8 @@ def bm25f_scores(view, searcher, query: Query, docs: np.ndarray,
         if context:
             links = view.links(context)
             by_record = np.zeros(len(view.passages_per_record(context)))
-            by_record[links[found.docs]] = found_scores
-            scores += by_record[links[docs]]
+            by_record[docsets.positions(links.take(found.docs))] = found_scores
+            scores += by_record.take(links.take(docs))
         else:
             theirs, mine = located.find(found.docs)
             scores[mine] += found_scores[theirs]
@@ -232,7 +232,7 @@ def passages_per_record(view, field: str, records: np.ndarray) -> np.ndarray:
     context = docsets.CONTEXT_OF.get(field)
     if context is None:
         return np.ones(len(records), dtype=np.int32)
-    return view.passages_per_record(context)[view.links(context)[records]]
+    return view.passages_per_record(context).take(view.links(context).take(records))
 
 
 def average_length(view, searcher, field: str) -> float:
