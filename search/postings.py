@@ -54,13 +54,13 @@ def read_postings(reader, field: str, text: str, deleted: list[np.ndarray | None
             continue
         seg_docs, seg_weights = whoosh_internals.segment_postings(segment, field, text)
         if marks is not None:
-            live = ~marks[seg_docs]
+            live = ~marks.take(seg_docs)
             seg_docs, seg_weights = seg_docs[live], seg_weights[live]
         docs.append(seg_docs + base)
         weights.append(seg_weights)
     if not docs:
         return EMPTY
-    return Postings(np.concatenate(docs).astype(np.int32), np.concatenate(weights))
+    return Postings(np.concatenate(docs), np.concatenate(weights))
 
 
 @dataclass(frozen=True)

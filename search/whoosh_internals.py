@@ -8,8 +8,9 @@ An upgrade of Whoosh should only ever touch this module. The tests that guard it
 what is built here with Whoosh's own answers:
 
 - tests/test_ranking.py: posting arrays and field lengths read here equal Whoosh's matchers
-  and `doc_field_length` (segment_postings, segment_lengths), across blocks written raw or
-  compressed, and every score equals a one-at-a-time recomputation from Whoosh's postings;
+  and `doc_field_length` (segment_postings, segment_lengths), across blocks written raw,
+  compressed, pickled at protocol 2 or by Whoosh's own codec (Codec, _write_block), and
+  every score equals a one-at-a-time recomputation from Whoosh's postings;
 - tests/test_analysis.py: SegmentedText indexes the terms and weights of Whoosh's own
   token-by-token path;
 - tests/test_indexing.py: an index built through TermPool runs (tiny memory, parallel
@@ -48,13 +49,14 @@ from typing import Callable
 import numpy as np
 from whoosh import highlight
 from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import (LENGTHS_COLUMN, STORED_COLUMN, W3Codec, W3FieldWriter, W3LeafMatcher,
-                                  W3PostingsWriter, _lenfield)
+from whoosh.codec.whoosh3 import (LENGTHS_COLUMN, STORED_COLUMN, WHOOSH3_HEADER_MAGIC, W3Codec, W3FieldWriter,
+                                  W3LeafMatcher, W3PostingsWriter, _lenfield)
 from whoosh.fields import TEXT
 from whoosh.filedb.filestore import FileStorage
 from whoosh.formats import Frequency
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.system import pack_uint
+from whoosh.util.numeric import length_to_byte
 from whoosh.util.numlists import delta_decode
 from whoosh.writing import PostingPool
 
@@ -72,8 +74,10 @@ class Codec(W3Codec):
     1.5 times larger), no per-block length bounds (they serve only Whoosh's block-max
     skipping and cost a field-length lookup per posting at commit), and a block's ids and
     weights pickled as the bytes of an array rather than as tuples of Python numbers
-    (unpickling a tuple made two objects per posting). Blocks written compressed by an
-    earlier version are still read."""
+    (unpickling a tuple made two objects per posting), at pickle protocol 4 (Whoosh's 2
+    writes bytes as latin-1 text, half as large again, and decoding it was 40% of reading a
+    common gram's postings). Blocks written compressed or at protocol 2 by an earlier
+    version are still read."""
 
     length_stats = False
 
@@ -107,6 +111,23 @@ class _ArrayPostingsWriter(W3PostingsWriter):
             self._weights = array("f", weights[start:end])
             self._values = list(filter(None, values[start:end]))
             self._maxweight = max(0, max(weights[start:end]))
+
+    def _write_block(self, last=False):
+        # Whoosh's _write_block (whoosh-reloaded 2.7.x): the same block, its data pickled at
+        # protocol 4 (see Codec). Readers unpickle either protocol.
+        if not self._blockcount:
+            self._postfile.write(WHOOSH3_HEADER_MAGIC)
+        self._terminfo.add_block(self)
+        data = pickle.dumps((self._mini_ids(), self._mini_weights(), self._mini_values()), 4)
+        if self._compression:
+            data = zlib.compress(data, self._compression)
+        info = pickle.dumps((len(self._ids), self._ids[-1], self._maxweight, self._compression,
+                             length_to_byte(self._minlength), length_to_byte(self._maxlength)), 2)
+        self._postfile.write_int((len(info) + len(data)) * (-1 if last else 1))
+        self._postfile.write(info)
+        self._postfile.write(data)
+        self._blockcount += 1
+        self._new_block()
 
     def _mini_ids(self):
         if self._byteids:
@@ -469,12 +490,14 @@ def segment_postings(segment, field: str, text: str) -> tuple[np.ndarray, np.nda
         sizes.append(count)
         matcher._next_block()
     if not deltas:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    running = np.cumsum(np.concatenate(deltas).astype(np.int64))
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+    # Summed in uint32, wrapping around: the differences below are exact all the same, as no
+    # block's own sum (its last docnum) reaches 2**31; int64 took two passes more.
+    running = np.cumsum(np.concatenate(deltas), dtype=np.uint32)
     block_ends = np.cumsum(sizes)
     # Each block's deltas start again from 0: subtract what the previous blocks summed to.
-    before = np.concatenate([[0], running[block_ends[:-1] - 1]])
-    return running - np.repeat(before, sizes), np.concatenate(weights)
+    before = np.concatenate([np.zeros(1, dtype=np.uint32), running[block_ends[:-1] - 1]])
+    return (running - np.repeat(before, sizes)).view(np.int32), np.concatenate(weights)
 
 
 def _one_by_one(matcher) -> tuple[np.ndarray, np.ndarray]:
@@ -483,7 +506,7 @@ def _one_by_one(matcher) -> tuple[np.ndarray, np.ndarray]:
         docs.append(matcher.id())
         weights.append(matcher.weight())
         matcher.next()
-    return np.array(docs, dtype=np.int64), np.array(weights, dtype=np.float32)
+    return np.array(docs, dtype=np.int32), np.array(weights, dtype=np.float32)
 
 
 def segment_lengths(segment, field: str) -> np.ndarray:

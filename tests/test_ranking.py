@@ -1,4 +1,5 @@
 """Scores and posting lists read as arrays agree with Whoosh's own data, and older indexes are rebuilt."""
+import functools
 import json
 import math
 import os
@@ -6,6 +7,7 @@ import os
 import numpy as np
 import pytest
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import W3Codec, W3PostingsWriter
 from whoosh.scoring import bm25
 
 from search import postings
@@ -14,6 +16,7 @@ from search.engine import Engine
 from search.index import CURRENT, OutdatedIndexError, build_schema, open_index, update_index
 from search.querylang import SearchRequest
 from search.ranking import bm25f_scores, scoring_query, weighted_terms
+from search.whoosh_internals import Codec
 
 
 def _passage_scores(searcher, query) -> tuple[list[int], dict[int, float], int]:
@@ -141,16 +144,30 @@ def test_an_index_built_by_an_older_rcsearch_is_rebuilt(runner, app, tmp_path):
     assert json.loads(found.output)["total"] >= 1
 
 
-@pytest.mark.parametrize("compression", [0, 3])
-def test_postings_read_across_blocks_raw_or_compressed(tmp_path, compression):
-    """Postings span many blocks, written raw (this version) or zlib-compressed (indexes
-    built before it): the arrays hold what Whoosh's matchers yield either way."""
+class _Protocol2Codec(Codec):
+    """The codec as rcsearch wrote blocks before protocol 4: pickled by Whoosh's _write_block."""
+
+    def postings_writer(self, dbfile, byteids=False):
+        writer = super().postings_writer(dbfile, byteids)
+        writer._write_block = functools.partial(W3PostingsWriter._write_block, writer)
+        return writer
+
+
+def _codec(written: str):
+    """The codec writing blocks as this version does ("raw"), or as indexes built before it
+    did: zlib-compressed, pickled at Whoosh's protocol 2, or by Whoosh's own codec."""
+    return {"raw": Codec(blocklimit=8), "compressed": Codec(blocklimit=8, compression=3),
+            "protocol 2": _Protocol2Codec(blocklimit=8), "by Whoosh": W3Codec(blocklimit=8)}[written]
+
+
+@pytest.mark.parametrize("written", ["raw", "compressed", "protocol 2", "by Whoosh"])
+def test_postings_read_across_blocks_however_written(tmp_path, written):
+    """Postings span many blocks, written as this version does or as indexes built before it
+    did: the arrays hold what Whoosh's matchers yield either way."""
     from whoosh.fields import TEXT, Schema
 
-    from search.whoosh_internals import Codec
-
     ix = whoosh_index.create_in(str(tmp_path), Schema(body=TEXT))
-    writer = ix.writer(codec=Codec(blocklimit=8, compression=compression))
+    writer = ix.writer(codec=_codec(written))
     for n in range(100):
         writer.add_document(body=" ".join(["alpha"] * (1 + n % 5) + ["beta"] * (n % 3 == 0)))
     writer.commit()
